@@ -9,6 +9,8 @@ import pytest
 
 from tests.servers.redis import RedisServer, start_redis
 
+pytest_plugins = ["tests.servers.fixtures"]
+
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:

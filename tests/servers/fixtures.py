@@ -1,0 +1,1 @@
+"""Session and per-test fixtures for PostgreSQL, RabbitMQ and the Docker engine."""

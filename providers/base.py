@@ -1,0 +1,172 @@
+"""The provider base class: one target, its checks, its log stream, all behind timeouts.
+
+A provider subclass declares its checks with the `check` decorator; the base class runs them
+with a deadline and turns every failure to reach the backend into an `error` result that names
+the address, so no caller needs its own try/except and no dead host costs more than its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from providers.contract import (
+    CheckCall,
+    CheckResult,
+    CheckSpec,
+    CheckStatus,
+    LogLine,
+    Node,
+    ParamSpec,
+    utc_now,
+)
+from providers.inventory import Target
+from providers.redact import redact
+
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a check body returns; the base class adds name, target, node and timing."""
+
+    status: CheckStatus
+    summary: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    evidence: tuple[str, ...] = ()
+
+
+CheckBody = Callable[[Any, Mapping[str, Any]], Awaitable[Finding]]
+F = TypeVar("F", bound=CheckBody)
+
+
+def check(
+    name: str,
+    title: str,
+    description: str,
+    *,
+    applies_to: tuple[str, ...] = (),
+    params: Mapping[str, ParamSpec] | None = None,
+) -> Callable[[F], F]:
+    """Declare a provider method as the check `name`."""
+
+    def declare(body: F) -> F:
+        body.__check_spec__ = CheckSpec(  # type: ignore[attr-defined]
+            name=name,
+            title=title,
+            description=description,
+            applies_to=applies_to,
+            params=dict(params or {}),
+        )
+        return body
+
+    return declare
+
+
+class Provider(ABC):
+    """One configured target (a Redis instance, a cluster, an API) seen through one SDK."""
+
+    kind: ClassVar[str]
+    checks: ClassVar[dict[str, CheckSpec]] = {}
+    _check_bodies: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.checks = dict(cls.checks)
+        cls._check_bodies = dict(cls._check_bodies)
+        for attribute, value in vars(cls).items():
+            spec = getattr(value, "__check_spec__", None)
+            if isinstance(spec, CheckSpec):
+                cls.checks[spec.name] = spec
+                cls._check_bodies[spec.name] = attribute
+
+    def __init__(self, target: Target, *, default_timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.target = target
+        self.timeout = target.timeout or default_timeout
+
+    @property
+    @abstractmethod
+    def address(self) -> str:
+        """Where the backend is, as an operator would type it (host:port, a URL, a context)."""
+
+    @property
+    def root_id(self) -> str:
+        return f"{self.kind}:{self.target.name}"
+
+    @abstractmethod
+    def root_checks(self) -> tuple[CheckCall, ...]:
+        """The checks of the target itself, known without discovery."""
+
+    @abstractmethod
+    async def discover(self) -> Node:
+        """The target's tree with live status. Must not raise: failures become a status."""
+
+    async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:
+        """Follow the node's log stream. Providers without logs yield nothing."""
+        return
+        yield  # pragma: no cover - makes this an async generator
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Safe to call twice."""
+
+    def describe_error(self, error: BaseException) -> str:
+        """One line naming what failed and where; subclasses add their SDK's errors."""
+        text = str(error) or type(error).__name__
+        return redact(f"{self.address}: {text}")
+
+    async def run_check(
+        self, call: CheckCall, *, node_id: str = "", timeout: float | None = None
+    ) -> CheckResult:
+        """Run one check within its timeout; never raises for a backend failure."""
+        deadline = timeout or self.timeout
+        started_at = utc_now()
+        started = time.monotonic()
+        body_name = self._check_bodies.get(call.check)
+        node = node_id or self.root_id
+
+        def result(finding: Finding) -> CheckResult:
+            return CheckResult(
+                check=call.check,
+                target=self.target.name,
+                status=finding.status,
+                summary=redact(finding.summary),
+                facts=finding.facts,
+                evidence=tuple(redact(line) for line in finding.evidence),
+                duration=time.monotonic() - started,
+                started_at=started_at,
+                node_id=node,
+            )
+
+        if body_name is None:
+            return result(
+                Finding(CheckStatus.ERROR, f"{self.kind} has no check named {call.check!r}")
+            )
+        params = self._bind(self.checks[call.check], call.params)
+        body = getattr(self, body_name)
+        try:
+            async with asyncio.timeout(deadline):
+                finding = await body(params)
+        except TimeoutError:
+            finding = Finding(
+                CheckStatus.ERROR,
+                f"{self.address}: no answer within {deadline:g}s",
+                facts={"error": "timeout", "address": self.address},
+            )
+        except Exception as error:  # any backend failure is reported, never raised
+            finding = Finding(
+                CheckStatus.ERROR,
+                self.describe_error(error),
+                facts={"error": type(error).__name__, "address": self.address},
+            )
+        return result(finding)
+
+    @staticmethod
+    def _bind(spec: CheckSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+        bound = {name: param.default for name, param in spec.params.items()}
+        bound.update(given)
+        return bound

@@ -1,0 +1,134 @@
+"""One environment of the inventory, live: its providers, discovered and checked concurrently.
+
+Both the TUI and the headless commands go through this, so they discover and check the same way.
+Every provider call is bounded by its timeout (plus a small grace for the provider's own
+clean-up), and a slow target never delays another: all calls run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from providers.base import Provider
+from providers.contract import CheckCall, CheckResult, CheckStatus, Health, Node, Status
+from providers.inventory import Inventory
+from providers.registry import create_provider
+
+GRACE_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCheck:
+    """A check to run on a node."""
+
+    node_id: str
+    call: CheckCall
+
+
+class LiveEnvironment:
+    """The providers of one environment, created on first use and closed together."""
+
+    def __init__(self, inventory: Inventory, name: str | None = None) -> None:
+        self.inventory = inventory
+        self.name = inventory.environment_name(name)
+        self.config = inventory.environments[self.name]
+        self.settings = inventory.settings
+        self._providers: dict[str, Provider] = {}
+        self._load_errors: dict[str, str] = {}
+        for target in self.config.targets:
+            root_id = f"{target.kind}:{target.name}"
+            try:
+                provider = create_provider(target, default_timeout=self.settings.check_timeout)
+            except ImportError as error:
+                self._load_errors[root_id] = f"cannot load the {target.kind} provider: {error}"
+            else:
+                self._providers[provider.root_id] = provider
+
+    @property
+    def read_only(self) -> bool:
+        return self.config.read_only
+
+    @property
+    def providers(self) -> list[Provider]:
+        return list(self._providers.values())
+
+    def provider_for(self, node_id: str) -> Provider:
+        for root_id, provider in self._providers.items():
+            if node_id == root_id or node_id.startswith(f"{root_id}/"):
+                return provider
+        raise KeyError(f"no provider owns node {node_id!r}")
+
+    async def discover(self) -> list[Node]:
+        """Every target's tree, in inventory order; a target that fails shows why."""
+        nodes = await asyncio.gather(*(self._discover_one(p) for p in self._providers.values()))
+        broken = [
+            Node(id=root_id, kind="provider", name=root_id, status=Status(Health.FAILING, reason))
+            for root_id, reason in self._load_errors.items()
+        ]
+        return [*nodes, *broken]
+
+    async def _discover_one(self, provider: Provider) -> Node:
+        try:
+            async with asyncio.timeout(provider.timeout + GRACE_SECONDS):
+                return await provider.discover()
+        except TimeoutError:
+            reason = f"{provider.address}: no answer within {provider.timeout:g}s"
+        except Exception as error:  # a provider bug shows in the tree, not as a crash
+            reason = provider.describe_error(error)
+        return Node(
+            id=provider.root_id,
+            kind=provider.kind,
+            name=f"{provider.target.name} ({provider.address})",
+            status=Status(Health.FAILING, reason),
+            checks=provider.root_checks(),
+        )
+
+    async def run_checks(self, planned: Iterable[PlannedCheck]) -> list[CheckResult]:
+        """Run checks concurrently; results come back in the order asked."""
+        return list(await asyncio.gather(*(self.run_check(item) for item in planned)))
+
+    async def run_check(self, item: PlannedCheck) -> CheckResult:
+        provider = self.provider_for(item.node_id)
+        try:
+            async with asyncio.timeout(provider.timeout + GRACE_SECONDS):
+                return await provider.run_check(item.call, node_id=item.node_id)
+        except TimeoutError:
+            return CheckResult(
+                check=item.call.check,
+                target=provider.target.name,
+                status=CheckStatus.ERROR,
+                summary=f"{provider.address}: no answer within {provider.timeout:g}s",
+                facts={"error": "timeout", "address": provider.address},
+                duration=provider.timeout,
+                node_id=item.node_id,
+            )
+
+    async def check_everything(self) -> tuple[list[Node], list[CheckResult]]:
+        """Discover and check every node.
+
+        The targets' own checks start with discovery rather than after it, so an unreachable
+        host costs one timeout, not two.
+        """
+        root_checks = [
+            PlannedCheck(provider.root_id, call)
+            for provider in self._providers.values()
+            for call in provider.root_checks()
+        ]
+        nodes, root_results = await asyncio.gather(self.discover(), self.run_checks(root_checks))
+        roots = {provider.root_id for provider in self._providers.values()}
+        child_checks = [
+            PlannedCheck(node.id, call)
+            for tree in nodes
+            for node in tree.walk()
+            if node.id not in roots
+            for call in node.checks
+        ]
+        child_results = await self.run_checks(child_checks)
+        return nodes, [*root_results, *child_results]
+
+    async def close(self) -> None:
+        await asyncio.gather(
+            *(provider.close() for provider in self._providers.values()), return_exceptions=True
+        )

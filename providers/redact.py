@@ -1,0 +1,35 @@
+"""Redaction of secrets in any text that leaves a provider (screen, report, audit log)."""
+
+from __future__ import annotations
+
+import re
+
+MASK = "***"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # scheme://user:password@host -> scheme://user:***@host
+    (re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"),
+     rf"\g<head>{MASK}\g<tail>"),
+    # libpq keyword DSNs: password=secret
+    (re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('[^']*'|\S+)"), rf"\1={MASK}"),
+    # Authorization headers and bearer tokens
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    # AWS access key ids and secret keys, session tokens
+    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
+    (re.compile(r"(?i)(aws_secret_access_key|aws_session_token)(\s*[=:]\s*)\S+"), rf"\1\2{MASK}"),
+    # API keys shaped like sk-..., xoxb-..., ghp_...
+    (re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_-]{16,}\b"), MASK),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), MASK),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
+    # NAME_SECRET=value, X_PASSWORD: value, API_KEY=value, TOKEN=value
+    (re.compile(r"(?i)\b([A-Z0-9_]*(SECRET|PASSWORD|TOKEN|API_?KEY|PRIVATE_KEY)[A-Z0-9_]*)(\s*[=:]\s*)"
+                r"(\"[^\"]*\"|'[^']*'|\S+)"),
+     rf"\1\3{MASK}"),
+)
+
+
+def redact(text: str) -> str:
+    """The text with every secret shape we know replaced by ***."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

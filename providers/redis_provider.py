@@ -1,0 +1,341 @@
+"""Redis through redis.asyncio: the instance, its keyspace, its health and its slow log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from providers.base import Finding, Provider, check
+from providers.contract import (
+    CheckCall,
+    CheckStatus,
+    Health,
+    LogLine,
+    Node,
+    ParamSpec,
+    Status,
+    utc_now,
+)
+from providers.inventory import SecretError
+from providers.units import human_bytes, human_duration
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+SLOWLOG_POLL_SECONDS = 2.0
+SLOWLOG_BATCH = 128
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def memory_health(info: Mapping[str, Any], warn_ratio: float = 0.8) -> tuple[Health, str]:
+    """Health from INFO memory: at maxmemory with `noeviction`, writes fail."""
+    used = int(info.get("used_memory", 0))
+    limit = int(info.get("maxmemory", 0))
+    policy = str(info.get("maxmemory_policy", "noeviction"))
+    if not limit:
+        return Health.OK, f"{human_bytes(used)} used, no maxmemory limit"
+    ratio = used / limit
+    share = f"{human_bytes(used)} of {human_bytes(limit)} maxmemory ({ratio:.0%})"
+    if ratio >= 0.95 and policy == "noeviction":
+        return Health.FAILING, f"out of memory: {share}, policy noeviction rejects writes"
+    if ratio >= 0.95:
+        return Health.DEGRADED, f"at maxmemory, evicting keys ({policy}): {share}"
+    if ratio >= warn_ratio:
+        return Health.DEGRADED, f"memory high: {share}"
+    return Health.OK, share
+
+
+def clients_health(info: Mapping[str, Any], warn_ratio: float = 0.8) -> tuple[Health, str]:
+    connected = int(info.get("connected_clients", 0))
+    limit = int(info.get("maxclients", 0))
+    text = f"{connected} of {limit} clients" if limit else f"{connected} clients"
+    if limit and connected >= limit:
+        return Health.FAILING, f"client limit reached: {text}"
+    if limit and connected >= limit * warn_ratio:
+        return Health.DEGRADED, f"clients near the limit: {text}"
+    return Health.OK, text
+
+
+class RedisProvider(Provider):
+    """One Redis server (standalone or a replica), reached by URL."""
+
+    kind = "redis"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: Redis | None = None
+
+    @property
+    def url(self) -> str:
+        return self.target.resolve_url(DEFAULT_URL)
+
+    @property
+    def address(self) -> str:
+        try:
+            parts = urlsplit(self.url)
+        except SecretError as error:
+            return f"{self.target.name} ({error})"
+        if parts.scheme == "unix":
+            return parts.path
+        return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+
+    def client(self) -> Redis:
+        if self._client is None:
+            from redis.asyncio import from_url
+
+            self._client = from_url(
+                self.url,
+                password=self.target.resolve_password(),
+                username=self.target.username,
+                socket_connect_timeout=self.timeout,
+                socket_timeout=self.timeout,
+                retry_on_timeout=False,
+                health_check_interval=0,
+            )
+        return self._client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def describe_error(self, error: BaseException) -> str:
+        import redis.exceptions as errors
+
+        if isinstance(error, SecretError):
+            return f"{self.target.name}: {error}"
+        if isinstance(error, errors.AuthenticationError):
+            return f"{self.address}: authentication failed"
+        if isinstance(error, errors.TimeoutError):
+            return f"{self.address}: no answer within {self.timeout:g}s"
+        if isinstance(error, errors.ConnectionError):
+            code = re.match(r"Error (-?\d+) ", str(error))
+            if code and int(code.group(1)) > 0:
+                return f"{self.address}: {os.strerror(int(code.group(1))).lower()}"
+            if code:  # negative codes come from getaddrinfo
+                return f"{self.address}: host name not resolved"
+            return super().describe_error(error)
+        return super().describe_error(error)
+
+    def root_checks(self) -> tuple[CheckCall, ...]:
+        return (CheckCall("redis.ping"), CheckCall("redis.memory"), CheckCall("redis.clients"))
+
+    async def discover(self) -> Node:
+        root_name = f"{self.target.name} ({self.address})"
+        try:
+            async with asyncio.timeout(self.timeout):
+                info = await self.client().info("all")
+        except TimeoutError:
+            status = Status(Health.FAILING, f"{self.address}: no answer within {self.timeout:g}s")
+            return self._root(root_name, status, ())
+        except Exception as error:  # the tree shows why, instead of failing discovery
+            return self._root(root_name, Status(Health.FAILING, self.describe_error(error)), ())
+        return self._root(root_name, self._status(info), self._databases(info))
+
+    def _root(self, name: str, status: Status, children: tuple[Node, ...]) -> Node:
+        return Node(
+            id=self.root_id,
+            kind="redis.instance",
+            name=name,
+            status=status,
+            children=children,
+            checks=self.root_checks(),
+            has_logs=True,
+        )
+
+    def _status(self, info: Mapping[str, Any]) -> Status:
+        worst = Health.OK
+        reasons: list[str] = []
+        for health, reason in (memory_health(info), clients_health(info)):
+            if health is not Health.OK:
+                reasons.append(reason)
+                if health is Health.FAILING or worst is Health.OK:
+                    worst = health
+        if reasons:
+            return Status(worst, "; ".join(reasons))
+        uptime = human_duration(int(info.get("uptime_in_seconds", 0)))
+        role = info.get("role", "master")
+        used = human_bytes(int(info.get("used_memory", 0)))
+        clients = int(info.get("connected_clients", 0))
+        return Status(Health.OK, f"{role}, up {uptime}, {clients} clients, {used} used")
+
+    def _databases(self, info: Mapping[str, Any]) -> tuple[Node, ...]:
+        databases = []
+        for key, value in sorted(info.items(), key=lambda item: _db_index(item[0])):
+            if not (key.startswith("db") and key[2:].isdigit() and isinstance(value, dict)):
+                continue
+            keys, expiring = int(value.get("keys", 0)), int(value.get("expires", 0))
+            databases.append(
+                Node(
+                    id=f"{self.root_id}/{key}",
+                    kind="redis.database",
+                    name=key,
+                    status=Status(Health.OK, f"{keys:,} keys, {expiring:,} with a TTL"),
+                    detail=f"{keys:,} keys",
+                )
+            )
+        return tuple(databases)
+
+    @check(
+        "redis.ping",
+        "Redis answers PING",
+        "Connects and sends PING; reports the round-trip time (redis-cli ping).",
+        applies_to=("redis.instance",),
+        params={"warn_ms": ParamSpec("Round-trip time above which to warn", float, 100.0)},
+    )
+    async def ping(self, params: Mapping[str, Any]) -> Finding:
+        client = self.client()
+        await client.ping()  # connect outside the timed round trip
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await client.ping()  # raises unless the answer is PONG
+        rtt_ms = (loop.time() - started) * 1000
+        facts = {"rtt_ms": round(rtt_ms, 3), "address": self.address}
+        evidence = (f"PING {self.address} -> PONG in {rtt_ms:.2f} ms",)
+        if rtt_ms > float(params["warn_ms"]):
+            return Finding(
+                CheckStatus.WARN,
+                f"slow: PONG in {rtt_ms:.0f} ms (over {params['warn_ms']:g} ms)",
+                facts,
+                evidence,
+            )
+        return Finding(CheckStatus.PASS, f"PONG in {rtt_ms:.2f} ms", facts, evidence)
+
+    @check(
+        "redis.memory",
+        "Redis memory against maxmemory",
+        "Used memory against maxmemory, the eviction policy, evicted keys and OOM errors.",
+        applies_to=("redis.instance",),
+        params={"warn_ratio": ParamSpec("Share of maxmemory above which to warn", float, 0.8)},
+    )
+    async def memory(self, params: Mapping[str, Any]) -> Finding:
+        client = self.client()
+        info = await client.info("memory")
+        stats = await client.info("stats")
+        errorstats = await client.info("errorstats")
+        oom_errors = int(errorstats.get("errorstat_OOM", {}).get("count", 0))
+        used, limit = int(info["used_memory"]), int(info.get("maxmemory", 0))
+        facts = {
+            "used_bytes": used,
+            "maxmemory_bytes": limit,
+            "used_ratio": round(used / limit, 4) if limit else None,
+            "policy": str(info.get("maxmemory_policy", "")),
+            "evicted_keys": int(stats.get("evicted_keys", 0)),
+            "oom_errors": oom_errors,
+            "fragmentation_ratio": info.get("mem_fragmentation_ratio"),
+        }
+        evidence = (
+            f"used_memory:{info.get('used_memory_human')}  maxmemory:{info.get('maxmemory_human')}"
+            f"  maxmemory_policy:{facts['policy']}",
+            f"evicted_keys:{facts['evicted_keys']}  rejected writes (errorstat_OOM):{oom_errors}",
+            f"mem_fragmentation_ratio:{facts['fragmentation_ratio']}",
+        )
+        health, summary = memory_health(info, float(params["warn_ratio"]))
+        status = {
+            Health.OK: CheckStatus.PASS,
+            Health.DEGRADED: CheckStatus.WARN,
+            Health.FAILING: CheckStatus.FAIL,
+        }[health]
+        if status is CheckStatus.PASS and oom_errors:
+            status = CheckStatus.WARN
+            summary = f"{summary}; {oom_errors:,} writes were rejected with OOM since start"
+        return Finding(status, summary, facts, evidence)
+
+    @check(
+        "redis.clients",
+        "Redis clients against maxclients",
+        "Connected clients against maxclients, blocked clients, rejected connections, and where "
+        "the connections come from.",
+        applies_to=("redis.instance",),
+        params={"warn_ratio": ParamSpec("Share of maxclients above which to warn", float, 0.8)},
+    )
+    async def clients(self, params: Mapping[str, Any]) -> Finding:
+        client = self.client()
+        info = await client.info("clients")
+        stats = await client.info("stats")
+        connections = await client.client_list()
+        by_source: dict[str, int] = {}
+        for connection in connections:
+            host = str(connection.get("addr", "?")).rsplit(":", 1)[0]
+            name = connection.get("name") or ""
+            source = f"{host} ({name})" if name else host
+            by_source[source] = by_source.get(source, 0) + 1
+        top = sorted(by_source.items(), key=lambda item: (-item[1], item[0]))[:5]
+        facts = {
+            "connected": int(info.get("connected_clients", 0)),
+            "maxclients": int(info.get("maxclients", 0)),
+            "blocked": int(info.get("blocked_clients", 0)),
+            "rejected_connections": int(stats.get("rejected_connections", 0)),
+            "top_sources": dict(top),
+        }
+        health, summary = clients_health(info, float(params["warn_ratio"]))
+        status = {
+            Health.OK: CheckStatus.PASS,
+            Health.DEGRADED: CheckStatus.WARN,
+            Health.FAILING: CheckStatus.FAIL,
+        }[health]
+        if facts["blocked"]:
+            summary = f"{summary}, {facts['blocked']} blocked"
+        if facts["rejected_connections"]:
+            summary = f"{summary}, {facts['rejected_connections']:,} connections rejected"
+        evidence = tuple(f"{count:>6} connections from {source}" for source, count in top)
+        return Finding(status, summary, facts, evidence)
+
+    async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:
+        """The slow log, polled: everything it holds first, then only new entries."""
+        import redis.exceptions as errors
+
+        last_id = -1
+        failing = False
+        while True:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    entries = await self.client().slowlog_get(SLOWLOG_BATCH)
+            except (TimeoutError, errors.RedisError, SecretError) as error:
+                if not failing:
+                    failing = True
+                    yield LogLine(
+                        utc_now(),
+                        self.target.name,
+                        "error",
+                        f"slow log unavailable: {self.describe_error(error)}; retrying",
+                    )
+            else:
+                if failing:
+                    failing = False
+                    yield LogLine(utc_now(), self.target.name, "info", "slow log reachable again")
+                for entry in sorted(entries, key=lambda item: int(item["id"])):
+                    if int(entry["id"]) <= last_id:
+                        continue
+                    last_id = int(entry["id"])
+                    line = self._slowlog_line(entry)
+                    if since is None or line.time >= since:
+                        yield line
+            await asyncio.sleep(SLOWLOG_POLL_SECONDS)
+
+    def _slowlog_line(self, entry: Mapping[str, Any]) -> LogLine:
+        micros = int(entry.get("duration", 0))
+        level = "warn" if micros >= 100_000 else "info"
+        client = _text(entry.get("client_address", b""))
+        name = _text(entry.get("client_name", b""))
+        origin = f"{client} {name}".strip()
+        text = f"slow {micros / 1000:.1f} ms  {_text(entry.get('command', b''))}"
+        if origin:
+            text = f"{text}  ({origin})"
+        when = datetime.fromtimestamp(int(entry.get("start_time", 0)), UTC)
+        return LogLine(when, f"{self.target.name} slowlog", level, text)
+
+
+def _db_index(key: str) -> int:
+    return int(key[2:]) if key.startswith("db") and key[2:].isdigit() else -1

@@ -1,0 +1,95 @@
+"""YAML files validated by pydantic, with errors that name the file, line and column.
+
+Both the inventory and the runbooks are YAML a human edits under pressure; an error must point
+at the exact place and say what was expected, never show a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SourceError(Exception):
+    """One problem in one file, at one place."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+def _mark_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> yaml.Node | None:
+    """The deepest YAML node along a pydantic error location."""
+    node = root
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            child = next(
+                (value for key, value in node.value if getattr(key, "value", None) == str(part)),
+                None,
+            )
+            if child is None:
+                return node
+            node = child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"{location}: required field is missing"
+    if error["type"] == "extra_forbidden":
+        return f"{location}: unknown field (check its spelling)"
+    return f"{location}: {message}" if location else message
+
+
+def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M:
+    """Parse and validate one YAML file; raise `SourceError` naming the place of the first problem."""
+    name = str(path)
+    try:
+        source = path.read_text(encoding="utf-8") if text is None else text
+    except OSError as error:
+        raise SourceError(name, 0, 0, f"cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise SourceError(name, 0, 0, f"not UTF-8 text: {error.reason}") from None
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(source)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = error.problem or "invalid YAML"
+        raise SourceError(name, line, column, f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as error:
+        raise SourceError(name, 0, 0, f"invalid YAML: {error}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SourceError(name, 1, 1, "expected a mapping of keys to values at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        node = _mark_of(root, tuple(first["loc"]))
+        line, column = (
+            (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
+        )
+        raise SourceError(name, line, column, _describe(dict(first))) from None

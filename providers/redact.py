@@ -8,8 +8,10 @@ MASK = "***"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # scheme://user:password@host -> scheme://user:***@host
-    (re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"),
-     rf"\g<head>{MASK}\g<tail>"),
+    (
+        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"),
+        rf"\g<head>{MASK}\g<tail>",
+    ),
     # libpq keyword DSNs: password=secret
     (re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('[^']*'|\S+)"), rf"\1={MASK}"),
     # Authorization headers and bearer tokens
@@ -22,9 +24,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), MASK),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
     # NAME_SECRET=value, X_PASSWORD: value, API_KEY=value, TOKEN=value
-    (re.compile(r"(?i)\b([A-Z0-9_]*(SECRET|PASSWORD|TOKEN|API_?KEY|PRIVATE_KEY)[A-Z0-9_]*)(\s*[=:]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|\S+)"),
-     rf"\1\3{MASK}"),
+    (
+        re.compile(
+            r"(?i)\b([A-Z0-9_]*(SECRET|PASSWORD|TOKEN|API_?KEY|PRIVATE_KEY)[A-Z0-9_]*)(\s*[=:]\s*)"
+            r"(\"[^\"]*\"|'[^']*'|\S+)"
+        ),
+        rf"\1\3{MASK}",
+    ),
 )
 
 

@@ -298,10 +298,16 @@ class RedisProvider(Provider):
 
         last_id = -1
         failing = False
+        announced = False
         while True:
             try:
                 async with asyncio.timeout(self.timeout):
                     entries = await self.client().slowlog_get(SLOWLOG_BATCH)
+                    if not announced:
+                        announced = True
+                        yield LogLine(
+                            utc_now(), self.target.name, "info", await self._slowlog_banner()
+                        )
             except (TimeoutError, errors.RedisError, SecretError) as error:
                 if not failing:
                     failing = True
@@ -323,6 +329,20 @@ class RedisProvider(Provider):
                     if since is None or line.time >= since:
                         yield line
             await asyncio.sleep(SLOWLOG_POLL_SECONDS)
+
+    async def _slowlog_banner(self) -> str:
+        import redis.exceptions as errors
+
+        try:
+            threshold = (await self.client().config_get("slowlog-log-slower-than")).get(
+                "slowlog-log-slower-than"
+            )
+        except errors.ResponseError:  # CONFIG is often disabled on managed Redis
+            return f"following the slow log of {self.address}"
+        return (
+            f"following the slow log of {self.address}: commands slower than "
+            f"{int(threshold) / 1000:g} ms (slowlog-log-slower-than)"
+        )
 
     def _slowlog_line(self, entry: Mapping[str, Any]) -> LogLine:
         micros = int(entry.get("duration", 0))

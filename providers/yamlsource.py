@@ -62,7 +62,7 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M:
-    """Parse and validate one YAML file; raise `SourceError` naming the place of the first problem."""
+    """Parse and validate one YAML file; `SourceError` names the place of the first problem."""
     name = str(path)
     try:
         source = path.read_text(encoding="utf-8") if text is None else text

@@ -27,8 +27,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="FILE", help="inventory file (default: $TRIAGE_CONFIG, ./triage.yaml, "
-        "$XDG_CONFIG_HOME/triage/config.yaml, else what this machine reaches)"
+        "--config",
+        metavar="FILE",
+        help="inventory file (default: $TRIAGE_CONFIG, ./triage.yaml, "
+        "$XDG_CONFIG_HOME/triage/config.yaml, else what this machine reaches)",
     )
     common.add_argument("--env", metavar="NAME", help="environment of the inventory to use")
 

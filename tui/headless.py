@@ -37,12 +37,16 @@ def _paint(word: CheckStatus | Health, color: bool, width: int = 0) -> str:
 
 
 async def check(
-    inventory: Inventory, environment: str | None, *, as_json: bool, color: bool,
+    inventory: Inventory,
+    environment: str | None,
+    *,
+    as_json: bool,
+    color: bool,
     out: TextIO = sys.stdout,
 ) -> int:
     live = LiveEnvironment(inventory, environment)
     try:
-        nodes, results = await live.check_everything()
+        _, results = await live.check_everything()
     finally:
         await live.close()
     code = exit_code(results)
@@ -62,8 +66,13 @@ async def check(
         out.write(f"{live.name}: nothing to check (no targets; see --config)\n")
         return code
     rows = [
-        (result.status, result.check, result.target, f"{result.duration * 1000:.0f} ms",
-         sanitize(result.summary))
+        (
+            result.status,
+            result.check,
+            result.target,
+            f"{result.duration * 1000:.0f} ms",
+            sanitize(result.summary),
+        )
         for result in results
     ]
     widths = [max(len(str(row[index])) for row in rows) for index in (1, 2, 3)]
@@ -93,7 +102,11 @@ def _node_dict(node: Node) -> dict[str, Any]:
 
 
 async def discover(
-    inventory: Inventory, environment: str | None, *, as_json: bool, color: bool,
+    inventory: Inventory,
+    environment: str | None,
+    *,
+    as_json: bool,
+    color: bool,
     out: TextIO = sys.stdout,
 ) -> int:
     live = LiveEnvironment(inventory, environment)

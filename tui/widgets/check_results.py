@@ -1,0 +1,79 @@
+"""Check results of the selected node: status, summary, duration, and the evidence behind one."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from providers.contract import CheckCall, CheckResult
+from providers.text import sanitize
+from tui.widgets.glyphs import check_badge
+
+
+class CheckResults(Vertical):
+    """One row per check; the highlighted row's evidence shows below the table."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.results: dict[str, CheckResult] = {}
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str | Text] = DataTable(
+            id="check-table", cursor_type="row", zebra_stripes=False
+        )
+        yield table
+        yield Static("", id="check-evidence")
+
+    def on_mount(self) -> None:
+        self.border_title = "Checks"
+        table = self.query_one(DataTable)
+        table.add_column("status", key="status", width=8)
+        table.add_column("check", key="check")
+        table.add_column("time", key="time", width=6)
+        table.add_column("summary", key="summary")
+
+    @property
+    def table(self) -> DataTable[str | Text]:
+        return self.query_one("#check-table", DataTable)
+
+    def begin(self, node_name: str, calls: tuple[CheckCall, ...]) -> None:
+        """Show the checks about to run, each marked as running."""
+        self.results.clear()
+        self.border_title = f"Checks: {sanitize(node_name)}"
+        table = self.table
+        table.clear()
+        for call in calls:
+            table.add_row(Text("… running", style="dim"), call.check, "", "", key=call.check)
+        if not calls:
+            self._show_evidence("This node has no checks.")
+        else:
+            self._show_evidence("")
+
+    def record(self, result: CheckResult) -> None:
+        self.results[result.check] = result
+        table = self.table
+        if result.check not in table.rows:
+            table.add_row("", result.check, "", "", key=result.check)
+        table.update_cell(result.check, "status", check_badge(result.status))
+        table.update_cell(result.check, "time", f"{result.duration * 1000:.0f}ms")
+        table.update_cell(result.check, "summary", sanitize(result.summary), update_width=True)
+        if table.row_count and table.coordinate_to_cell_key(table.cursor_coordinate).row_key == (
+            result.check
+        ):
+            self._show_result(result)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        result = self.results.get(str(event.row_key.value))
+        if result is not None:
+            self._show_result(result)
+
+    def _show_result(self, result: CheckResult) -> None:
+        lines = [f"{result.check}: {sanitize(result.summary)}"]
+        lines.extend(sanitize(line) for line in result.evidence)
+        self._show_evidence("\n".join(lines))
+
+    def _show_evidence(self, text: str) -> None:
+        self.query_one("#check-evidence", Static).update(Text(text))

@@ -1,0 +1,81 @@
+"""The service tree: every target of the environment and its children, with live status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from providers.contract import Health, Node
+from providers.text import sanitize
+from tui.widgets.glyphs import health_badge
+
+
+def node_label(node: Node) -> Text:
+    label = Text.assemble(health_badge(node.status.health), sanitize(node.name))
+    if node.status.reason:
+        label.append(f"  {sanitize(node.status.reason)}", style="dim")
+    return label
+
+
+class ServiceTree(Tree[Node]):
+    """Targets and their children; Enter selects a node to check and tail."""
+
+    @dataclass
+    class NodeSelected(Message):
+        """The operator chose a node to look at."""
+
+        node: Node
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("environment", id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self._by_node_id: dict[str, TreeNode[Node]] = {}
+
+    def show_nodes(self, nodes: list[Node]) -> None:
+        """Show a fresh discovery, keeping what is expanded and where the cursor is.
+
+        Labels are only set when they changed, so a refresh with nothing new redraws nothing.
+        """
+        seen: set[str] = set()
+        for node in nodes:
+            self._place(self.root, node, seen)
+        for node_id in list(self._by_node_id):
+            if node_id not in seen:
+                self._by_node_id.pop(node_id).remove()
+
+    def _place(self, parent: TreeNode[Node], node: Node, seen: set[str]) -> None:
+        seen.add(node.id)
+        existing = self._by_node_id.get(node.id)
+        label = node_label(node)
+        if existing is None:
+            existing = parent.add(label, data=node, expand=True, allow_expand=bool(node.children))
+            self._by_node_id[node.id] = existing
+        else:
+            if existing.data != node:
+                existing.data = node
+            if existing.label != label:
+                existing.set_label(label)
+            existing.allow_expand = bool(node.children)
+        for child in node.children:
+            self._place(existing, child, seen)
+
+    def node_by_id(self, node_id: str) -> Node | None:
+        tree_node = self._by_node_id.get(node_id)
+        return tree_node.data if tree_node else None
+
+    def failing_count(self) -> int:
+        return sum(
+            1
+            for tree_node in self._by_node_id.values()
+            if tree_node.data is not None and tree_node.data.status.health is Health.FAILING
+        )
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[Node]) -> None:
+        event.stop()
+        if event.node.data is not None:
+            self.post_message(self.NodeSelected(event.node.data))

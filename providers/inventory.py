@@ -194,14 +194,14 @@ def load_inventory(explicit: str | None = None) -> Inventory:
     return discover_local()
 
 
-def discover_local() -> Inventory:
-    """An inventory of what this machine reaches: `REDIS_URL`, else a Redis on localhost:6379."""
+def discover_local(redis_port: int = 6379) -> Inventory:
+    """An inventory of what this machine reaches: `REDIS_URL`, else a Redis on localhost."""
     targets: list[Target] = []
     redis_url = os.environ.get("REDIS_URL")
     if redis_url:
         targets.append(Target(kind="redis", name="redis", url=SecretRef(env="REDIS_URL")))
-    elif asyncio.run(_port_open("127.0.0.1", 6379)):
-        targets.append(Target(kind="redis", name="redis", url="redis://127.0.0.1:6379/0"))
+    elif asyncio.run(_port_open("127.0.0.1", redis_port)):
+        targets.append(Target(kind="redis", name="redis", url=f"redis://127.0.0.1:{redis_port}/0"))
     return Inventory(
         environments={LOCAL_ENVIRONMENT: Environment(description="discovered", targets=targets)},
         source="discovered on this machine",

@@ -125,6 +125,8 @@ class RedisProvider(Provider):
                 return f"{self.address}: {os.strerror(int(code.group(1))).lower()}"
             if code:  # negative codes come from getaddrinfo
                 return f"{self.address}: host name not resolved"
+            if "closed by server" in str(error):
+                return f"{self.address}: connection closed by the server"
             return super().describe_error(error)
         return super().describe_error(error)
 

@@ -29,18 +29,25 @@ class SourceError(Exception):
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
-def _mark_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> yaml.Node | None:
-    """The deepest YAML node along a pydantic error location."""
+def _mark_of(
+    root: yaml.Node | None, location: tuple[int | str, ...], *, at_key: bool = False
+) -> yaml.Node | None:
+    """The deepest YAML node along a pydantic error location (its key, with `at_key`)."""
     node = root
-    for part in location:
+    for index, part in enumerate(location):
         if isinstance(node, yaml.MappingNode):
-            child = next(
-                (value for key, value in node.value if getattr(key, "value", None) == str(part)),
+            pair = next(
+                (
+                    (key, value)
+                    for key, value in node.value
+                    if getattr(key, "value", None) == str(part)
+                ),
                 None,
             )
-            if child is None:
+            if pair is None:
                 return node
-            node = child
+            last = index == len(location) - 1
+            node = pair[0] if at_key and last else pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 return node
@@ -88,7 +95,7 @@ def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        node = _mark_of(root, tuple(first["loc"]))
+        node = _mark_of(root, tuple(first["loc"]), at_key=first["type"] == "extra_forbidden")
         line, column = (
             (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
         )

@@ -1,0 +1,187 @@
+"""The inventory: layered lookup, secrets by reference, errors that point at the place."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from providers.inventory import (
+    ConfigError,
+    SecretError,
+    SecretRef,
+    config_candidates,
+    discover_local,
+    load_inventory,
+)
+from tests.servers.process import free_port
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "triage.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def config_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(str(path))
+    return str(caught.value)
+
+
+def test_a_valid_inventory_loads_with_its_environments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        default_environment: prod
+        settings: {check_timeout: 2.5}
+        environments:
+          prod:
+            read_only: true
+            targets:
+              - {kind: redis, name: cache, url: "redis://cache.internal:6379/0",
+                 password: {env: CACHE_PASSWORD}}
+          staging:
+            targets: []
+        """,
+    )
+    inventory = load_inventory(str(path))
+    assert inventory.source == str(path)
+    assert inventory.environment_name() == "prod"
+    assert inventory.settings.check_timeout == 2.5
+    prod = inventory.environments["prod"]
+    assert prod.read_only is True
+    assert prod.targets[0].password == SecretRef(env="CACHE_PASSWORD")
+
+
+def test_broken_yaml_names_file_line_and_column(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        environments:
+          prod:
+            targets: [
+        """,
+    )
+    message = config_error(path)
+    assert message.startswith(f"{path}:4:1: invalid YAML")
+
+
+def test_unknown_kind_points_at_the_kind_and_lists_known_ones(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        environments:
+          prod:
+            targets:
+              - kind: memcached
+                name: cache
+        """,
+    )
+    message = config_error(path)
+    assert message.startswith(f"{path}:4:15: ")
+    assert "unknown kind 'memcached'" in message
+    assert "redis" in message
+
+
+def test_password_written_in_a_url_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        environments:
+          prod:
+            targets:
+              - kind: redis
+                name: cache
+                url: redis://:hunter2-secret@cache:6379/0
+        """,
+    )
+    message = config_error(path)
+    assert message.startswith(f"{path}:6:14: ")
+    assert "password" in message
+    assert "hunter2" not in message
+
+
+def test_a_missing_required_field_and_a_misspelt_one(tmp_path: Path) -> None:
+    missing = write(tmp_path, "settings: {}\n")
+    assert "environments: required field is missing" in config_error(missing)
+
+    misspelt = write(
+        tmp_path,
+        """
+        environments:
+          prod:
+            targetz: []
+        """,
+    )
+    message = config_error(misspelt)
+    assert message.startswith(f"{misspelt}:3:5: ")
+    assert "environments.prod.targetz: unknown field" in message
+
+
+def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    message = config_error(tmp_path / "nowhere.yaml")
+    assert "nowhere.yaml" in message and "cannot read" in message
+
+
+def test_unknown_environment_and_wrong_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "environments: {prod: {}}\n")
+    with pytest.raises(ConfigError, match="no environment named 'qa'.*known: prod"):
+        load_inventory(str(path)).environment_name("qa")
+    wrong = write(tmp_path, "default_environment: qa\nenvironments: {prod: {}}\n")
+    assert "default_environment 'qa' is not one of the environments: prod" in config_error(wrong)
+
+
+def test_secret_references_resolve_from_environment_and_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIAGE_TEST_SECRET", "s3cret")
+    assert SecretRef(env="TRIAGE_TEST_SECRET").resolve() == "s3cret"
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-file\n")
+    assert SecretRef(file=secret_file).resolve() == "from-file"
+    monkeypatch.delenv("TRIAGE_TEST_SECRET")
+    with pytest.raises(SecretError, match="TRIAGE_TEST_SECRET is not set"):
+        SecretRef(env="TRIAGE_TEST_SECRET").resolve()
+    with pytest.raises(SecretError, match="cannot read secret file"):
+        SecretRef(file=tmp_path / "absent").resolve()
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert config_candidates("given.yaml") == [Path("given.yaml")]
+    assert config_candidates(None) == [
+        Path("triage.yaml"),
+        tmp_path / "xdg" / "triage" / "config.yaml",
+    ]
+    monkeypatch.setenv("TRIAGE_CONFIG", "/etc/triage.yaml")
+    assert config_candidates(None) == [Path("/etc/triage.yaml")]
+
+
+def test_xdg_file_is_used_when_no_local_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    config_dir = tmp_path / "xdg" / "triage"
+    config_dir.mkdir(parents=True)
+    (config_dir / "config.yaml").write_text("environments: {from-xdg: {}}\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert list(load_inventory().environments) == ["from-xdg"]
+
+
+def test_discovery_uses_redis_url_by_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:pw@10.0.0.9:6380/2")
+    inventory = discover_local()
+    (target,) = inventory.environments["local"].targets
+    assert target.url == SecretRef(env="REDIS_URL")
+    assert target.resolve_url("unused") == "redis://:pw@10.0.0.9:6380/2"
+
+
+def test_discovery_finds_a_listening_redis_and_skips_a_closed_port(
+    monkeypatch: pytest.MonkeyPatch, redis_server
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    found = discover_local(redis_port=redis_server.port).environments["local"].targets
+    assert [target.url for target in found] == [f"redis://127.0.0.1:{redis_server.port}/0"]
+    assert discover_local(redis_port=free_port()).environments["local"].targets == []

@@ -340,6 +340,8 @@ class RedisProvider(Provider):
                 "slowlog-log-slower-than"
             )
         except errors.ResponseError:  # CONFIG is often disabled on managed Redis
+            threshold = None
+        if threshold is None:
             return f"following the slow log of {self.address}"
         return (
             f"following the slow log of {self.address}: commands slower than "

@@ -21,8 +21,8 @@ class TriageApp(App[int]):
         super().__init__()
         self.live = LiveEnvironment(inventory, environment)
 
-    def on_mount(self) -> None:
-        self.push_screen(MainScreen(self.live))
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.live)
 
     async def on_unmount(self) -> None:
         await self.live.close()

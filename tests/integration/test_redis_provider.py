@@ -147,9 +147,7 @@ async def test_a_hung_server_costs_one_timeout_and_never_more() -> None:
             )
             elapsed = time.monotonic() - started
     assert {result.status for result in results} == {CheckStatus.ERROR}
-    assert all(
-        result.summary == f"127.0.0.1:{port}: no answer within 0.5s" for result in results
-    )
+    assert all(result.summary == f"127.0.0.1:{port}: no answer within 0.5s" for result in results)
     assert elapsed < 0.5 * 1.5
 
 

@@ -127,7 +127,7 @@ def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
 
 def test_unknown_environment_and_wrong_default(tmp_path: Path) -> None:
     path = write(tmp_path, "environments: {prod: {}}\n")
-    with pytest.raises(ConfigError, match="no environment named 'qa'.*known: prod"):
+    with pytest.raises(ConfigError, match=r"no environment named 'qa'.*known: prod"):
         load_inventory(str(path)).environment_name("qa")
     wrong = write(tmp_path, "default_environment: qa\nenvironments: {prod: {}}\n")
     assert "default_environment 'qa' is not one of the environments: prod" in config_error(wrong)
@@ -160,7 +160,9 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert config_candidates(None) == [Path("/etc/triage.yaml")]
 
 
-def test_xdg_file_is_used_when_no_local_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xdg_file_is_used_when_no_local_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     config_dir = tmp_path / "xdg" / "triage"

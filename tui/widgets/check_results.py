@@ -31,7 +31,6 @@ class CheckResults(Vertical):
         table = self.query_one(DataTable)
         table.add_column("status", key="status", width=8)
         table.add_column("check", key="check")
-        table.add_column("time", key="time", width=6)
         table.add_column("summary", key="summary")
 
     @property
@@ -45,7 +44,7 @@ class CheckResults(Vertical):
         table = self.table
         table.clear()
         for call in calls:
-            table.add_row(Text("… running", style="dim"), call.check, "", "", key=call.check)
+            table.add_row(Text("… running", style="dim"), call.check, "", key=call.check)
         if not calls:
             self._show_evidence("This node has no checks.")
         else:
@@ -55,9 +54,8 @@ class CheckResults(Vertical):
         self.results[result.check] = result
         table = self.table
         if result.check not in table.rows:
-            table.add_row("", result.check, "", "", key=result.check)
+            table.add_row("", result.check, "", key=result.check)
         table.update_cell(result.check, "status", check_badge(result.status))
-        table.update_cell(result.check, "time", f"{result.duration * 1000:.0f}ms")
         table.update_cell(result.check, "summary", sanitize(result.summary), update_width=True)
         if table.row_count and table.coordinate_to_cell_key(table.cursor_coordinate).row_key == (
             result.check
@@ -71,7 +69,8 @@ class CheckResults(Vertical):
             self._show_result(result)
 
     def _show_result(self, result: CheckResult) -> None:
-        lines = [f"{result.check}: {sanitize(result.summary)}"]
+        took = f"{result.duration * 1000:.0f} ms"
+        lines = [f"{result.check} ({result.status.value} in {took}): {sanitize(result.summary)}"]
         lines.extend(sanitize(line) for line in result.evidence)
         self._show_evidence("\n".join(lines))
 

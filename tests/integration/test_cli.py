@@ -1,0 +1,142 @@
+"""`triage check` and `triage discover` as a script or cron job runs them: a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.servers.process import free_port
+from tests.servers.redis import RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+def triage(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    environment = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "TRIAGE_CONFIG"}}
+    environment.update(env or {})
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=60,
+    )
+    return completed, time.monotonic() - started
+
+
+def test_check_json_on_a_closed_port_exits_1_naming_host_and_port(tmp_path: Path) -> None:
+    port = free_port()
+    completed, elapsed = triage(
+        "check", "--json", env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"}, cwd=tmp_path
+    )
+    assert completed.returncode == 1, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["exit_code"] == 1
+    assert document["counts"]["error"] == 3
+    for result in document["results"]:
+        assert result["status"] == "error"
+        assert result["summary"] == f"127.0.0.1:{port}: connection refused"
+        assert result["facts"]["address"] == f"127.0.0.1:{port}"
+    assert elapsed < 5.0  # the check timeout; refused connections cost far less
+
+
+def test_check_on_a_healthy_redis_prints_a_table_and_exits_0(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    completed, _ = triage("check", env={"REDIS_URL": redis_server.url}, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0] == "environment local (discovered on this machine)"
+    assert [line.split()[:3] for line in lines[1:4]] == [
+        ["PASS", "redis.ping", "redis"],
+        ["PASS", "redis.memory", "redis"],
+        ["PASS", "redis.clients", "redis"],
+    ]
+    assert lines[-1] == "3 checks: 3 pass"
+    assert "\x1b[" not in completed.stdout  # no colour when not on a terminal
+
+
+def test_check_exits_1_when_a_check_fails(redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_server.fill_to_maxmemory()
+    completed, _ = triage("check", "--json", env={"REDIS_URL": redis_server.url}, cwd=tmp_path)
+    assert completed.returncode == 1
+    statuses = {r["check"]: r["status"] for r in json.loads(completed.stdout)["results"]}
+    assert statuses == {"redis.ping": "pass", "redis.memory": "fail", "redis.clients": "pass"}
+
+
+def test_a_password_in_redis_url_never_reaches_the_output(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    redis_server.client().config_set("requirepass", "Sup3r-Secret")
+    url = f"redis://:Sup3r-Secret@{redis_server.address}/0"
+    completed, _ = triage("check", "--json", env={"REDIS_URL": url}, cwd=tmp_path)
+    assert completed.returncode == 0
+    assert "Sup3r-Secret" not in completed.stdout + completed.stderr
+
+
+def test_a_broken_config_exits_2_with_one_clear_line(tmp_path: Path) -> None:
+    config = tmp_path / "triage.yaml"
+    config.write_text("environments:\n  prod:\n    targets:\n      - kind: redis\n        nme: x\n")
+    completed, _ = triage("check", cwd=tmp_path)
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.splitlines() == [
+        "triage: configuration error: triage.yaml:4:9: "
+        "environments.prod.targets.0.name: required field is missing"
+    ]
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_usage_error_exits_2(tmp_path: Path) -> None:
+    completed, _ = triage("check", "--no-such-flag", cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "unrecognized arguments: --no-such-flag" in completed.stderr
+
+
+def test_discover_json_lists_the_tree(redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_server.client().set("k", "v")
+    config = tmp_path / "triage.yaml"
+    config.write_text(
+        textwrap.dedent(
+            f"""
+            environments:
+              staging:
+                targets:
+                  - {{kind: redis, name: sessions, url: "{redis_server.url}"}}
+            """
+        )
+    )
+    completed, _ = triage("discover", "--json", "--config", str(config), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["environment"] == "staging"
+    (root,) = document["nodes"]
+    assert (root["id"], root["kind"], root["health"]) == ("redis:sessions", "redis.instance", "ok")
+    assert [child["name"] for child in root["children"]] == ["db0"]
+
+
+def test_headless_commands_never_import_textual(redis_server: RedisServer) -> None:
+    probe = (
+        "import sys, contextlib, io\n"
+        "from tui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check', '--json'])\n"
+        "    main(['discover'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'textual', 'boto3', 'kubernetes', 'docker'}))\n"
+    )
+    environment = {**os.environ, "REDIS_URL": redis_server.url}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

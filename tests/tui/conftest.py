@@ -1,0 +1,45 @@
+"""Fixtures for TUI tests: the app built against real or recorded backends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+
+from providers.inventory import Environment, Inventory, Target
+from providers.registry import PROVIDER_KINDS
+
+
+def inventory_of(*targets: Target, name: str = "local") -> Inventory:
+    return Inventory(environments={name: Environment(targets=list(targets))}, source="test")
+
+
+async def wait_for_group(app: App[object], group: str) -> None:
+    """Wait until every worker of a group has finished, then let messages land."""
+    for worker in [worker for worker in app.workers if worker.group == group]:
+        await worker.wait()
+
+
+async def wait_until(
+    pilot: Pilot[object], condition: Callable[[], bool], *, timeout: float = 10.0
+) -> None:
+    """Process messages until `condition` holds; fail with a clear message after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached within {timeout}s")
+        await pilot.pause(0.02)
+
+
+@pytest.fixture
+def recorded_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Register the recorded provider, and show times in UTC so snapshots are stable."""
+    monkeypatch.setitem(PROVIDER_KINDS, "recorded", "tests.tui.recorded:RecordedProvider")
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

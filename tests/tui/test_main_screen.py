@@ -1,0 +1,147 @@
+"""The main screen as an operator uses it, against real Redis servers."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Log
+
+from providers.contract import CheckStatus, Health
+from providers.inventory import Target
+from tests.servers.process import free_port
+from tests.servers.redis import RedisServer
+from tests.tui.conftest import inventory_of, wait_for_group, wait_until
+from tui.app import TriageApp
+from tui.screens.main_screen import MainScreen
+from tui.widgets.check_results import CheckResults
+from tui.widgets.log_tail import LogTail
+from tui.widgets.service_tree import ServiceTree
+
+pytestmark = pytest.mark.integration
+
+
+def redis_target(name: str, url: str) -> Target:
+    return Target(kind="redis", name=name, url=url, timeout=2)
+
+
+async def test_first_target_is_selected_and_its_checks_and_status_show(
+    redis_server: RedisServer,
+) -> None:
+    app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await wait_until(pilot, lambda: screen.selected is not None)
+        await wait_for_group(app, "checks")
+        await pilot.pause()
+
+        results = app.query_one(CheckResults).results
+        assert {name: result.status for name, result in results.items()} == {
+            "redis.ping": CheckStatus.PASS,
+            "redis.memory": CheckStatus.PASS,
+            "redis.clients": CheckStatus.PASS,
+        }
+        tree = app.query_one(ServiceTree)
+        node = tree.node_by_id("redis:cache")
+        assert node is not None and node.status.health is Health.OK
+        assert str(tree.root.children[0].label).startswith(f"● ok cache ({redis_server.address})")
+        assert screen.sub_title == "local (test)"
+
+
+async def test_keyboard_selects_a_dead_target_and_shows_why(redis_server: RedisServer) -> None:
+    port = free_port()
+    app = TriageApp(
+        inventory_of(
+            redis_target("cache", redis_server.url),
+            redis_target("sessions", f"redis://127.0.0.1:{port}/0"),
+        )
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        tree = app.query_one(ServiceTree)
+        await wait_until(pilot, lambda: tree.node_by_id("redis:sessions") is not None)
+        await wait_for_group(app, "checks")
+
+        dead = tree.node_by_id("redis:sessions")
+        assert dead is not None and dead.status.health is Health.FAILING
+        assert dead.status.reason == f"127.0.0.1:{port}: connection refused"
+
+        tree.focus()
+        tree.move_cursor(tree.root.children[1])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.selected is not None and screen.selected == dead)
+        await wait_for_group(app, "checks")
+        await pilot.pause()
+
+        results = app.query_one(CheckResults).results
+        assert {result.status for result in results.values()} == {CheckStatus.ERROR}
+        assert {result.summary for result in results.values()} == {
+            f"127.0.0.1:{port}: connection refused"
+        }
+
+
+async def test_slow_log_lines_appear_in_the_log_pane(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("providers.redis_provider.SLOWLOG_POLL_SECONDS", 0.05)
+    client = redis_server.client()
+    client.config_set("slowlog-log-slower-than", 0)
+    app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(LogTail).query_one(Log)
+        await wait_until(pilot, lambda: any("following the slow log" in x for x in log.lines))
+        client.set("tenant:42:oauth:token", "\x1b]52;c;ZXZpbA==\x07value")
+        await wait_until(pilot, lambda: any("tenant:42:oauth:token" in x for x in log.lines))
+        line = next(x for x in log.lines if "tenant:42:oauth:token" in x)
+        assert "\x1b" not in line and "\x07" not in line
+        assert "SET tenant:42:oauth:token" in line
+
+
+async def test_follow_toggles_and_r_reruns_checks(redis_server: RedisServer) -> None:
+    app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await wait_until(pilot, lambda: screen.selected is not None)
+        await wait_for_group(app, "checks")
+        await pilot.pause()
+        checks = app.query_one(CheckResults)
+        first = checks.results["redis.ping"].started_at
+
+        redis_server.fill_to_maxmemory()
+        await pilot.press("r")
+        await wait_until(
+            pilot,
+            lambda: (
+                "redis.memory" in checks.results
+                and checks.results["redis.memory"].status is CheckStatus.FAIL
+            ),
+        )
+        assert checks.results["redis.ping"].started_at > first
+
+        tail = app.query_one(LogTail)
+        await pilot.press("f")
+        assert tail.following is False and tail.border_subtitle == "paused"
+        await pilot.press("f")
+        assert tail.following is True and tail.border_subtitle == "following"
+
+
+async def test_status_refresh_picks_up_a_server_that_stopped(redis_server: RedisServer) -> None:
+    app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree = app.query_one(ServiceTree)
+        await wait_until(pilot, lambda: tree.node_by_id("redis:cache") is not None)
+        redis_server.stop()
+        await pilot.press("u")
+        await wait_until(
+            pilot,
+            lambda: tree.node_by_id("redis:cache").status.health is Health.FAILING,  # type: ignore[union-attr]
+        )
+        assert "failing cache" in str(tree.root.children[0].label)
+
+
+async def test_q_quits() -> None:
+    app = TriageApp(inventory_of())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+    assert app.return_code == 0

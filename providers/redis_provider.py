@@ -102,6 +102,7 @@ class RedisProvider(Provider):
                 socket_timeout=self.timeout,
                 retry_on_timeout=False,
                 health_check_interval=0,
+                client_name="triage",  # so the slow log and CLIENT LIST show what is ours
             )
         return self._client
 
@@ -354,7 +355,8 @@ class RedisProvider(Provider):
         client = _text(entry.get("client_address", b""))
         name = _text(entry.get("client_name", b""))
         origin = f"{client} {name}".strip()
-        text = f"slow {micros / 1000:.1f} ms  {_text(entry.get('command', b''))}"
+        took = f"{micros} µs" if micros < 1000 else f"{micros / 1000:.1f} ms"
+        text = f"slow {took}  {_text(entry.get('command', b''))}"
         if origin:
             text = f"{text}  ({origin})"
         when = datetime.fromtimestamp(int(entry.get("start_time", 0)), UTC)

@@ -23,9 +23,7 @@ HERE = Path(__file__).parent
 
 async def photograph(url: str, name: str, size: tuple[int, int]) -> Path:
     inventory = Inventory(
-        environments={
-            "prod": Environment(targets=[Target(kind="redis", name="cache", url=url)])
-        },
+        environments={"prod": Environment(targets=[Target(kind="redis", name="cache", url=url)])},
         source="triage.yaml",
     )
     app = TriageApp(inventory)

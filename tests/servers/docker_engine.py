@@ -30,18 +30,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import docker
 import docker.errors
 
-from .postgres import die_with_test_process
-from .process import ServerStartError, log_tail, spawn, wait_until
+from .process import ServerStartError, die_with_test_process, log_tail, spawn, wait_until
 
 TEST_IMAGE = "triage-test/busybox:latest"
 TEST_IMAGE_LABEL = "triage.test"
 ROOT_PREFIX = "triage-docker-"
 BRIDGE_PREFIX = "trdk"
+DOCKERD_CANDIDATES = ("/usr/sbin/dockerd", "/usr/bin/dockerd")
 INSTALL_HINT = (
     "run `bash tests/system-deps.sh` as root to install docker.io, busybox-static "
     "and the other packages the tests need"
@@ -55,7 +55,7 @@ BUSYBOX_APPLETS = (
 
 def dockerd_binary() -> str:
     """dockerd, or a failure that says how to install it: a missing engine is never a skip."""
-    for candidate in ("/usr/sbin/dockerd", "/usr/bin/dockerd", shutil.which("dockerd")):
+    for candidate in (*DOCKERD_CANDIDATES, shutil.which("dockerd")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise ServerStartError(f"dockerd is not installed: {INSTALL_HINT}")
@@ -74,8 +74,7 @@ def _is_static(path: Path) -> bool:
     data = path.read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only: what Debian amd64/arm64 ship
         return False
-    little = data[5] == 1
-    order = "little" if little else "big"
+    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
     phoff = int.from_bytes(data[0x20:0x28], order)
     phentsize = int.from_bytes(data[0x36:0x38], order)
     phnum = int.from_bytes(data[0x38:0x3A], order)
@@ -293,18 +292,22 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def _used_networks() -> list[ipaddress.IPv4Network]:
-    used = []
+    """Every IPv4 prefix this machine routes or has an address in (the default route aside)."""
+    prefixes = []
     for line in _ip("-4", "route", "show", "table", "all", check=False).stdout.splitlines():
-        first = line.split()[0] if line.split() else ""
-        if first in ("broadcast", "local", "unreachable", "prohibit", "blackhole"):
-            first = line.split()[1]
-        with contextlib.suppress(ValueError):
-            used.append(ipaddress.ip_network(first, strict=False))
+        words = line.split()
+        if words and words[0] in ("broadcast", "local", "unreachable", "prohibit", "blackhole"):
+            words = words[1:]
+        if words:
+            prefixes.append(words[0])
     for line in _ip("-4", "-o", "addr", check=False).stdout.splitlines():
-        parts = line.split()
-        if "inet" in parts:
-            with contextlib.suppress(ValueError, IndexError):
-                used.append(ipaddress.ip_network(parts[parts.index("inet") + 1], strict=False))
+        words = line.split()
+        if "inet" in words[:-1]:
+            prefixes.append(words[words.index("inet") + 1])
+    used = []
+    for prefix in prefixes:
+        with contextlib.suppress(ValueError):  # "default" and the like
+            used.append(ipaddress.IPv4Network(prefix, strict=False))
     return used
 
 
@@ -320,18 +323,21 @@ def _free_network() -> ipaddress.IPv4Network:
     raise ServerStartError("no free /24 in 172.31.0.0/16 for the test engine's bridge")
 
 
-def _processes_using(root: Path) -> list[int]:
-    """Pids whose command line names ``root`` (dockerd, containerd, shims, docker-proxy)."""
+def _processes_using(root: Path, cgroup_parent: str) -> list[int]:
+    """Pids of an engine: their command line names ``root`` (dockerd, containerd, shims,
+    docker-proxy) or they run in its cgroup parent (the containers' own processes)."""
     needle = str(root).encode()
+    cgroup = f"/{cgroup_parent}/".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
+            cgroups = (entry / "cgroup").read_bytes()
         except OSError:
             continue
-        if needle in cmdline:
+        if needle in cmdline or cgroup in cgroups:
             found.append(int(entry.name))
     return found
 
@@ -349,27 +355,32 @@ def _mounts_under(root: Path) -> list[str]:
 def _reap(root: Path, bridge: str, cgroup_parent: str) -> None:
     """Kill what is left of an engine under ``root``, unmount, drop its bridge and cgroups."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = _processes_using(root)
+        pids = _processes_using(root, cgroup_parent)
         if not pids:
             break
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + 5
-        while _processes_using(root) and time.monotonic() < deadline:
+        while _processes_using(root, cgroup_parent) and time.monotonic() < deadline:
             time.sleep(0.1)
     for point in sorted(_mounts_under(root), key=len, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True, check=False)
     if Path(f"/sys/class/net/{bridge}").exists():
         _ip("link", "del", bridge, check=False)
-    for hierarchy in Path("/sys/fs/cgroup").glob("*"):
-        with contextlib.suppress(OSError):
-            (hierarchy / cgroup_parent).rmdir()
+    # The cgroup parent sits at the top of each hierarchy, or under the cgroup this sandbox
+    # runs in (the memory hierarchy here). Container cgroups go first, then the parent.
+    for pattern in (cgroup_parent, f"*/{cgroup_parent}", f"*/*/{cgroup_parent}"):
+        for parent in Path("/sys/fs/cgroup").glob(f"*/{pattern}"):
+            children = sorted(parent.glob("**/"), key=lambda path: len(path.parts))
+            for child in reversed(children):
+                with contextlib.suppress(OSError):
+                    child.rmdir()
 
 
 def reap_stale_engines() -> None:
     """Clean up engines whose pytest died without teardown (its pid is gone)."""
-    for root in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+    for root in Path("/tmp").glob(f"{ROOT_PREFIX}*"):
         try:
             owner = int((root / "owner.pid").read_text())
             bridge = (root / "bridge").read_text().strip()

@@ -5,6 +5,7 @@ stopped and removed at teardown, whether the tests passed or not. A server that 
 fails the test that asked for it, with the server's log and, where a package is missing, the
 hint to run ``tests/system-deps.sh``: a missing server is a broken machine, never a skip.
 
+- ``redis_server`` (function): a private redis-server for one test (fill it, stop it).
 - ``postgres_server`` (session): one shared PostgreSQL; do not stop it or exhaust it.
 - ``postgres_factory`` (function): ``postgres_factory(max_connections=..., settings=...)``
   starts a private PostgreSQL for this test only (stop it, exhaust it, break it).
@@ -19,7 +20,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
 from typing import Any, Protocol
 
 import docker
@@ -29,6 +33,7 @@ from .docker_engine import DockerEngine, start_docker_engine
 from .postgres import PostgresServer, PostgresTemplate, new_postgres
 from .process import ServerStartError
 from .rabbitmq import RabbitMQServer, start_rabbitmq
+from .redis import RedisServer, start_redis
 
 SHARED_POSTGRES_MAX_CONNECTIONS = 50
 PRIVATE_POSTGRES_MAX_CONNECTIONS = 10
@@ -43,13 +48,29 @@ class PostgresFactory(Protocol):
     ) -> PostgresServer: ...
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Let a SIGTERM (a CI time limit, ``kill``) end the run like Ctrl-C: teardown still runs.
+
+    Python's default for SIGTERM is to die on the spot, which would skip the fixtures'
+    teardown; the servers would then die with pytest (PR_SET_PDEATHSIG) but leave their files,
+    containers and bridge for the next run to reap.
+    """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"pytest received signal {signum}; stopping the test servers")
+
+
 @contextlib.contextmanager
 def _fail_clearly(what: str) -> Iterator[None]:
     """A server that does not start fails the test (never skips it), with its log tail."""
     try:
         yield
     except ServerStartError as exc:
-        pytest.fail(f"{what} could not start: {exc}", pytrace=False)
+        message = f"{what} could not start: {exc}"
+        raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 @contextlib.contextmanager
@@ -95,9 +116,7 @@ def postgres_factory(postgres_template: PostgresTemplate) -> Iterator[PostgresFa
         max_connections: int = PRIVATE_POSTGRES_MAX_CONNECTIONS,
         settings: dict[str, str] | None = None,
     ) -> PostgresServer:
-        server = new_postgres(
-            postgres_template, max_connections=max_connections, settings=settings
-        )
+        server = new_postgres(postgres_template, max_connections=max_connections, settings=settings)
         servers.append(server)
         with _fail_clearly("a private test PostgreSQL"):
             server.start()
@@ -116,9 +135,12 @@ def postgres_factory(postgres_template: PostgresTemplate) -> Iterator[PostgresFa
 @pytest.fixture(scope="session")
 def rabbitmq_server() -> Iterator[RabbitMQServer]:
     """One private RabbitMQ node (AMQP + management API) for the session."""
-    with _fail_clearly("the test RabbitMQ node"), start_rabbitmq() as server:
-        with _removed_at_exit(server.remove):
-            yield server
+    with (
+        _fail_clearly("the test RabbitMQ node"),
+        start_rabbitmq() as server,
+        _removed_at_exit(server.remove),
+    ):
+        yield server
 
 
 # -- Docker ----------------------------------------------------------------------------------
@@ -127,9 +149,12 @@ def rabbitmq_server() -> Iterator[RabbitMQServer]:
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[DockerEngine]:
     """A private dockerd (own data root, socket and bridge) with the test image imported."""
-    with _fail_clearly("the test Docker engine"), start_docker_engine() as engine:
-        with _removed_at_exit(engine.remove):
-            yield engine
+    with (
+        _fail_clearly("the test Docker engine"),
+        start_docker_engine() as engine,
+        _removed_at_exit(engine.remove),
+    ):
+        yield engine
 
 
 @pytest.fixture
@@ -141,3 +166,12 @@ def docker_client(docker_engine: DockerEngine) -> Iterator[docker.DockerClient]:
     finally:
         client.close()
         docker_engine.cleanup()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server for one test, which the test may fill, slow down or stop."""
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    with start_redis(workdir) as server:
+        yield server

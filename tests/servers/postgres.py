@@ -13,7 +13,6 @@ it would be in production.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import glob
 import os
 import pwd
@@ -30,9 +29,12 @@ import psycopg
 
 from .process import (
     ServerStartError,
+    claim_dir,
+    die_with_test_process,
     free_port,
     log_tail,
     port_open,
+    reap_stale_dirs,
     require_binary,
     spawn,
     stop_process,
@@ -44,27 +46,15 @@ SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "triage-pg-secret"
 DEFAULT_DBNAME = "postgres"
 
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_test_process() -> None:
-    """``preexec_fn``: the kernel SIGKILLs the server if the pytest process dies abruptly.
-
-    Normal teardown stops servers cleanly; this covers a pytest that is itself SIGKILLed, so no
-    private server outlives it. Linux only, which is what the tests run on.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
 
 def postgres_bindir() -> Path:
     """The directory with initdb/postgres: newest /usr/lib/postgresql/*/bin, else pg_config."""
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda path: int(Path(path).parent.parent.name)
-        if Path(path).parent.parent.name.isdigit()
-        else 0,
-    )
+
+    def major(initdb: str) -> int:
+        version = Path(initdb).parent.parent.name
+        return int(version) if version.isdigit() else 0
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=major)
     if found:
         return Path(found[-1]).parent
     pg_config = shutil.which("pg_config")
@@ -90,6 +80,7 @@ def _make_owned_dir(prefix: str) -> Path:
     """A fresh directory under /tmp owned by the postgres OS user, mode 0700."""
     account = _os_user()
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    claim_dir(path)
     os.chown(path, account.pw_uid, account.pw_gid)
     path.chmod(0o700)
     return path
@@ -125,6 +116,7 @@ class PostgresTemplate:
     @classmethod
     def create(cls) -> PostgresTemplate:
         bindir = postgres_bindir()
+        reap_stale_dirs("triage-pg-")
         root = _make_owned_dir("triage-pg-template-")
         try:
             pwfile = root / "pwfile"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -85,8 +86,43 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> No
 def spawn(args: Sequence[str], log_path: Path, **kwargs: object) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
     try:
-        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        return subprocess.Popen(  # type: ignore[call-overload]
             list(args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
         )
     finally:
         log.close()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_test_process() -> None:
+    """``preexec_fn``: the kernel SIGKILLs the server if the pytest process dies abruptly.
+
+    Normal teardown stops servers cleanly; this covers a pytest that is itself SIGKILLed, so no
+    private server outlives it. Linux only, which is what the tests run on.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+OWNER_FILE = "owner.pid"
+
+
+def claim_dir(path: Path) -> None:
+    """Record that this pytest owns ``path``, so a later run can reap it if we are killed."""
+    (path / OWNER_FILE).write_text(str(os.getpid()))
+
+
+def reap_stale_dirs(prefix: str) -> None:
+    """Delete /tmp/<prefix>* dirs whose pytest died (SIGKILL) before its teardown ran.
+
+    Their servers died with that pytest (``die_with_test_process``); only files are left.
+    """
+    for path in Path("/tmp").glob(f"{prefix}*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)

@@ -31,9 +31,12 @@ import pika.exceptions
 
 from .process import (
     ServerStartError,
+    claim_dir,
+    die_with_test_process,
     free_port,
     log_tail,
     port_open,
+    reap_stale_dirs,
     require_binary,
     spawn,
     wait_until,
@@ -130,7 +133,13 @@ class RabbitMQServer:
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         # An empty env file of our own: the system one names the system node.
         (self.workdir / "rabbitmq-env.conf").write_text("")
-        (self.workdir / "advanced.config").write_text("[].\n")
+        # Management stats are sampled every second instead of every five (the default), so
+        # the API's queue depth follows a publish within about two seconds.
+        policies = "[{global, [{605, 1}]}, {basic, [{605, 1}]}, {detailed, [{605, 1}]}]"
+        (self.workdir / "advanced.config").write_text(
+            f"[{{rabbitmq_management_agent, [{{sample_retention_policies, {policies}}}]}},\n"
+            f" {{rabbitmq_management, [{{sample_retention_policies, {policies}}}]}}].\n"
+        )
         (self.workdir / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (self.workdir / "rabbitmq.conf").write_text(
             "\n".join(
@@ -145,7 +154,7 @@ class RabbitMQServer:
                     "default_permissions.read = .*",
                     "default_permissions.write = .*",
                     "loopback_users = none",
-                    # Queue stats in the management API every second, not every five.
+                    # Queues and channels emit their stats every second, not every five.
                     "collect_statistics_interval = 1000",
                     "disk_free_limit.absolute = 50MB",
                     "log.console = false",
@@ -162,13 +171,20 @@ class RabbitMQServer:
             return
         server = require_binary("rabbitmq-server", f"{RABBITMQ_BIN}/rabbitmq-server")
         self._write_config()
+        env = self.env()
+        # With RABBITMQ_ALLOW_INPUT the script execs the Erlang VM instead of waiting on it
+        # in a shell, so our child *is* beam and dies with pytest (die_with_test_process);
+        # -noinput keeps the VM off stdin all the same, +B i makes it ignore SIGINT.
+        env.update(RABBITMQ_ALLOW_INPUT="true", RABBITMQ_SERVER_START_ARGS="-noinput +B i")
         self.process = spawn(
             [server],
             self._log_path,
-            env=self.env(),
+            env=env,
             cwd=self.workdir,
-            # Own process group: the script, beam and its helpers can be killed as one.
+            # Own process group: beam and its helpers (erl_child_setup, inet_gethost) can be
+            # signalled as one, and a Ctrl-C at the terminal does not reach them.
             start_new_session=True,
+            preexec_fn=die_with_test_process,
         )
         try:
             wait_until(
@@ -296,16 +312,16 @@ class RabbitMQServer:
 
     def create_vhost(self, name: str) -> None:
         """Create a vhost and give the admin user full permissions on it."""
-        vhost = urllib.parse.quote(name, safe="")
+        vhost = _quote(name)
         with self.management() as client:
             client.put(f"/api/vhosts/{vhost}").raise_for_status()
             client.put(
-                f"/api/permissions/{vhost}/{urllib.parse.quote(self.user, safe='')}",
+                f"/api/permissions/{vhost}/{_quote(self.user)}",
                 json={"configure": ".*", "write": ".*", "read": ".*"},
             ).raise_for_status()
 
     def delete_vhost(self, name: str) -> None:
-        response = self.api("DELETE", f"/api/vhosts/{urllib.parse.quote(name, safe='')}")
+        response = self.api("DELETE", f"/api/vhosts/{_quote(name)}")
         if response.status_code != 404:
             response.raise_for_status()
 
@@ -356,10 +372,8 @@ class RabbitMQServer:
 
     def management_queue(self, queue: str, vhost: str = "/") -> dict[str, Any]:
         """The management API's JSON for one queue (its stats lag by up to a second)."""
-        response = self.api(
-            "GET",
-            f"/api/queues/{urllib.parse.quote(vhost, safe='')}/{urllib.parse.quote(queue, safe='')}",
-        )
+        path = f"/api/queues/{_quote(vhost)}/{_quote(queue)}"
+        response = self.api("GET", path)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
@@ -388,6 +402,11 @@ class RabbitMQServer:
             connection.channel().queue_delete(queue=queue)
 
 
+def _quote(segment: str) -> str:
+    """One path segment of a management API URL (the default vhost "/" is "%2F")."""
+    return urllib.parse.quote(segment, safe="")
+
+
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -405,7 +424,9 @@ def start_rabbitmq(host: str = "127.0.0.1") -> Iterator[RabbitMQServer]:
     Its files live in a fresh directory under /tmp: the Erlang distribution's unix paths and
     the node's many files are best kept short and away from pytest's tmp dirs.
     """
+    reap_stale_dirs("triage-mq-")
     workdir = Path(tempfile.mkdtemp(prefix="triage-mq-", dir="/tmp"))
+    claim_dir(workdir)
     ports = _distinct_free_ports(host, 3)
     server = RabbitMQServer(
         host=host,

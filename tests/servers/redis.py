@@ -10,7 +10,14 @@ from pathlib import Path
 
 import redis as redis_client
 
-from .process import free_port, require_binary, spawn, stop_process, wait_until
+from .process import (
+    die_with_test_process,
+    free_port,
+    require_binary,
+    spawn,
+    stop_process,
+    wait_until,
+)
 
 
 @dataclass
@@ -37,18 +44,35 @@ class RedisServer:
         self.process = spawn(
             [
                 binary,
-                "--bind", self.host,
-                "--port", str(self.port),
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.workdir),
-                "--daemonize", "no",
-                "--protected-mode", "no",
+                "--bind",
+                self.host,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "no",
             ],
             log_path,
+            preexec_fn=die_with_test_process,
         )
-        wait_until(self._answers, timeout=15, what=f"redis {self.address}",
-                   log_path=log_path, process=self.process)
+        try:
+            wait_until(
+                self._answers,
+                timeout=15,
+                what=f"redis {self.address}",
+                log_path=log_path,
+                process=self.process,
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process is not None:

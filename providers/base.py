@@ -16,6 +16,9 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from providers.contract import (
+    ActionOutcome,
+    ActionPreview,
+    ActionSpec,
     CheckCall,
     CheckResult,
     CheckSpec,
@@ -43,6 +46,48 @@ class Finding:
 
 CheckBody = Callable[[Any, Mapping[str, Any]], Awaitable[Finding]]
 F = TypeVar("F", bound=CheckBody)
+
+
+class ConfirmationRequired(Exception):
+    """An action was asked to run without the confirmation its preview demands."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPlan:
+    """An action ready to run: exactly what it will touch, and the step that does it.
+
+    Planning reads the backend (to count what would go); only `apply` changes anything, and
+    only `Provider.run_action` calls it, after checking the confirmation.
+    """
+
+    preview: ActionPreview
+    apply: Callable[[], Awaitable[ActionOutcome]]
+
+    def confirmation_word(self) -> str:
+        """What the operator must type: the target's name when destructive, else `yes`."""
+        return self.preview.target if self.preview.destructive else "yes"
+
+
+PlanBody = Callable[[Any, Mapping[str, Any]], Awaitable[ActionPlan]]
+A = TypeVar("A", bound=PlanBody)
+
+
+def action(
+    name: str,
+    title: str,
+    *,
+    destructive: bool,
+    params: Mapping[str, ParamSpec] | None = None,
+) -> Callable[[A], A]:
+    """Declare a provider method as the planner of action `name`; it returns an ActionPlan."""
+
+    def declare(body: A) -> A:
+        body.__action_spec__ = ActionSpec(  # type: ignore[attr-defined]
+            name=name, title=title, destructive=destructive, params=dict(params or {})
+        )
+        return body
+
+    return declare
 
 
 def check(
@@ -73,17 +118,23 @@ class Provider(ABC):
 
     kind: ClassVar[str]
     checks: ClassVar[dict[str, CheckSpec]] = {}
-    _check_bodies: ClassVar[dict[str, str]] = {}
+    actions: ClassVar[dict[str, ActionSpec]] = {}
+    _bodies: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.checks = dict(cls.checks)
-        cls._check_bodies = dict(cls._check_bodies)
+        cls.actions = dict(cls.actions)
+        cls._bodies = dict(cls._bodies)
         for attribute, value in vars(cls).items():
-            spec = getattr(value, "__check_spec__", None)
-            if isinstance(spec, CheckSpec):
-                cls.checks[spec.name] = spec
-                cls._check_bodies[spec.name] = attribute
+            check_spec = getattr(value, "__check_spec__", None)
+            if isinstance(check_spec, CheckSpec):
+                cls.checks[check_spec.name] = check_spec
+                cls._bodies[check_spec.name] = attribute
+            action_spec = getattr(value, "__action_spec__", None)
+            if isinstance(action_spec, ActionSpec):
+                cls.actions[action_spec.name] = action_spec
+                cls._bodies[action_spec.name] = attribute
 
     def __init__(self, target: Target, *, default_timeout: float = DEFAULT_TIMEOUT) -> None:
         self.target = target
@@ -126,7 +177,7 @@ class Provider(ABC):
         deadline = timeout or self.timeout
         started_at = utc_now()
         started = time.monotonic()
-        body_name = self._check_bodies.get(call.check)
+        body_name = self._bodies.get(call.check) if call.check in self.checks else None
         node = node_id or self.root_id
 
         def result(finding: Finding) -> CheckResult:
@@ -165,8 +216,63 @@ class Provider(ABC):
             )
         return result(finding)
 
+    async def plan_action(self, name: str, params: Mapping[str, Any]) -> ActionPlan:
+        """Read what action `name` would touch and return its plan; changes nothing.
+
+        Raises KeyError for an unknown action, ValueError for missing parameters, and the
+        backend's own error (described by `describe_error`) when it cannot be read in time.
+        """
+        if name not in self.actions:
+            raise KeyError(f"{self.kind} has no action named {name!r}")
+        spec = self.actions[name]
+        bound = self._bind(spec, params)
+        missing = [
+            key for key, param in spec.params.items() if param.required and not bound.get(key)
+        ]
+        if missing:
+            raise ValueError(f"{name} needs {', '.join(missing)}")
+        async with asyncio.timeout(self.timeout):
+            plan: ActionPlan = await getattr(self, self._bodies[name])(bound)
+        return plan
+
+    async def run_action(self, plan: ActionPlan, *, confirmation: str | None) -> ActionOutcome:
+        """Apply a plan, only with the confirmation its preview demands."""
+        expected = plan.confirmation_word()
+        if confirmation != expected:
+            what = f"type {expected!r}" if plan.preview.destructive else "confirm with 'yes'"
+            raise ConfirmationRequired(f"{plan.preview.summary}: not run; {what} to run it")
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout):
+                outcome = await plan.apply()
+        except TimeoutError:
+            return ActionOutcome(
+                plan.preview.action,
+                plan.preview.target,
+                ok=False,
+                summary=f"{self.address}: no answer within {self.timeout:g}s; the outcome is "
+                "unknown, check before retrying",
+                duration=time.monotonic() - started,
+            )
+        except Exception as error:  # reported to the operator, with the address
+            return ActionOutcome(
+                plan.preview.action,
+                plan.preview.target,
+                ok=False,
+                summary=self.describe_error(error),
+                duration=time.monotonic() - started,
+            )
+        return ActionOutcome(
+            outcome.action,
+            outcome.target,
+            outcome.ok,
+            redact(outcome.summary),
+            tuple(redact(line) for line in outcome.output),
+            time.monotonic() - started,
+        )
+
     @staticmethod
-    def _bind(spec: CheckSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    def _bind(spec: CheckSpec | ActionSpec, given: Mapping[str, Any]) -> dict[str, Any]:
         bound = {name: param.default for name, param in spec.params.items()}
         bound.update(given)
         return bound

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 PROVIDER_KINDS: dict[str, str] = {
     "redis": "providers.redis_provider:RedisProvider",
+    "postgres": "providers.postgres_provider:PostgresProvider",
+    "rabbitmq": "providers.rabbitmq_provider:RabbitMQProvider",
+    "http": "providers.http_provider:HttpProvider",
 }
 
 

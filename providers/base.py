@@ -126,7 +126,13 @@ class Provider(ABC):
         cls.checks = dict(cls.checks)
         cls.actions = dict(cls.actions)
         cls._bodies = dict(cls._bodies)
-        for attribute, value in vars(cls).items():
+        # Mixins may carry checks and actions too, so look along the whole MRO.
+        declared = {
+            attribute: value
+            for klass in reversed(cls.__mro__)
+            for attribute, value in vars(klass).items()
+        }
+        for attribute, value in declared.items():
             check_spec = getattr(value, "__check_spec__", None)
             if isinstance(check_spec, CheckSpec):
                 cls.checks[check_spec.name] = check_spec

@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from providers.base import Finding, Provider, check
 from providers.contract import (
@@ -22,6 +22,7 @@ from providers.contract import (
     utc_now,
 )
 from providers.inventory import SecretError
+from providers.redis_keyspace import RedisKeyspace
 from providers.units import human_bytes, human_duration
 
 if TYPE_CHECKING:
@@ -67,14 +68,14 @@ def clients_health(info: Mapping[str, Any], warn_ratio: float = 0.8) -> tuple[He
     return Health.OK, text
 
 
-class RedisProvider(Provider):
+class RedisProvider(RedisKeyspace, Provider):
     """One Redis server (standalone or a replica), reached by URL."""
 
     kind = "redis"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._client: Redis | None = None
+        self._clients: dict[int | None, Redis] = {}
 
     @property
     def url(self) -> str:
@@ -90,12 +91,16 @@ class RedisProvider(Provider):
             return parts.path
         return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
 
-    def client(self) -> Redis:
-        if self._client is None:
+    def client(self, db: int | None = None) -> Redis:
+        """A client on the URL's database, or on database `db`; one pool each."""
+        if db not in self._clients:
             from redis.asyncio import from_url
 
-            self._client = from_url(
-                self.url,
+            url = self.url
+            if db is not None:  # the URL's own database would win over a `db` argument
+                url = urlunsplit(urlsplit(url)._replace(path=f"/{int(db)}"))
+            self._clients[db] = from_url(
+                url,
                 password=self.target.resolve_password(),
                 username=self.target.username,
                 socket_connect_timeout=self.timeout,
@@ -104,11 +109,11 @@ class RedisProvider(Provider):
                 health_check_interval=0,
                 client_name="triage",  # so the slow log and CLIENT LIST show what is ours
             )
-        return self._client
+        return self._clients[db]
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
             await client.aclose()
 
     def describe_error(self, error: BaseException) -> str:
@@ -132,7 +137,13 @@ class RedisProvider(Provider):
         return super().describe_error(error)
 
     def root_checks(self) -> tuple[CheckCall, ...]:
-        return (CheckCall("redis.ping"), CheckCall("redis.memory"), CheckCall("redis.clients"))
+        return (
+            CheckCall("redis.ping"),
+            CheckCall("redis.memory"),
+            CheckCall("redis.clients"),
+            CheckCall("redis.persistence"),
+            CheckCall("redis.replication"),
+        )
 
     async def discover(self) -> Node:
         root_name = f"{self.target.name} ({self.address})"
@@ -185,6 +196,7 @@ class RedisProvider(Provider):
                     kind="redis.database",
                     name=key,
                     status=Status(Health.OK, f"{keys:,} keys, {expiring:,} with a TTL"),
+                    checks=(CheckCall("redis.keys", {"db": int(key[2:])}),),
                     detail=f"{keys:,} keys",
                 )
             )

@@ -41,7 +41,7 @@ def test_check_json_on_a_closed_port_exits_1_naming_host_and_port(tmp_path: Path
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
     assert document["exit_code"] == 1
-    assert document["counts"]["error"] == 3
+    assert document["counts"]["error"] == 5
     for result in document["results"]:
         assert result["status"] == "error"
         assert result["summary"] == f"127.0.0.1:{port}: connection refused"
@@ -56,12 +56,14 @@ def test_check_on_a_healthy_redis_prints_a_table_and_exits_0(
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[0] == "environment local (discovered on this machine)"
-    assert [line.split()[:3] for line in lines[1:4]] == [
+    assert [line.split()[:3] for line in lines[1:6]] == [
         ["PASS", "redis.ping", "redis"],
         ["PASS", "redis.memory", "redis"],
         ["PASS", "redis.clients", "redis"],
+        ["PASS", "redis.persistence", "redis"],
+        ["PASS", "redis.replication", "redis"],
     ]
-    assert lines[-1] == "3 checks: 3 pass"
+    assert lines[-1] == "5 checks: 5 pass"
     assert "\x1b[" not in completed.stdout  # no colour when not on a terminal
 
 
@@ -70,7 +72,14 @@ def test_check_exits_1_when_a_check_fails(redis_server: RedisServer, tmp_path: P
     completed, _ = triage("check", "--json", env={"REDIS_URL": redis_server.url}, cwd=tmp_path)
     assert completed.returncode == 1
     statuses = {r["check"]: r["status"] for r in json.loads(completed.stdout)["results"]}
-    assert statuses == {"redis.ping": "pass", "redis.memory": "fail", "redis.clients": "pass"}
+    assert statuses == {
+        "redis.ping": "pass",
+        "redis.memory": "fail",
+        "redis.clients": "pass",
+        "redis.persistence": "pass",
+        "redis.replication": "pass",
+        "redis.keys": "pass",  # db0 now has keys, so discovery offers its key check
+    }
 
 
 def test_a_password_in_redis_url_never_reaches_the_output(

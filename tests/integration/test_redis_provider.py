@@ -78,7 +78,13 @@ async def test_discovery_shows_the_instance_and_its_keyspace(redis_server: Redis
         ("db0", "2 keys, 1 with a TTL"),
         ("db3", "1 keys, 0 with a TTL"),
     ]
-    assert {call.check for call in root.checks} == {"redis.ping", "redis.memory", "redis.clients"}
+    assert [call.check for call in root.checks] == [
+        "redis.ping",
+        "redis.memory",
+        "redis.clients",
+        "redis.persistence",
+        "redis.replication",
+    ]
 
 
 async def test_maxmemory_exhausted_fails_with_evidence(redis_server: RedisServer) -> None:

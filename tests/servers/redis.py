@@ -58,6 +58,10 @@ class RedisServer:
                 "no",
                 "--protected-mode",
                 "no",
+                "--enable-protected-configs",  # tests move `dir` to break saves
+                "yes",
+                "--enable-debug-command",
+                "yes",
             ],
             log_path,
             preexec_fn=die_with_test_process,

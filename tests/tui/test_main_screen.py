@@ -39,6 +39,8 @@ async def test_first_target_is_selected_and_its_checks_and_status_show(
             "redis.ping": CheckStatus.PASS,
             "redis.memory": CheckStatus.PASS,
             "redis.clients": CheckStatus.PASS,
+            "redis.persistence": CheckStatus.PASS,
+            "redis.replication": CheckStatus.PASS,
         }
         tree = app.query_one(ServiceTree)
         node = tree.node_by_id("redis:cache")

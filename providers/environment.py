@@ -126,7 +126,17 @@ class LiveEnvironment:
             for call in node.checks
         ]
         child_results = await self.run_checks(child_checks)
-        return nodes, [*root_results, *child_results]
+        unloadable = [
+            CheckResult(
+                check="provider.load",
+                target=root_id.split(":", 1)[1],
+                status=CheckStatus.ERROR,
+                summary=reason,
+                node_id=root_id,
+            )
+            for root_id, reason in self._load_errors.items()
+        ]
+        return nodes, [*root_results, *child_results, *unloadable]
 
     async def close(self) -> None:
         await asyncio.gather(

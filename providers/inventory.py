@@ -194,18 +194,43 @@ def load_inventory(explicit: str | None = None) -> Inventory:
     return discover_local()
 
 
-def discover_local(redis_port: int = 6379) -> Inventory:
-    """An inventory of what this machine reaches: `REDIS_URL`, else a Redis on localhost."""
+def discover_local(ports: Mapping[str, int] | None = None) -> Inventory:
+    """An inventory of what this machine reaches.
+
+    A URL in the environment (`REDIS_URL`, `DATABASE_URL`, `AMQP_URL`) is taken as given, by
+    reference, since it may hold a password; otherwise a server listening on its usual local
+    port is used. The port probes run concurrently and cost at most a fraction of a second.
+    """
+    ports = {**DEFAULT_LOCAL_PORTS, **(ports or {})}
+    explicit = {
+        kind: variable for kind, variable in URL_VARIABLES.items() if os.environ.get(variable)
+    }
+    probed = [kind for kind in URL_VARIABLES if kind not in explicit]
+    listening = asyncio.run(_ports_open([ports[kind] for kind in probed]))
     targets: list[Target] = []
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        targets.append(Target(kind="redis", name="redis", url=SecretRef(env="REDIS_URL")))
-    elif asyncio.run(_port_open("127.0.0.1", redis_port)):
-        targets.append(Target(kind="redis", name="redis", url=f"redis://127.0.0.1:{redis_port}/0"))
+    for kind in URL_VARIABLES:
+        if kind in explicit:
+            targets.append(Target(kind=kind, name=kind, url=SecretRef(env=explicit[kind])))
+        elif listening[probed.index(kind)]:
+            url = LOCAL_URLS[kind].format(port=ports[kind])
+            targets.append(Target(kind=kind, name=kind, url=url))
     return Inventory(
         environments={LOCAL_ENVIRONMENT: Environment(description="discovered", targets=targets)},
         source="discovered on this machine",
     )
+
+
+URL_VARIABLES = {"redis": "REDIS_URL", "postgres": "DATABASE_URL", "rabbitmq": "AMQP_URL"}
+DEFAULT_LOCAL_PORTS = {"redis": 6379, "postgres": 5432, "rabbitmq": 5672}
+LOCAL_URLS = {
+    "redis": "redis://127.0.0.1:{port}/0",
+    "postgres": "postgresql://127.0.0.1:{port}/postgres",
+    "rabbitmq": "amqp://guest@127.0.0.1:{port}/%2F",
+}
+
+
+async def _ports_open(ports: list[int]) -> list[bool]:
+    return list(await asyncio.gather(*(_port_open("127.0.0.1", port) for port in ports)))
 
 
 async def _port_open(host: str, port: int, timeout: float = 0.3) -> bool:

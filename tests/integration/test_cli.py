@@ -33,6 +33,17 @@ def triage(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
     return completed, time.monotonic() - started
 
 
+def inventory_file(tmp_path: Path, *urls: str) -> Path:
+    """An inventory naming only the given Redis URLs, so nothing else on the machine counts."""
+    targets = "".join(
+        f'\n      - {{kind: redis, name: cache{index}, url: "{url}"}}'
+        for index, url in enumerate(urls)
+    )
+    path = tmp_path / "triage.yaml"
+    path.write_text(f"environments:\n  test:\n    targets:{targets}\n")
+    return path
+
+
 def test_check_json_on_a_closed_port_exits_1_naming_host_and_port(tmp_path: Path) -> None:
     port = free_port()
     completed, elapsed = triage(
@@ -41,8 +52,10 @@ def test_check_json_on_a_closed_port_exits_1_naming_host_and_port(tmp_path: Path
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
     assert document["exit_code"] == 1
-    assert document["counts"]["error"] == 5
-    for result in document["results"]:
+    # Discovery may also find this machine's own PostgreSQL or RabbitMQ; only Redis is asked.
+    redis_results = [r for r in document["results"] if r["check"].startswith("redis.")]
+    assert len(redis_results) == 5
+    for result in redis_results:
         assert result["status"] == "error"
         assert result["summary"] == f"127.0.0.1:{port}: connection refused"
         assert result["facts"]["address"] == f"127.0.0.1:{port}"
@@ -52,16 +65,17 @@ def test_check_json_on_a_closed_port_exits_1_naming_host_and_port(tmp_path: Path
 def test_check_on_a_healthy_redis_prints_a_table_and_exits_0(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    completed, _ = triage("check", env={"REDIS_URL": redis_server.url}, cwd=tmp_path)
+    config = inventory_file(tmp_path, redis_server.url)
+    completed, _ = triage("check", "--config", str(config), cwd=tmp_path)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = completed.stdout.splitlines()
-    assert lines[0] == "environment local (discovered on this machine)"
+    assert lines[0] == f"environment test ({config})"
     assert [line.split()[:3] for line in lines[1:6]] == [
-        ["PASS", "redis.ping", "redis"],
-        ["PASS", "redis.memory", "redis"],
-        ["PASS", "redis.clients", "redis"],
-        ["PASS", "redis.persistence", "redis"],
-        ["PASS", "redis.replication", "redis"],
+        ["PASS", "redis.ping", "cache0"],
+        ["PASS", "redis.memory", "cache0"],
+        ["PASS", "redis.clients", "cache0"],
+        ["PASS", "redis.persistence", "cache0"],
+        ["PASS", "redis.replication", "cache0"],
     ]
     assert lines[-1] == "5 checks: 5 pass"
     assert "\x1b[" not in completed.stdout  # no colour when not on a terminal
@@ -69,7 +83,8 @@ def test_check_on_a_healthy_redis_prints_a_table_and_exits_0(
 
 def test_check_exits_1_when_a_check_fails(redis_server: RedisServer, tmp_path: Path) -> None:
     redis_server.fill_to_maxmemory()
-    completed, _ = triage("check", "--json", env={"REDIS_URL": redis_server.url}, cwd=tmp_path)
+    config = inventory_file(tmp_path, redis_server.url)
+    completed, _ = triage("check", "--json", "--config", str(config), cwd=tmp_path)
     assert completed.returncode == 1
     statuses = {r["check"]: r["status"] for r in json.loads(completed.stdout)["results"]}
     assert statuses == {
@@ -88,7 +103,8 @@ def test_a_password_in_redis_url_never_reaches_the_output(
     redis_server.client().config_set("requirepass", "Sup3r-Secret")
     url = f"redis://:Sup3r-Secret@{redis_server.address}/0"
     completed, _ = triage("check", "--json", env={"REDIS_URL": url}, cwd=tmp_path)
-    assert completed.returncode == 0
+    redis_results = [r for r in json.loads(completed.stdout)["results"] if r["target"] == "redis"]
+    assert {r["status"] for r in redis_results} == {"pass"}
     assert "Sup3r-Secret" not in completed.stdout + completed.stderr
 
 
@@ -133,7 +149,7 @@ def test_discover_json_lists_the_tree(redis_server: RedisServer, tmp_path: Path)
     assert [child["name"] for child in root["children"]] == ["db0"]
 
 
-def test_headless_commands_never_import_textual(redis_server: RedisServer) -> None:
+def test_headless_commands_never_import_textual(redis_server: RedisServer, tmp_path: Path) -> None:
     probe = (
         "import sys, contextlib, io\n"
         "from tui.cli import main\n"
@@ -143,7 +159,7 @@ def test_headless_commands_never_import_textual(redis_server: RedisServer) -> No
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'textual', 'boto3', 'kubernetes', 'docker'}))\n"
     )
-    environment = {**os.environ, "REDIS_URL": redis_server.url}
+    environment = {**os.environ, "TRIAGE_CONFIG": str(inventory_file(tmp_path, redis_server.url))}
     completed = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=environment, timeout=60
     )

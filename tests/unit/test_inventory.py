@@ -172,18 +172,30 @@ def test_xdg_file_is_used_when_no_local_file(
     assert list(load_inventory().environments) == ["from-xdg"]
 
 
-def test_discovery_uses_redis_url_by_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discovery_takes_urls_from_the_environment_by_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://:pw@10.0.0.9:6380/2")
-    inventory = discover_local()
-    (target,) = inventory.environments["local"].targets
-    assert target.url == SecretRef(env="REDIS_URL")
-    assert target.resolve_url("unused") == "redis://:pw@10.0.0.9:6380/2"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@db:5432/app")
+    monkeypatch.setenv("AMQP_URL", "amqp://app:pw@mq:5672/%2F")
+    targets = discover_local().environments["local"].targets
+    assert [(target.kind, target.url) for target in targets] == [
+        ("redis", SecretRef(env="REDIS_URL")),
+        ("postgres", SecretRef(env="DATABASE_URL")),
+        ("rabbitmq", SecretRef(env="AMQP_URL")),
+    ]
+    assert targets[0].resolve_url("unused") == "redis://:pw@10.0.0.9:6380/2"
 
 
-def test_discovery_finds_a_listening_redis_and_skips_a_closed_port(
+def test_discovery_finds_listening_servers_and_skips_closed_ports(
     monkeypatch: pytest.MonkeyPatch, redis_server
 ) -> None:
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    found = discover_local(redis_port=redis_server.port).environments["local"].targets
-    assert [target.url for target in found] == [f"redis://127.0.0.1:{redis_server.port}/0"]
-    assert discover_local(redis_port=free_port()).environments["local"].targets == []
+    for variable in ("REDIS_URL", "DATABASE_URL", "AMQP_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    closed = {"postgres": free_port(), "rabbitmq": free_port()}
+    found = discover_local({"redis": redis_server.port, **closed}).environments["local"].targets
+    assert [(target.kind, target.url) for target in found] == [
+        ("redis", f"redis://127.0.0.1:{redis_server.port}/0")
+    ]
+    nothing = discover_local({"redis": free_port(), **closed})
+    assert nothing.environments["local"].targets == []

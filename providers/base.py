@@ -126,12 +126,12 @@ class Provider(ABC):
         cls.checks = dict(cls.checks)
         cls.actions = dict(cls.actions)
         cls._bodies = dict(cls._bodies)
-        # Mixins may carry checks and actions too, so look along the whole MRO.
-        declared = {
-            attribute: value
-            for klass in reversed(cls.__mro__)
-            for attribute, value in vars(klass).items()
-        }
+        # Mixins may carry checks and actions too, so look along the whole MRO: the class's
+        # own first (they override, and they list first), then its mixins in order.
+        declared: dict[str, Any] = {}
+        for klass in cls.__mro__:
+            for attribute, value in vars(klass).items():
+                declared.setdefault(attribute, value)
         for attribute, value in declared.items():
             check_spec = getattr(value, "__check_spec__", None)
             if isinstance(check_spec, CheckSpec):

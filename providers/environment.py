@@ -30,9 +30,12 @@ class PlannedCheck:
 class LiveEnvironment:
     """The providers of one environment, created on first use and closed together."""
 
-    def __init__(self, inventory: Inventory, name: str | None = None) -> None:
+    def __init__(
+        self, inventory: Inventory, name: str | None = None, *, read_only: bool = False
+    ) -> None:
         self.inventory = inventory
         self.name = inventory.environment_name(name)
+        self._forced_read_only = read_only
         self.config = inventory.environments[self.name]
         self.settings = inventory.settings
         self._providers: dict[str, Provider] = {}
@@ -48,7 +51,8 @@ class LiveEnvironment:
 
     @property
     def read_only(self) -> bool:
-        return self.config.read_only
+        """Whether actions are blocked: by the inventory, or by --read-only."""
+        return self._forced_read_only or self.config.read_only
 
     @property
     def providers(self) -> list[Provider]:

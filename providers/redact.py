@@ -7,6 +7,9 @@ import re
 MASK = "***"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # SQL: PASSWORD 'secret' (CREATE/ALTER ROLE, a session's query text); first, so a quoted
+    # password holding `=` or `:` is masked whole
+    (re.compile(r"(?i)\b(password)\s+E?'(?:[^']|'')*'"), rf"\1 '{MASK}'"),
     # scheme://user:password@host -> scheme://user:***@host
     (
         re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"),
@@ -39,3 +42,19 @@ def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+_SECRET_NAME = re.compile(r"(?i)(secret|password|passwd|token|api_?key|private_?key|credential)")
+
+
+def redact_value(name: str, value: object) -> object:
+    """A parameter's value fit for a log: masked when its name says it is secret."""
+    if _SECRET_NAME.search(name):
+        return MASK
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_value(str(key), item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(name, item) for item in value]
+    return value

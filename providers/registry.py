@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from providers.base import Provider
+    from providers.contract import ActionSpec, CheckSpec
     from providers.inventory import Target
 
 PROVIDER_KINDS: dict[str, str] = {
@@ -34,3 +35,24 @@ def provider_class(kind: str) -> type[Provider]:
 
 def create_provider(target: Target, *, default_timeout: float) -> Provider:
     return provider_class(target.kind)(target, default_timeout=default_timeout)
+
+
+def check_catalogue() -> dict[str, tuple[str, CheckSpec]]:
+    """Every registered check by name, with the provider kind that runs it.
+
+    Provider modules import their SDKs lazily, so this costs the modules, not boto3 or docker.
+    """
+    return {
+        name: (kind, spec)
+        for kind in PROVIDER_KINDS
+        for name, spec in provider_class(kind).checks.items()
+    }
+
+
+def action_catalogue() -> dict[str, tuple[str, ActionSpec]]:
+    """Every registered action by name, with the provider kind that runs it."""
+    return {
+        name: (kind, spec)
+        for kind in PROVIDER_KINDS
+        for name, spec in provider_class(kind).actions.items()
+    }

@@ -6,6 +6,7 @@ at the exact place and say what was expected, never show a traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,22 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true and false. `on:`, `no` and `off` stay strings, as a person
+    writing `on: cache` or a country code means them."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,33 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{location}: {message}" if location else message
 
 
-def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M:
-    """Parse and validate one YAML file; `SourceError` names the place of the first problem."""
+def locate(
+    root: yaml.Node | None, location: tuple[int | str, ...], *, at_key: bool = False
+) -> tuple[int, int]:
+    """Line and column (1-based) of the value at `location`, or of its nearest ancestor."""
+    node = _mark_of(root, location, at_key=at_key)
+    if node is None:
+        return (1, 1)
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML file: its data, and its node tree for pointing at places in it."""
+
+    path: str
+    data: dict[str, Any]
+    root: yaml.Node | None
+
+    def error(
+        self, location: tuple[int | str, ...], message: str, *, at_key: bool = False
+    ) -> SourceError:
+        line, column = locate(self.root, location, at_key=at_key)
+        return SourceError(self.path, line, column, message)
+
+
+def read_yaml(path: Path, *, text: str | None = None) -> YamlDocument:
+    """Parse a YAML file whose top level is a mapping; `SourceError` says where it is not."""
     name = str(path)
     try:
         source = path.read_text(encoding="utf-8") if text is None else text
@@ -78,8 +120,8 @@ def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M
     except UnicodeDecodeError as error:
         raise SourceError(name, 0, 0, f"not UTF-8 text: {error.reason}") from None
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source)
+        root = yaml.compose(source, Loader=_Loader)
+        data = yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -91,12 +133,20 @@ def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M
         data = {}
     if not isinstance(data, dict):
         raise SourceError(name, 1, 1, "expected a mapping of keys to values at the top level")
+    return YamlDocument(name, data, root)
+
+
+def validate(document: YamlDocument, model: type[M]) -> M:
+    """The document as `model`; `SourceError` names the place of the first problem."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(document.data)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        node = _mark_of(root, tuple(first["loc"]), at_key=first["type"] == "extra_forbidden")
-        line, column = (
-            (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
-        )
-        raise SourceError(name, line, column, _describe(dict(first))) from None
+        raise document.error(
+            tuple(first["loc"]), _describe(dict(first)), at_key=first["type"] == "extra_forbidden"
+        ) from None
+
+
+def load_yaml_model(path: Path, model: type[M], *, text: str | None = None) -> M:
+    """Parse and validate one YAML file; `SourceError` names the place of the first problem."""
+    return validate(read_yaml(path, text=text), model)

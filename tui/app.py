@@ -17,9 +17,11 @@ class TriageApp(App[int]):
     TITLE = "triage"
     BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
 
-    def __init__(self, inventory: Inventory, environment: str | None = None) -> None:
+    def __init__(
+        self, inventory: Inventory, environment: str | None = None, *, read_only: bool = False
+    ) -> None:
         super().__init__()
-        self.live = LiveEnvironment(inventory, environment)
+        self.live = LiveEnvironment(inventory, environment, read_only=read_only)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.live)

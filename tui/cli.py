@@ -1,8 +1,8 @@
 """The `triage` command line.
 
-Headless subcommands (`check`, `discover`) never import Textual: they run from cron and CI, where
-start-up time matters and there may be no terminal. Exit codes: 0 healthy, 1 a check failed or
-could not run, 2 a usage or configuration error.
+Headless subcommands never import Textual: they run from cron and CI, where start-up time
+matters and there may be no terminal. Exit codes: 0 healthy, 1 a check failed or could not run
+(or a cause is confirmed, or a fix did not verify), 2 a usage or configuration error.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from providers.inventory import ConfigError, Inventory, load_inventory
 
@@ -24,33 +25,89 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"triage: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common(*, top: bool) -> argparse.ArgumentParser:
+    """Options every command takes, before or after its name.
+
+    On subcommands they default to SUPPRESS, so `triage --config x check` keeps the x.
+    """
+    default = None if top else argparse.SUPPRESS
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         metavar="FILE",
+        default=default,
         help="inventory file (default: $TRIAGE_CONFIG, ./triage.yaml, "
         "$XDG_CONFIG_HOME/triage/config.yaml, else what this machine reaches)",
     )
-    common.add_argument("--env", metavar="NAME", help="environment of the inventory to use")
+    common.add_argument(
+        "--env", metavar="NAME", default=default, help="environment of the inventory to use"
+    )
+    common.add_argument(
+        "--read-only",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="block every action and command, whatever the inventory says",
+    )
+    return common
 
+
+def build_parser() -> argparse.ArgumentParser:
+    sub = _common(top=False)
     parser = _Parser(
         prog="triage",
         description="See every service of an environment, tail its logs, and go from a symptom "
         "to its cause and fix.",
-        parents=[common],
+        parents=[_common(top=True)],
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = commands.add_parser(
-        "check", parents=[common], help="run the checks of everything discovered"
+        "check", parents=[sub], help="run the checks of everything discovered, or one runbook"
     )
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.add_argument("--runbook", metavar="ID", help="diagnose with this runbook")
+    check.add_argument(
+        "--param", metavar="NAME=VALUE", action="append", default=[], help="a runbook parameter"
+    )
 
     discover = commands.add_parser(
-        "discover", parents=[common], help="print the discovered tree with live status"
+        "discover", parents=[sub], help="print the discovered tree with live status"
     )
     discover.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+
+    runbooks = commands.add_parser("runbooks", parents=[sub], help="list, show, validate runbooks")
+    verbs = runbooks.add_subparsers(
+        dest="verb", metavar="VERB", required=True, parser_class=_Parser
+    )
+    listing = verbs.add_parser("list", help="every runbook of the library")
+    listing.add_argument("--json", action="store_true")
+    show = verbs.add_parser("show", help="one runbook: params, checks, causes, fixes")
+    show.add_argument("id")
+    validate = verbs.add_parser("validate", help="check runbook files; all errors, with lines")
+    validate.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
+    verbs.add_parser("schema", help="print the JSON Schema of the runbook format")
+
+    suggest = commands.add_parser(
+        "suggest", parents=[sub], help="runbooks an error message or log excerpt points to"
+    )
+    suggest.add_argument("text", nargs="*", help="the text (default: standard input)")
+    suggest.add_argument("--json", action="store_true")
+
+    fix = commands.add_parser("fix", parents=[sub], help="apply one fix of a runbook, verify")
+    fix.add_argument("--runbook", metavar="ID", required=True)
+    fix.add_argument("--cause", metavar="CAUSE", required=True)
+    fix.add_argument("--fix", metavar="N", type=int, default=1, help="which fix (default 1)")
+    fix.add_argument("--param", metavar="NAME=VALUE", action="append", default=[])
+    fix.add_argument("--yes", action="store_true", help="confirm a fix that is not destructive")
+    fix.add_argument(
+        "--confirm", metavar="TARGET", help="confirm a destructive fix by naming its target"
+    )
+    fix.add_argument("--transcript", metavar="FILE", help="write the walkthrough (.md or .json)")
+
+    report = commands.add_parser(
+        "report", parents=[sub], help="a redacted diagnostics bundle (tar.gz) to attach"
+    )
+    report.add_argument("-o", "--output", metavar="FILE", help="default: triage-report-TIME.tar.gz")
     return parser
 
 
@@ -67,6 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "runbooks":
+        return _runbooks(args)
+    if args.command == "suggest":
+        from tui import headless_runbooks
+
+        text = " ".join(args.text) if args.text else sys.stdin.read()
+        if not text.strip():
+            print("triage: suggest needs text: an error message or log lines", file=sys.stderr)
+            return EXIT_USAGE
+        return headless_runbooks.suggest_command(text, as_json=args.json)
+
     try:
         inventory = load_inventory(args.config)
         inventory.environment_name(args.env)
@@ -75,22 +143,86 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
 
     if args.command is None:
-        return _run_app(inventory, args.env)
-
-    from tui import headless
-
+        return _run_app(inventory, args.env, read_only=args.read_only)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if args.command == "check" and args.runbook:
+        return _check_runbook(inventory, args)
     if args.command == "check":
+        from tui import headless
+
         return asyncio.run(headless.check(inventory, args.env, as_json=args.json, color=color))
     if args.command == "discover":
+        from tui import headless
+
         return asyncio.run(headless.discover(inventory, args.env, as_json=args.json, color=color))
+    if args.command == "fix":
+        return _fix(inventory, args)
+    if args.command == "report":
+        from tui import report
+
+        return asyncio.run(report.write_report(inventory, args.env, args.output))
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _run_app(inventory: Inventory, environment: str | None) -> int:
+def _runbooks(args: argparse.Namespace) -> int:
+    from tui import headless_runbooks
+
+    if args.verb == "list":
+        return headless_runbooks.runbooks_list(as_json=args.json)
+    if args.verb == "show":
+        return headless_runbooks.runbooks_show(args.id)
+    if args.verb == "validate":
+        return headless_runbooks.runbooks_validate(args.paths)
+    return headless_runbooks.runbooks_schema()
+
+
+def _check_runbook(inventory: Inventory, args: argparse.Namespace) -> int:
+    from tui import headless_runbooks
+
+    try:
+        params = headless_runbooks.parse_params(args.param)
+    except ValueError as error:
+        print(f"triage: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(
+        headless_runbooks.check_runbook(
+            inventory, args.env, args.runbook, params, as_json=args.json
+        )
+    )
+
+
+def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
+    from runbooks.gate import AuditLog
+    from tui import headless_runbooks
+
+    try:
+        params = headless_runbooks.parse_params(args.param)
+    except ValueError as error:
+        print(f"triage: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    audit_path = inventory.settings.audit_log
+    return asyncio.run(
+        headless_runbooks.fix(
+            inventory,
+            args.env,
+            runbook_id=args.runbook,
+            cause_id=args.cause,
+            fix_number=args.fix,
+            params=params,
+            read_only=args.read_only,
+            yes=args.yes,
+            confirm=args.confirm,
+            ask=input if sys.stdin.isatty() else None,
+            transcript_path=args.transcript,
+            audit=AuditLog(Path(audit_path) if audit_path else None),
+        )
+    )
+
+
+def _run_app(inventory: Inventory, environment: str | None, *, read_only: bool) -> int:
     from tui.app import TriageApp
 
-    app = TriageApp(inventory, environment)
+    app = TriageApp(inventory, environment, read_only=read_only)
     app.run()
     return app.return_code or EXIT_OK
 

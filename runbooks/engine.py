@@ -1,0 +1,202 @@
+"""The engine: bind a runbook's parameters, run its checks concurrently, rank its causes.
+
+Ranking is deterministic: confirmed (all evidence holds) before likely (some holds) before
+unknown (a check it depends on could not say) before ruled out; ties keep the runbook's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from providers.contract import CheckCall, CheckResult, Node, utc_now
+from providers.environment import LiveEnvironment, PlannedCheck
+from providers.registry import check_catalogue
+from runbooks.evidence import ConditionResult, evaluate
+from runbooks.model import Cause, CheckStep, Fix, Runbook
+
+_WHOLE_REFERENCE = re.compile(r"^\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?$")
+_REFERENCE = re.compile(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?")
+
+
+class BindingError(Exception):
+    """A runbook parameter has no value and none can be found."""
+
+
+class Verdict(StrEnum):
+    CONFIRMED = "confirmed"
+    LIKELY = "likely"
+    UNKNOWN = "unknown"
+    RULED_OUT = "ruled out"
+
+
+_ORDER = {Verdict.CONFIRMED: 0, Verdict.LIKELY: 1, Verdict.UNKNOWN: 2, Verdict.RULED_OUT: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class CauseAssessment:
+    cause: Cause
+    verdict: Verdict
+    evidence: tuple[ConditionResult, ...]
+
+
+@dataclass
+class Diagnosis:
+    """One run of a runbook: what was bound, what each check found, the causes ranked."""
+
+    runbook: Runbook
+    environment: str
+    params: dict[str, Any]
+    results: dict[str, CheckResult]
+    causes: list[CauseAssessment]
+    started_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def confirmed(self) -> list[CauseAssessment]:
+        return [cause for cause in self.causes if cause.verdict is Verdict.CONFIRMED]
+
+
+def assess(cause: Cause, results: Mapping[str, CheckResult]) -> CauseAssessment:
+    """A cause's verdict from its evidence on these results."""
+    evidence = tuple(
+        evaluate(condition, results.get(condition.check)) for condition in cause.evidence
+    )
+    if not evidence:
+        return CauseAssessment(cause, Verdict.UNKNOWN, evidence)
+    if any(item.holds is None for item in evidence):
+        verdict = Verdict.UNKNOWN
+    elif all(item.holds for item in evidence):
+        verdict = Verdict.CONFIRMED
+    elif any(item.holds for item in evidence):
+        verdict = Verdict.LIKELY
+    else:
+        verdict = Verdict.RULED_OUT
+    return CauseAssessment(cause, verdict, evidence)
+
+
+def rank(runbook: Runbook, results: Mapping[str, CheckResult]) -> list[CauseAssessment]:
+    assessed = [assess(cause, results) for cause in runbook.causes]
+    order = {id(item.cause): index for index, item in enumerate(assessed)}
+    return sorted(assessed, key=lambda item: (_ORDER[item.verdict], order[id(item.cause)]))
+
+
+def bind(
+    runbook: Runbook,
+    live: LiveEnvironment,
+    given: Mapping[str, Any],
+    *,
+    node: Node | None = None,
+) -> dict[str, Any]:
+    """Values for every parameter: given, then the selected node, then the inventory, then
+    defaults. A target parameter names a target of the environment."""
+    bound: dict[str, Any] = {}
+    targets_by_kind: dict[str, list[str]] = {}
+    for provider in live.providers:
+        targets_by_kind.setdefault(provider.kind, []).append(provider.target.name)
+    node_target = None
+    if node is not None:
+        try:
+            node_target = live.provider_for(node.id)
+        except KeyError:
+            node_target = None
+    missing: list[str] = []
+    for name, param in runbook.params.items():
+        if name in given:
+            value = given[name]
+            if param.target and value not in targets_by_kind.get(param.target, []):
+                known = ", ".join(targets_by_kind.get(param.target, [])) or "none"
+                raise BindingError(
+                    f"{name}={value!r} is not a {param.target} target of {live.name}; "
+                    f"{param.target} targets: {known}"
+                )
+            bound[name] = value
+        elif param.target:
+            if node_target is not None and node_target.kind == param.target:
+                bound[name] = node_target.target.name
+            elif len(targets_by_kind.get(param.target, [])) == 1:
+                bound[name] = targets_by_kind[param.target][0]
+            elif param.required:
+                missing.append(f"{name} (a {param.target} target)")
+        elif param.default is not None:
+            bound[name] = param.default
+        elif param.required:
+            missing.append(name)
+    if missing:
+        raise BindingError(f"{runbook.id} needs {', '.join(missing)}; pass --param NAME=VALUE")
+    return bound
+
+
+def substitute(value: Any, params: Mapping[str, Any]) -> Any:
+    """`$name` replaced by its bound value; a whole-string reference keeps the value's type."""
+    if isinstance(value, str):
+        whole = _WHOLE_REFERENCE.match(value)
+        if whole and whole.group(1) in params:
+            return params[whole.group(1)]
+        return _REFERENCE.sub(lambda match: str(params.get(match.group(1), match.group(0))), value)
+    if isinstance(value, list):
+        return [substitute(item, params) for item in value]
+    if isinstance(value, dict):
+        return {key: substitute(item, params) for key, item in value.items()}
+    return value
+
+
+def target_param(runbook: Runbook, on: str | None, kind: str) -> str:
+    """The target parameter a step or fix runs on."""
+    if on is not None:
+        return on
+    return next(name for name, param in runbook.params.items() if param.target == kind)
+
+
+def planned(
+    runbook: Runbook, step: CheckStep, params: Mapping[str, Any], kinds: Mapping[str, str]
+) -> PlannedCheck:
+    """The check a step runs, on the target its parameter names, with `$params` filled in."""
+    kind = kinds[step.use]
+    target = params[target_param(runbook, step.on, kind)]
+    return PlannedCheck(f"{kind}:{target}", CheckCall(step.use, substitute(step.with_, params)))
+
+
+async def run_steps(
+    runbook: Runbook,
+    live: LiveEnvironment,
+    params: Mapping[str, Any],
+    step_ids: list[str] | None = None,
+) -> dict[str, CheckResult]:
+    """Run the runbook's checks (or those named) concurrently, each within its timeout."""
+    steps = [step for step in runbook.checks if step_ids is None or step.id in step_ids]
+    kinds = {name: kind for name, (kind, _) in check_catalogue().items()}
+    results = await asyncio.gather(
+        *(live.run_check(planned(runbook, step, params, kinds)) for step in steps)
+    )
+    return {step.id: result for step, result in zip(steps, results, strict=True)}
+
+
+async def diagnose(
+    runbook: Runbook,
+    live: LiveEnvironment,
+    given: Mapping[str, Any] | None = None,
+    *,
+    node: Node | None = None,
+) -> Diagnosis:
+    params = bind(runbook, live, given or {}, node=node)
+    started_at = utc_now()
+    results = await run_steps(runbook, live, params)
+    return Diagnosis(
+        runbook=runbook,
+        environment=live.name,
+        params=params,
+        results=results,
+        causes=rank(runbook, results),
+        started_at=started_at,
+    )
+
+
+def fix_command(fix: Fix, params: Mapping[str, Any]) -> str:
+    """A fix's command with its parameters filled in."""
+    assert fix.run is not None
+    return str(substitute(fix.run, params))

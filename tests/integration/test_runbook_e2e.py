@@ -1,0 +1,161 @@
+"""A runbook end to end on a real Redis at maxmemory: diagnose, fix through the gate, verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers.redis import RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+def triage(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "TRIAGE_CONFIG"}
+    environment["XDG_STATE_HOME"] = str(tmp_path / "state")
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args, "--config", str(tmp_path / "triage.yaml")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+
+def write_inventory(tmp_path: Path, url: str, *, read_only: bool = False) -> None:
+    (tmp_path / "triage.yaml").write_text(
+        "environments:\n  prod:\n"
+        f"    read_only: {'true' if read_only else 'false'}\n"
+        f'    targets:\n      - {{kind: redis, name: cache, url: "{url}"}}\n'
+    )
+
+
+def test_out_of_memory_is_confirmed_fixed_and_verified(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    redis_server.fill_to_maxmemory("2mb")
+    write_inventory(tmp_path, redis_server.url)
+
+    checked = triage(tmp_path, "check", "--runbook", "redis-out-of-memory", "--json")
+    assert checked.returncode == 1, checked.stderr
+    diagnosis = json.loads(checked.stdout)
+    first = diagnosis["causes"][0]
+    assert (first["id"], first["verdict"]) == ("maxmemory-noeviction", "confirmed")
+    assert first["evidence"] == [
+        "memory is fail: it is fail",
+        first["evidence"][1],
+    ] and first["evidence"][1].startswith("memory.oom_errors > 0: it is ")
+    # The fill keys have no TTL either, so that cause holds too; saves are fine.
+    assert [(cause["id"], cause["verdict"]) for cause in diagnosis["causes"]] == [
+        ("maxmemory-noeviction", "confirmed"),
+        ("keys-without-ttl", "confirmed"),
+        ("bgsave-failing", "ruled out"),
+    ]
+
+    refused = triage(
+        tmp_path,
+        "fix",
+        "--runbook",
+        "redis-out-of-memory",
+        "--cause",
+        "maxmemory-noeviction",
+        "--param",
+        "pattern=fill:*",
+        "--confirm",
+        "fill",
+    )
+    assert refused.returncode == 1
+    assert "type 'fill:*' to run it" in refused.stderr
+    assert redis_server.client().dbsize() > 0
+
+    fixed = triage(
+        tmp_path,
+        "fix",
+        "--runbook",
+        "redis-out-of-memory",
+        "--cause",
+        "maxmemory-noeviction",
+        "--param",
+        "pattern=fill:*",
+        "--confirm",
+        "fill:*",
+        "--transcript",
+        str(tmp_path / "walkthrough.md"),
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "preview: delete " in fixed.stdout and "keys matching fill:* on" in fixed.stdout
+    assert "memory: fail -> WARN" in fixed.stdout  # OOM errors remain in the counters
+    assert redis_server.client().keys("fill:*") == []
+
+    audit = [
+        json.loads(line)
+        for line in (tmp_path / "state" / "triage" / "audit.jsonl").read_text().splitlines()
+    ]
+    assert [(entry["phase"], entry["action"]) for entry in audit] == [
+        ("started", "redis.delete_keys"),
+        ("completed", "redis.delete_keys"),
+    ]
+    assert audit[1]["outcome"] == "ok"
+    walkthrough = (tmp_path / "walkthrough.md").read_text()
+    assert "**confirmed**: Memory is full" in walkthrough
+    assert "## Verification passed" in walkthrough
+
+    after = triage(tmp_path, "check", "--runbook", "redis-out-of-memory", "--json")
+    verdicts = {c["id"]: c["verdict"] for c in json.loads(after.stdout)["causes"]}
+    assert verdicts["maxmemory-noeviction"] != "confirmed"
+
+
+def test_healthy_redis_confirms_no_cause(redis_server: RedisServer, tmp_path: Path) -> None:
+    write_inventory(tmp_path, redis_server.url)
+    checked = triage(tmp_path, "check", "--runbook", "redis-out-of-memory", "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "confirmed" not in {cause["verdict"] for cause in json.loads(checked.stdout)["causes"]}
+
+
+def test_read_only_environment_blocks_the_fix(redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_server.fill_to_maxmemory("2mb")
+    write_inventory(tmp_path, redis_server.url, read_only=True)
+    blocked = triage(
+        tmp_path,
+        "fix",
+        "--runbook",
+        "redis-out-of-memory",
+        "--cause",
+        "maxmemory-noeviction",
+        "--param",
+        "pattern=fill:*",
+        "--confirm",
+        "fill:*",
+    )
+    assert blocked.returncode == 1
+    assert "prod is read-only: delete " in blocked.stderr
+    assert len(redis_server.client().keys("fill:*")) > 0
+    assert not (tmp_path / "state" / "triage" / "audit.jsonl").exists()
+
+
+def test_a_dead_redis_makes_causes_unknown_not_ruled_out(tmp_path: Path) -> None:
+    write_inventory(tmp_path, "redis://127.0.0.1:1/0")
+    checked = triage(tmp_path, "check", "--runbook", "redis-out-of-memory", "--json")
+    assert checked.returncode == 1
+    document = json.loads(checked.stdout)
+    assert {result["status"] for result in document["checks"].values()} == {"error"}
+    assert {cause["verdict"] for cause in document["causes"]} == {"unknown"}
+
+
+def test_missing_parameter_and_unknown_runbook_are_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "triage.yaml").write_text(
+        "environments:\n  prod:\n    targets:\n"
+        "      - {kind: redis, name: a, url: 'redis://127.0.0.1:1/0'}\n"
+        "      - {kind: redis, name: b, url: 'redis://127.0.0.1:2/0'}\n"
+    )
+    ambiguous = triage(tmp_path, "check", "--runbook", "redis-out-of-memory")
+    assert ambiguous.returncode == 2
+    assert "redis-out-of-memory needs cache (a redis target)" in ambiguous.stderr
+    unknown = triage(tmp_path, "check", "--runbook", "no-such-runbook")
+    assert unknown.returncode == 2 and "no runbook 'no-such-runbook'" in unknown.stderr

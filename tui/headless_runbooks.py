@@ -1,0 +1,313 @@
+"""Headless runbook commands: list, show, validate, schema, check --runbook, suggest, fix.
+
+No Textual here: these run from scripts, cron and CI. Exit codes: 0 healthy or done, 1 a cause
+confirmed, a check failed or a fix not verified, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from providers.base import ConfirmationRequired
+from providers.contract import CheckResult, CheckStatus
+from providers.environment import LiveEnvironment
+from providers.inventory import Inventory
+from providers.text import sanitize
+from runbooks.engine import BindingError, Diagnosis, Verdict, diagnose, fix_command
+from runbooks.fixing import FixReport, apply_fix, plan_fix
+from runbooks.gate import ActionBlocked, AuditLog, Gate
+from runbooks.loader import Library, load_library
+from runbooks.model import Runbook
+from runbooks.suggest import suggest
+from runbooks.transcript import Transcript
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param takes NAME=VALUE, not {pair!r}")
+        params[name] = value
+    return params
+
+
+def _library_or_report(paths: Sequence[str] | None, err: TextIO) -> Library:
+    library = load_library([Path(path) for path in paths] if paths else None)
+    for error in library.errors:
+        err.write(f"triage: {error}\n")
+    return library
+
+
+def runbooks_list(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    library = _library_or_report(None, err)
+    rows = sorted(library.runbooks.values(), key=lambda runbook: runbook.id)
+    if as_json:
+        document = [
+            {"id": r.id, "title": r.title, "applies_to": r.applies_to, "source": r.source}
+            for r in rows
+        ]
+        json.dump(document, out, indent=2)
+        out.write("\n")
+    else:
+        width = max((len(runbook.id) for runbook in rows), default=0)
+        for runbook in rows:
+            out.write(f"{runbook.id:<{width}}  {runbook.title}\n")
+    return EXIT_PROBLEM if library.errors else EXIT_OK
+
+
+def runbooks_show(runbook_id: str, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    library = _library_or_report(None, err)
+    runbook = library.runbooks.get(runbook_id)
+    if runbook is None:
+        err.write(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
+        return EXIT_USAGE
+    out.write(f"{runbook.id}: {runbook.title}\n")
+    if runbook.source:
+        out.write(f"source: {runbook.source}\n")
+    for symptom in runbook.symptoms:
+        out.write(f"  symptom: {symptom}\n")
+    out.write("params:\n")
+    for name, param in runbook.params.items():
+        kind = f"a {param.target} target" if param.target else f"default {param.default!r}"
+        out.write(f"  {name}: {kind}  {param.description}\n")
+    out.write("checks:\n")
+    for step in runbook.checks:
+        out.write(f"  {step.id}: {step.use} {dict(step.with_) or ''}\n")
+    out.write("causes:\n")
+    for cause in runbook.causes:
+        out.write(f"  {cause.id}: {cause.title}\n")
+        for index, fix in enumerate(cause.fixes, start=1):
+            how = fix.action or fix.run or fix.manual
+            out.write(f"    fix {index}: {fix.title} [{fix.kind}: {how}]\n")
+    if runbook.verify:
+        out.write(f"verify: {', '.join(runbook.verify)}\n")
+    return EXIT_OK
+
+
+def runbooks_validate(
+    paths: Sequence[str], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    library = _library_or_report(paths, err)
+    total = len(library.runbooks) + len(library.errors)
+    out.write(f"{len(library.runbooks)} of {total} runbooks valid\n")
+    return EXIT_PROBLEM if library.errors else EXIT_OK
+
+
+def runbooks_schema(*, out: TextIO = sys.stdout) -> int:
+    schema = Runbook.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "triage runbook"
+    json.dump(schema, out, indent=2)
+    out.write("\n")
+    return EXIT_OK
+
+
+def _status_line(result: CheckResult) -> str:
+    return f"{result.status.value.upper():<7} {sanitize(result.summary)}"
+
+
+def diagnosis_document(diagnosis: Diagnosis) -> dict[str, Any]:
+    return {
+        "runbook": diagnosis.runbook.id,
+        "environment": diagnosis.environment,
+        "params": diagnosis.params,
+        "checks": {step: result.to_dict() for step, result in diagnosis.results.items()},
+        "causes": [
+            {
+                "id": item.cause.id,
+                "title": item.cause.title,
+                "verdict": item.verdict.value,
+                "evidence": [entry.explanation for entry in item.evidence],
+                "fixes": [
+                    {
+                        "index": index,
+                        "title": fix.title,
+                        "kind": fix.kind,
+                        "action": fix.action,
+                        "command": fix_command(fix, diagnosis.params) if fix.run else None,
+                        "manual": fix.manual,
+                    }
+                    for index, fix in enumerate(item.cause.fixes, start=1)
+                ],
+            }
+            for item in diagnosis.causes
+        ],
+    }
+
+
+def diagnosis_exit_code(diagnosis: Diagnosis) -> int:
+    failed = any(
+        result.status in {CheckStatus.FAIL, CheckStatus.ERROR}
+        for result in diagnosis.results.values()
+    )
+    return EXIT_PROBLEM if diagnosis.confirmed or failed else EXIT_OK
+
+
+def write_diagnosis(diagnosis: Diagnosis, out: TextIO) -> None:
+    runbook = diagnosis.runbook
+    params = ", ".join(f"{key}={value}" for key, value in diagnosis.params.items())
+    out.write(f"{runbook.id}: {runbook.title}\n{diagnosis.environment}: {params}\n\nchecks\n")
+    width = max((len(step) for step in diagnosis.results), default=0)
+    for step, result in diagnosis.results.items():
+        out.write(f"  {step:<{width}}  {_status_line(result)}\n")
+    out.write("\ncauses\n")
+    for item in diagnosis.causes:
+        out.write(f"  {item.verdict.value.upper():<9} {item.cause.title} ({item.cause.id})\n")
+        for entry in item.evidence:
+            out.write(f"            {sanitize(entry.explanation)}\n")
+        if item.verdict in {Verdict.CONFIRMED, Verdict.LIKELY}:
+            for index, fix in enumerate(item.cause.fixes, start=1):
+                how = fix.action or (fix_command(fix, diagnosis.params) if fix.run else fix.manual)
+                out.write(f"            fix {index}: {fix.title}: {how}\n")
+                if fix.kind != "manual":
+                    out.write(
+                        f"              triage fix --runbook {runbook.id} "
+                        f"--cause {item.cause.id} --fix {index}\n"
+                    )
+
+
+async def check_runbook(
+    inventory: Inventory,
+    environment: str | None,
+    runbook_id: str,
+    params: dict[str, str],
+    *,
+    as_json: bool,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    library = _library_or_report(None, err)
+    runbook = library.runbooks.get(runbook_id)
+    if runbook is None:
+        err.write(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
+        return EXIT_USAGE
+    live = LiveEnvironment(inventory, environment)
+    try:
+        diagnosis = await diagnose(runbook, live, params)
+    except BindingError as error:
+        err.write(f"triage: {error}\n")
+        return EXIT_USAGE
+    finally:
+        await live.close()
+    if as_json:
+        document = diagnosis_document(diagnosis)
+        document["exit_code"] = diagnosis_exit_code(diagnosis)
+        json.dump(document, out, indent=2, default=str)
+        out.write("\n")
+    else:
+        write_diagnosis(diagnosis, out)
+    return diagnosis_exit_code(diagnosis)
+
+
+def suggest_command(
+    text: str, *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    library = _library_or_report(None, err)
+    found = suggest(text, library.runbooks.values())
+    if as_json:
+        json.dump(
+            [
+                {
+                    "runbook": s.runbook.id,
+                    "title": s.runbook.title,
+                    "score": s.score,
+                    "reasons": list(s.reasons),
+                }
+                for s in found
+            ],
+            out,
+            indent=2,
+        )
+        out.write("\n")
+    elif not found:
+        out.write("no runbook matches; try other words, or `triage runbooks list`\n")
+    else:
+        for item in found:
+            out.write(f"{item.score:>5.1f}  {item.runbook.id}: {item.runbook.title}\n")
+            for reason in item.reasons:
+                out.write(f"         {reason}\n")
+    return EXIT_OK if found else EXIT_PROBLEM
+
+
+async def fix(
+    inventory: Inventory,
+    environment: str | None,
+    *,
+    runbook_id: str,
+    cause_id: str,
+    fix_number: int,
+    params: dict[str, str],
+    read_only: bool,
+    yes: bool,
+    confirm: str | None,
+    ask: Callable[[str], str] | None,
+    transcript_path: str | None,
+    audit: AuditLog,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    """Diagnose, preview one fix, confirm it, apply it through the gate, then verify."""
+    library = _library_or_report(None, err)
+    runbook = library.runbooks.get(runbook_id)
+    if runbook is None:
+        err.write(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
+        return EXIT_USAGE
+    cause = next((item for item in runbook.causes if item.id == cause_id), None)
+    if cause is None or not 1 <= fix_number <= len(cause.fixes):
+        err.write(f"triage: {runbook_id} has no cause {cause_id!r} with a fix {fix_number}\n")
+        return EXIT_USAGE
+    live = LiveEnvironment(inventory, environment, read_only=read_only)
+    gate = Gate(live.name, read_only=live.read_only, audit=audit)
+    transcript = Transcript(live.name, symptom=runbook.title)
+    try:
+        diagnosis = await diagnose(runbook, live, params)
+        transcript.record_diagnosis(diagnosis)
+        write_diagnosis(diagnosis, out)
+        planned = await plan_fix(diagnosis, cause, fix_number - 1, live)
+        out.write(f"\nfix: {planned.title}\npreview: {planned.preview}\n")
+        if planned.kind == "manual":
+            out.write("this fix is done by hand; nothing to run\n")
+            return EXIT_OK
+        word = planned.confirmation_word
+        if confirm is not None or yes:
+            confirmation = confirm if planned.destructive else ("yes" if yes else confirm)
+        elif ask is not None:
+            prompt = f"type {word!r} to run it: " if planned.destructive else "run it? type 'yes': "
+            confirmation = ask(prompt).strip()
+        else:
+            how = f"--confirm {word!r}" if planned.destructive else "--yes"
+            err.write(f"triage: not run; confirm with {how}\n")
+            return EXIT_PROBLEM
+        report: FixReport = await apply_fix(planned, diagnosis, live, gate, confirmation)
+    except BindingError as error:
+        err.write(f"triage: {error}\n")
+        return EXIT_USAGE
+    except (ActionBlocked, ConfirmationRequired) as error:
+        err.write(f"triage: {error}\n")
+        return EXIT_PROBLEM
+    finally:
+        await live.close()
+    transcript.record_fix(cause.id, planned.fix, report.ok, report.summary, list(report.output))
+    transcript.record_verification(report.before, report.after)
+    out.write(f"\n{'done' if report.ok else 'FAILED'}: {sanitize(report.summary)}\n")
+    for line in report.output[-20:]:
+        out.write(f"  | {sanitize(line)}\n")
+    out.write("\nverification\n")
+    for step, after in report.after.items():
+        before = report.before.get(step)
+        was = before.status.value if before else "-"
+        out.write(f"  {step}: {was} -> {_status_line(after)}\n")
+    if transcript_path:
+        path = Path(transcript_path)
+        text = transcript.to_json() if path.suffix == ".json" else transcript.to_markdown()
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        out.write(f"transcript written to {path}\n")
+    return EXIT_OK if report.ok and report.verified else EXIT_PROBLEM

@@ -41,6 +41,7 @@ def test_sanitize_neutralises_escape_and_control_sequences(raw: str, shown: str)
         ("DB_PASSWORD: 'correct horse'", "correct horse"),
         ("STRIPE_SECRET=whsec_12345", "whsec_12345"),
         ("slack xoxb-1234567890-abcdefghij", "xoxb-1234567890"),
+        ("ALTER ROLE app PASSWORD 'hunter22'", "hunter22"),
     ],
 )
 def test_redact_hides_known_secret_shapes(raw: str, secret: str) -> None:

@@ -1,0 +1,196 @@
+"""PostgreSQL through psycopg 3 (AsyncConnection): the server, its databases, sessions and locks.
+
+Every call opens its own short connection (application_name `triage`, autocommit, a connect
+timeout and a statement timeout within the target's timeout), so concurrent checks never wait
+on each other and a dead server costs one timeout. This module holds the connection, error
+descriptions and discovery; the checks, actions and log stream are mixins from
+`postgres_checks`, `postgres_data_checks`, `postgres_actions` and `postgres_watch`, and the
+SQL text lives in `postgres_queries`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from providers import postgres_queries as q
+from providers.base import Provider
+from providers.contract import CheckCall, Health, Node, Status
+from providers.inventory import SecretError
+from providers.postgres_actions import PostgresActions
+from providers.postgres_checks import WARN_RATIO, PostgresChecks, connection_health
+from providers.postgres_data_checks import PostgresDataChecks
+from providers.postgres_queries import fetch
+from providers.postgres_watch import PostgresWatch
+from providers.redact import redact
+from providers.units import human_bytes, human_duration
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
+DEFAULT_URL = "postgresql://127.0.0.1:5432/postgres"
+APPLICATION_NAME = "triage"
+
+
+# The catalogue lists checks and actions in the order of these mixins.
+class PostgresProvider(
+    PostgresChecks, PostgresDataChecks, PostgresActions, PostgresWatch, Provider
+):
+    """One PostgreSQL server reached by URL or libpq DSN; its databases are the children."""
+
+    kind = "postgres"
+
+    @property
+    def url(self) -> str:
+        return self.target.resolve_url(DEFAULT_URL)
+
+    @property
+    def address(self) -> str:
+        """host:port/dbname, never anything from the user or password part."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            parts = conninfo_to_dict(self.url)
+        except SecretError as error:
+            return f"{self.target.name} ({error})"
+        except Exception:  # an unparsable DSN: its text may hold a secret, so say nothing of it
+            return f"{self.target.name} (invalid connection string)"
+        dbname = parts.get("dbname") or self.target.username or parts.get("user") or "postgres"
+        host = str(parts.get("host") or "127.0.0.1")
+        if host.startswith("/"):
+            return f"{host}/.s.PGSQL.{parts.get('port') or 5432}/{dbname}"
+        return f"{host}:{parts.get('port') or 5432}/{dbname}"
+
+    def root_checks(self) -> tuple[CheckCall, ...]:
+        names = ("ready", "connections", "long_queries", "blocked", "replication")
+        return tuple(CheckCall(f"postgres.{name}") for name in names)
+
+    # -- connections ------------------------------------------------------------------------
+
+    async def _connect(self, database: str | None = None) -> AsyncConnection[Any]:
+        import psycopg
+
+        millis = max(1, int(self.timeout * 1000))
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(2, math.ceil(self.timeout)),
+            "application_name": APPLICATION_NAME,
+        }
+        password = self.target.resolve_password()
+        if password:
+            kwargs["password"] = password
+        if self.target.username:
+            kwargs["user"] = self.target.username
+        if database:
+            kwargs["dbname"] = database
+        conn = await psycopg.AsyncConnection.connect(self.url, **kwargs)
+        try:  # a SET, not the `options` startup parameter, which PgBouncer refuses
+            await conn.execute(q.TIMEOUTS, {"millis": str(millis)})
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    @contextlib.asynccontextmanager
+    async def _session(self, database: str | None = None) -> AsyncIterator[AsyncConnection[Any]]:
+        conn = await self._connect(database)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    def _scrub(self, text: str) -> str:
+        with contextlib.suppress(SecretError):
+            password = self.target.resolve_password()
+            if password:
+                text = text.replace(password, "***")
+        return redact(text)
+
+    def describe_error(self, error: BaseException) -> str:
+        import psycopg
+
+        if isinstance(error, SecretError):
+            return f"{self.target.name}: {error}"
+        if isinstance(error, TimeoutError | psycopg.errors.ConnectionTimeout):
+            return f"{self.address}: no answer within {self.timeout:g}s"
+        if isinstance(error, psycopg.errors.QueryCanceled):
+            return self._scrub(f"{self.address}: query canceled ({q.first_line(str(error))})")
+        if not isinstance(error, psycopg.Error):
+            return self._scrub(super().describe_error(error))
+        message = str(error)
+        reason = q.connect_reason(message) if isinstance(error, psycopg.OperationalError) else ""
+        text = {
+            "refused": "connection refused",
+            "timeout": f"no answer within {self.timeout:g}s",
+            "auth_failed": f'authentication failed for user "{q.quoted(message, "user")}"',
+            "no_database": f'database "{q.quoted(message, "database")}" does not exist',
+            "too_many_clients": "too many clients (max_connections reached)",
+        }.get(reason) or q.first_line(message)
+        if isinstance(error, psycopg.ProgrammingError) and error.sqlstate is None:
+            text = "invalid connection string"  # its text may quote the DSN
+        return self._scrub(f"{self.address}: {text}")
+
+    # -- the tree ---------------------------------------------------------------------------
+
+    async def discover(self) -> Node:
+        root_name = f"{self.target.name} ({self.address})"
+        try:
+            async with asyncio.timeout(self.timeout), self._session() as conn:
+                server = (await fetch(conn, q.SERVER))[0]
+                limits = (await fetch(conn, q.LIMITS))[0]
+                databases = await fetch(conn, q.DATABASES)
+        except Exception as error:  # the tree shows why, instead of failing discovery
+            status = Status(Health.FAILING, self.describe_error(error))
+            return self._root(root_name, status, ())
+        return self._root(root_name, self._status(server, limits), self._databases(databases))
+
+    def _root(self, name: str, status: Status, children: tuple[Node, ...]) -> Node:
+        return Node(
+            id=self.root_id,
+            kind="postgres.server",
+            name=name,
+            status=status,
+            children=children,
+            checks=self.root_checks(),
+            has_logs=True,
+        )
+
+    def _status(self, server: Mapping[str, Any], limits: Mapping[str, Any]) -> Status:
+        usable = limits["max_connections"] - limits["reserved"]
+        warn = float(self.target.options.get("connections_warn_ratio", WARN_RATIO))
+        health, reason = connection_health(limits["in_use"], usable, warn)
+        if limits["blocked"]:
+            blocked = f"{limits['blocked']} sessions blocked by locks"
+            reason = blocked if health is Health.OK else f"{reason}; {blocked}"
+            health = Health.FAILING if health is Health.FAILING else Health.DEGRADED
+        if health is not Health.OK:
+            return Status(health, reason)
+        role = "replica" if server["in_recovery"] else "primary"
+        up = human_duration(server["uptime_seconds"])
+        return Status(Health.OK, f"PostgreSQL {server['version']}, {role}, up {up}, {reason}")
+
+    def _databases(self, rows: list[dict[str, Any]]) -> tuple[Node, ...]:
+        nodes = []
+        for row in rows:
+            size = "size unknown (no CONNECT privilege)"
+            if row["size_bytes"] is not None:
+                size = human_bytes(row["size_bytes"])
+            db = {"database": row["name"]}
+            nodes.append(
+                Node(
+                    id=f"{self.root_id}/{row['name']}",
+                    kind="postgres.database",
+                    name=row["name"],
+                    status=Status(Health.OK, size),
+                    checks=tuple(
+                        CheckCall(f"postgres.{name}", db)
+                        for name in ("database_size", "long_queries", "blocked", "slow_statements")
+                    ),
+                    has_logs=True,
+                    detail=size,
+                )
+            )
+        return tuple(nodes)

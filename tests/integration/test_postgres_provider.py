@@ -1,0 +1,564 @@
+"""The PostgreSQL provider against real, private postgres servers, healthy and with faults."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from providers.base import ConfirmationRequired
+from providers.contract import CheckCall, CheckStatus, Health
+from providers.inventory import Target
+from providers.postgres_provider import PostgresProvider
+from tests.servers.fixtures import PostgresFactory
+from tests.servers.postgres import SUPERUSER_PASSWORD, PostgresServer
+
+pytestmark = pytest.mark.integration
+
+PASSWORD_ENV = "TRIAGE_TEST_PG_PASSWORD"
+WRONG_PASSWORD = "wrong-pg-password-1234"
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, SUPERUSER_PASSWORD)
+    monkeypatch.setenv("TRIAGE_TEST_PG_WRONG", WRONG_PASSWORD)
+
+
+@pytest.fixture
+def shared(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+    """The session's shared server; what these tests create there is dropped afterwards."""
+    yield postgres_server
+    postgres_server.execute(
+        'drop table if exists lock_probe, scanned_probe, "Order Items";'
+        "drop schema if exists billing_probe cascade"
+    )
+
+
+def target_for(
+    server: PostgresServer | None = None,
+    *,
+    port: int | None = None,
+    dbname: str = "postgres",
+    password_env: str = PASSWORD_ENV,
+    timeout: float = 2.0,
+    options: dict[str, Any] | None = None,
+) -> Target:
+    port = port or (server.port if server else 0)
+    return Target(
+        kind="postgres",
+        name="db",
+        url=f"postgresql://postgres@127.0.0.1:{port}/{dbname}",
+        password={"env": password_env},
+        timeout=timeout,
+        options=options or {},
+    )
+
+
+@contextlib.asynccontextmanager
+async def opened(target: Target) -> AsyncIterator[PostgresProvider]:
+    provider = PostgresProvider(target)
+    try:
+        yield provider
+    finally:
+        await provider.close()
+
+
+class Session:
+    """A connection of its own running `sql` in a thread (a sleeper, a lock waiter)."""
+
+    def __init__(self, server: PostgresServer, application: str, *, autocommit: bool = True):
+        self.conn = server.connect(autocommit=autocommit, application_name=application)
+        self.pid: int = self.conn.info.backend_pid
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def run(self, sql: str) -> Session:
+        def target() -> None:
+            try:
+                self.conn.execute(sql)
+            except BaseException as error:
+                self.error = error
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+def wait_for(server: PostgresServer, sql: str, params: Any = None, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not server.execute(sql, params):
+        assert time.monotonic() < deadline, f"never true: {sql}"
+        time.sleep(0.02)
+
+
+def alive(server: PostgresServer, *pids: int) -> set[int]:
+    rows = server.execute("select pid from pg_stat_activity where pid = any(%s)", [list(pids)])
+    return {row[0] for row in rows}
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[int]:
+    """A port that accepts connections and never answers: a hung server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
+
+
+async def test_healthy_server_passes_with_facts(postgres_server: PostgresServer) -> None:
+    async with opened(target_for(postgres_server)) as provider:
+        results = {
+            call.check: await provider.run_check(call)
+            for call in (*provider.root_checks(), CheckCall("postgres.database_size"))
+        }
+        root = await provider.discover()
+
+    address = f"{postgres_server.address}/postgres"
+    ready = results["postgres.ready"]
+    assert ready.status is CheckStatus.PASS, ready.summary
+    assert ready.facts["reason"] == "ok"
+    assert ready.facts["address"] == address
+    assert ready.facts["version"].startswith("15") and ready.facts["in_recovery"] is False
+    assert ready.summary == f"accepting connections: PostgreSQL {ready.facts['version']}, primary"
+    connections = results["postgres.connections"]
+    assert connections.status is CheckStatus.PASS, connections.summary
+    assert connections.facts["max_connections"] == 50 and connections.facts["usable"] == 50
+    assert connections.facts["in_use"] >= 1 and connections.facts["active"] >= 1
+    assert connections.facts["top_applications"]["triage"] >= 1
+    assert connections.facts["top_clients"]["127.0.0.1"] >= 1
+    assert results["postgres.long_queries"].status is CheckStatus.PASS
+    assert results["postgres.long_queries"].facts["count"] == 0
+    assert results["postgres.blocked"].status is CheckStatus.PASS
+    assert results["postgres.blocked"].facts == {"count": 0, "blocked": [], "root_blockers": []}
+    replication = results["postgres.replication"]
+    assert replication.status is CheckStatus.PASS
+    assert replication.facts["role"] == "primary" and replication.facts["replicas"] == []
+    assert replication.summary == "primary, no replicas"
+    size = results["postgres.database_size"]
+    assert size.status in {CheckStatus.PASS, CheckStatus.WARN}
+    assert size.facts["database"] == "postgres" and size.facts["size_bytes"] > 1_000_000
+
+    assert root.kind == "postgres.server" and root.id == "postgres:db"
+    assert root.status.health is Health.OK, root.status.reason
+    assert re.match(r"PostgreSQL 15\.\d+, primary, up \d+\w", root.status.reason)
+    postgres_db = next(child for child in root.children if child.name == "postgres")
+    assert postgres_db.id == "postgres:db/postgres" and postgres_db.kind == "postgres.database"
+    assert postgres_db.status.reason.endswith("MiB")
+    assert CheckCall("postgres.database_size", {"database": "postgres"}) in postgres_db.checks
+
+
+async def test_connections_warn_near_the_limit_fail_at_it_and_when_exhausted(
+    postgres_factory: PostgresFactory,
+) -> None:
+    server = postgres_factory(max_connections=5)
+    held = [server.connect(application_name="held") for _ in range(3)]
+    async with opened(target_for(server)) as provider:
+        near = await provider.run_check(CheckCall("postgres.connections"))
+        degraded = await provider.discover()
+        held.append(server.connect(application_name="held"))
+        full = await provider.run_check(CheckCall("postgres.connections"))
+        server.exhaust_connections()
+        ready = await provider.run_check(CheckCall("postgres.ready"))
+        refused = await provider.run_check(CheckCall("postgres.connections"))
+        failing = await provider.discover()
+    for conn in held:
+        conn.close()
+
+    assert near.status is CheckStatus.WARN, near.summary
+    assert near.facts["in_use"] == 4 and near.facts["usable"] == 5
+    assert near.facts["used_ratio"] == 0.8
+    assert near.facts["top_applications"] == {"held": 3, "triage": 1}
+    assert near.summary == "connections near the limit: 4 of 5 connections (80%)"
+    assert degraded.status.health is Health.DEGRADED
+    assert degraded.status.reason == "connections near the limit: 4 of 5 connections (80%)"
+    assert full.status is CheckStatus.FAIL
+    assert full.facts["in_use"] == 5 and full.facts["used_ratio"] == 1.0
+    assert full.summary == "connection limit reached: 5 of 5 connections (100%)"
+    address = f"{server.address}/postgres"
+    assert ready.status is CheckStatus.FAIL
+    assert ready.facts == {"reason": "too_many_clients", "address": address}
+    assert ready.summary == f"{address}: too many clients (max_connections reached)"
+    assert refused.status is CheckStatus.ERROR and refused.summary == ready.summary
+    assert failing.status.health is Health.FAILING and failing.status.reason == ready.summary
+
+
+async def test_a_lock_held_by_an_open_transaction_shows_the_chain_and_is_terminated(
+    shared: PostgresServer,
+) -> None:
+    shared.execute("drop table if exists lock_probe")
+    shared.execute("create table lock_probe (id int primary key, v int)")
+    shared.execute("insert into lock_probe values (1, 0)")
+    holder = Session(shared, "holder", autocommit=False)
+    holder.conn.execute("update lock_probe set v = 1 where id = 1")
+    waiter = Session(shared, "waiter").run("update lock_probe set v = 2 where id = 1")
+    try:
+        wait_for(
+            shared,
+            "select 1 from pg_stat_activity where pid = %s and wait_event_type = 'Lock'",
+            [waiter.pid],
+        )
+        async with opened(target_for(shared)) as provider:
+            blocked = await provider.run_check(CheckCall("postgres.blocked"))
+            root = await provider.discover()
+            plan = await provider.plan_action("postgres.terminate_backend", {"pid": holder.pid})
+            with pytest.raises(ConfirmationRequired):
+                await provider.run_action(plan, confirmation=None)
+            with pytest.raises(ConfirmationRequired):
+                await provider.run_action(plan, confirmation="yes")
+            assert alive(shared, holder.pid) == {holder.pid}
+            outcome = await provider.run_action(plan, confirmation=str(holder.pid))
+        waiter.thread.join(timeout=5)  # type: ignore[union-attr]
+    finally:
+        holder.close()
+        waiter.close()
+
+    assert blocked.status is CheckStatus.FAIL, blocked.summary
+    assert blocked.facts["count"] == 1 and blocked.facts["root_blockers"] == [holder.pid]
+    assert blocked.facts["blocked"][0]["pid"] == waiter.pid
+    assert blocked.facts["blocked"][0]["blocked_by"] == [holder.pid]
+    assert blocked.summary == f"1 sessions blocked; held up by pid {holder.pid}"
+    assert re.fullmatch(
+        rf"pid {waiter.pid} \(update lock_probe set v = 2 where id = 1\) waits for pid "
+        rf"{holder.pid} \(idle in transaction \d+s\)",
+        blocked.evidence[0],
+    ), blocked.evidence
+    assert root.status.health is Health.DEGRADED
+    assert root.status.reason == "1 sessions blocked by locks"
+    assert plan.preview.target == str(holder.pid) and plan.preview.destructive
+    assert plan.preview.summary == (
+        f"terminate pid {holder.pid} (user postgres, application holder, idle in transaction): "
+        "update lock_probe set v = 1 where id = 1"
+    )
+    assert plan.preview.counts == {"sessions": 1}
+    assert outcome.ok and outcome.summary == f"pg_terminate_backend({holder.pid}) returned true"
+    assert waiter.error is None  # the waiter got its lock once the holder was gone
+    assert shared.execute("select v from lock_probe") == [(2,)]
+
+
+SLEEP_WITH_SECRET = "select pg_sleep(20) /* password 'hunter2' */"
+
+
+async def test_a_long_query_is_reported_and_cancelled(postgres_server: PostgresServer) -> None:
+    sleeper = Session(postgres_server, "sleeper").run(SLEEP_WITH_SECRET)
+    try:
+        wait_for(
+            postgres_server,
+            "select 1 from pg_stat_activity where pid = %s and now() - query_start > '1.1s'",
+            [sleeper.pid],
+        )
+        async with opened(target_for(postgres_server)) as provider:
+            found = await provider.run_check(
+                CheckCall("postgres.long_queries", {"threshold_seconds": 1})
+            )
+            plan = await provider.plan_action("postgres.cancel_query", {"pid": sleeper.pid})
+            with pytest.raises(ConfirmationRequired):
+                await provider.run_action(plan, confirmation=None)
+            assert sleeper.thread is not None and sleeper.thread.is_alive()
+            outcome = await provider.run_action(plan, confirmation="yes")
+        sleeper.thread.join(timeout=5)
+    finally:
+        sleeper.close()
+
+    assert found.status is CheckStatus.WARN, found.summary
+    assert found.facts["count"] == 1 and found.facts["threshold_seconds"] == 1.0
+    query = found.facts["queries"][0]
+    assert query["pid"] == sleeper.pid and query["state"] == "active"
+    assert query["application"] == "sleeper"
+    assert query["query"] == "select pg_sleep(20) /* password '***' */"
+    assert "hunter2" not in repr(found) and "hunter2" not in repr(plan)
+    assert query["duration_seconds"] >= 1
+    assert re.fullmatch(r"1 queries running over 1s \(longest \d+s\)", found.summary)
+    assert found.evidence[0].startswith(f"pid {sleeper.pid} (postgres, sleeper) active ")
+    assert not plan.preview.destructive and plan.preview.target == str(sleeper.pid)
+    assert plan.preview.summary.startswith(f"cancel the query of pid {sleeper.pid} (user postgres")
+    assert outcome.ok
+    assert isinstance(sleeper.error, psycopg.errors.QueryCanceled)
+
+
+async def test_a_missing_table_fails_and_names_the_schema_that_has_it(
+    shared: PostgresServer,
+) -> None:
+    shared.execute("create schema if not exists billing_probe")
+    shared.execute("create table if not exists billing_probe.invoices (id int)")
+    async with opened(target_for(shared)) as provider:
+        missing = await provider.run_check(
+            CheckCall("postgres.table_exists", {"table": "no_such_table"})
+        )
+        elsewhere = await provider.run_check(
+            CheckCall("postgres.table_exists", {"table": "invoices"})
+        )
+        present = await provider.run_check(
+            CheckCall("postgres.table_exists", {"table": "billing_probe.invoices"})
+        )
+
+    assert missing.status is CheckStatus.FAIL
+    assert missing.facts == {
+        "table": "no_such_table",
+        "exists": False,
+        "other_schemas": [],
+        "database": "postgres",
+    }
+    assert missing.summary == 'relation "no_such_table" does not exist in database postgres'
+    assert missing.evidence == ('search_path = "$user", public',)
+    assert elsewhere.status is CheckStatus.FAIL
+    assert elsewhere.facts["exists"] is False
+    assert elsewhere.facts["other_schemas"] == ["billing_probe.invoices"]
+    assert present.status is CheckStatus.PASS
+    assert present.facts["exists"] is True and present.facts["schema"] == "billing_probe"
+
+
+async def test_wrong_password_fails_readiness_as_auth_failed_without_the_password(
+    postgres_server: PostgresServer,
+) -> None:
+    target = target_for(postgres_server, password_env="TRIAGE_TEST_PG_WRONG")
+    async with opened(target) as provider:
+        ready = await provider.run_check(CheckCall("postgres.ready"))
+        other = await provider.run_check(CheckCall("postgres.connections"))
+        root = await provider.discover()
+
+    address = f"{postgres_server.address}/postgres"
+    assert ready.status is CheckStatus.FAIL
+    assert ready.facts == {"reason": "auth_failed", "address": address}
+    assert ready.summary == f'{address}: authentication failed for user "postgres"'
+    assert ready.evidence == ('password authentication failed for user "postgres"',)
+    assert other.status is CheckStatus.ERROR and other.summary == ready.summary
+    assert root.status.health is Health.FAILING and root.status.reason == ready.summary
+    for shown in (repr(ready), repr(other), repr(root)):
+        assert WRONG_PASSWORD not in shown and SUPERUSER_PASSWORD not in shown
+
+
+async def test_missing_database_fails_readiness_as_no_database(
+    postgres_server: PostgresServer,
+) -> None:
+    async with opened(target_for(postgres_server, dbname="no_such_db")) as provider:
+        ready = await provider.run_check(CheckCall("postgres.ready"))
+
+    address = f"{postgres_server.address}/no_such_db"
+    assert ready.status is CheckStatus.FAIL
+    assert ready.facts == {"reason": "no_database", "address": address}
+    assert ready.summary == f'{address}: database "no_such_db" does not exist'
+
+
+async def test_a_stopped_server_is_refused_and_discovery_names_host_and_port(
+    postgres_factory: PostgresFactory,
+) -> None:
+    server = postgres_factory()
+    server.stop()
+    async with opened(target_for(server)) as provider:
+        ready = await provider.run_check(CheckCall("postgres.ready"))
+        long = await provider.run_check(CheckCall("postgres.long_queries"))
+        root = await provider.discover()
+
+    address = f"127.0.0.1:{server.port}/postgres"
+    assert ready.status is CheckStatus.FAIL
+    assert ready.facts == {"reason": "refused", "address": address}
+    assert ready.summary == f"{address}: connection refused"
+    assert long.status is CheckStatus.ERROR and long.summary == ready.summary
+    assert long.facts == {"error": "OperationalError", "address": address}
+    assert root.status.health is Health.FAILING
+    assert root.status.reason == f"{address}: connection refused" and root.children == ()
+    assert ready.duration < 1 and long.duration < 1
+
+
+async def test_a_hung_server_costs_one_timeout_and_never_more() -> None:
+    with silent_listener() as port:
+        async with opened(target_for(port=port, timeout=0.5)) as provider:
+            calls = [CheckCall(name, {"table": "orders"}) for name in provider.checks]
+            started = time.monotonic()
+            results = await asyncio.gather(
+                *(provider.run_check(call) for call in calls),
+                provider.discover(),
+            )
+            elapsed = time.monotonic() - started
+
+    address = f"127.0.0.1:{port}/postgres"
+    *checks, root = results
+    by_name = {result.check: result for result in checks}
+    ready = by_name.pop("postgres.ready")
+    assert ready.status is CheckStatus.FAIL
+    assert ready.facts == {"reason": "timeout", "address": address}
+    assert ready.summary == f"{address}: no answer within 0.5s"
+    assert {result.status for result in by_name.values()} == {CheckStatus.ERROR}
+    assert {result.summary for result in by_name.values()} == {ready.summary}
+    assert root.status.health is Health.FAILING and root.status.reason == ready.summary
+    assert elapsed < 0.5 * 1.5
+
+
+async def test_slow_statements_skipped_without_the_extension(
+    postgres_server: PostgresServer,
+) -> None:
+    async with opened(target_for(postgres_server)) as provider:
+        result = await provider.run_check(CheckCall("postgres.slow_statements"))
+    assert result.status is CheckStatus.SKIPPED
+    assert result.summary == "pg_stat_statements is not installed in database postgres"
+    assert result.facts == {"installed": False}
+
+
+async def test_slow_statements_lists_the_top_statements_when_installed(
+    postgres_factory: PostgresFactory,
+) -> None:
+    server = postgres_factory(settings={"shared_preload_libraries": "pg_stat_statements"})
+    server.execute("create extension pg_stat_statements")
+    for _ in range(3):
+        server.execute("select pg_sleep(0.05)")
+    async with opened(target_for(server)) as provider:
+        result = await provider.run_check(CheckCall("postgres.slow_statements"))
+
+    assert result.status is CheckStatus.PASS, result.summary
+    assert result.facts["installed"] is True and result.facts["loaded"] is True
+    sleep = next(item for item in result.facts["statements"] if "pg_sleep" in item["query"])
+    assert sleep["calls"] == 3 and sleep["mean_ms"] >= 50
+    assert result.summary == "top 5 statements of postgres by total time"
+    assert len(result.facts["statements"]) == 5 == len(result.evidence)
+
+
+async def test_database_size_reports_large_tables_read_only_by_sequential_scans(
+    shared: PostgresServer,
+) -> None:
+    shared.execute("drop table if exists scanned_probe")
+    shared.execute("create table scanned_probe as select generate_series(1, 5000) as x")
+    shared.execute("select count(*) from scanned_probe")  # a sequential scan
+    async with opened(target_for(shared)) as provider:
+        result = await provider.run_check(
+            CheckCall("postgres.database_size", {"min_bytes": 100_000})
+        )
+
+    assert result.status is CheckStatus.WARN, result.summary
+    table = next(t for t in result.facts["unindexed_tables"] if t["name"] == "public.scanned_probe")
+    assert table["idx_scan"] == 0 and table["seq_scan"] >= 1 and table["size_bytes"] >= 100_000
+    assert result.facts["unindexed_count"] == len(result.facts["unindexed_tables"])
+    assert any(line.startswith("public.scanned_probe: ") for line in result.evidence)
+
+
+async def test_terminate_idle_in_transaction_previews_exact_pids_and_ends_only_those(
+    postgres_factory: PostgresFactory,
+) -> None:
+    server = postgres_factory()
+    first, second = (Session(server, "worker", autocommit=False) for _ in range(2))
+    idle = Session(server, "idle")
+    for session in (first, second):
+        session.conn.execute("select 1")
+        await asyncio.sleep(0.05)  # so they go idle in a known order
+    await asyncio.sleep(1.1)
+    fresh = Session(server, "fresh", autocommit=False)
+    fresh.conn.execute("select 1")  # idle in transaction, but not for long enough
+    try:
+        async with opened(target_for(server)) as provider:
+            plan = await provider.plan_action(
+                "postgres.terminate_idle_in_transaction", {"older_than_seconds": 1}
+            )
+            with pytest.raises(ConfirmationRequired):
+                await provider.run_action(plan, confirmation=None)
+            assert alive(server, first.pid, second.pid) == {first.pid, second.pid}
+            second.conn.commit()  # no longer idle in transaction: apply must leave it
+            outcome = await provider.run_action(plan, confirmation="postgres")
+        remaining = alive(server, first.pid, second.pid, idle.pid, fresh.pid)
+    finally:
+        for session in (first, second, idle, fresh):
+            session.close()
+
+    preview = plan.preview
+    assert preview.target == "postgres" and preview.destructive
+    assert preview.counts == {"sessions": 2}
+    assert preview.summary == (
+        "terminate 2 sessions idle in transaction for over 1s in database postgres: "
+        f"pids {first.pid}, {second.pid}"
+    )
+    assert [line.split(" (")[0] for line in preview.touches] == [
+        f"pid {first.pid}",
+        f"pid {second.pid}",
+    ]
+    assert all("worker, idle " in line and line.endswith("select 1") for line in preview.touches)
+    assert outcome.ok, outcome.summary
+    assert outcome.summary == (
+        f"terminated 1 of 2 sessions; left {second.pid} (no longer idle in transaction)"
+    )
+    assert remaining == {second.pid, idle.pid, fresh.pid}
+
+
+async def test_vacuum_analyze_quotes_the_table_and_needs_a_yes(
+    shared: PostgresServer,
+) -> None:
+    shared.execute('drop table if exists "Order Items"')
+    shared.execute('create table "Order Items" (id int)')
+    shared.execute('insert into "Order Items" select generate_series(1, 100)')
+    shared.execute('delete from "Order Items" where id <= 10')
+    async with opened(target_for(shared)) as provider:
+        plan = await provider.plan_action("postgres.vacuum_analyze", {"table": '"Order Items"'})
+        with pytest.raises(ConfirmationRequired):
+            await provider.run_action(plan, confirmation=None)
+        outcome = await provider.run_action(plan, confirmation="yes")
+        with pytest.raises(ValueError, match='relation "no_such_table" does not exist'):
+            await provider.plan_action("postgres.vacuum_analyze", {"table": "no_such_table"})
+
+    assert not plan.preview.destructive and plan.preview.target == '"Order Items"'
+    assert plan.preview.summary.startswith('VACUUM ANALYZE "Order Items" (')
+    assert plan.preview.counts["tables"] == 1
+    assert outcome.ok and outcome.summary == 'vacuumed and analyzed "Order Items"'
+    vacuumed = shared.execute(
+        "select vacuum_count, analyze_count from pg_stat_user_tables where relname = %s",
+        ["Order Items"],
+    )
+    assert vacuumed and vacuumed[0][0] >= 1 and vacuumed[0][1] >= 1
+
+
+async def test_log_stream_reports_changes_once_and_the_server_lost_and_back(
+    postgres_factory: PostgresFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("providers.postgres_watch.POLL_SECONDS", 0.05)
+    server = postgres_factory(max_connections=5)
+    target = target_for(server, options={"long_query_seconds": 0.3})
+
+    async def next_line(stream: AsyncIterator[Any]) -> Any:
+        return await asyncio.wait_for(anext(stream), timeout=5)
+
+    async with opened(target) as provider:
+        stream = provider.logs(provider.root_id)
+        banner = await next_line(stream)
+        assert banner.level == "info"
+        assert banner.text == (
+            f"following pg_stat_activity of {server.address}/postgres: queries over 0.3s, "
+            "blocked sessions, connections over 80%"
+        )
+        held = [server.connect() for _ in range(3)]
+        high = await next_line(stream)
+        assert (high.level, high.text) == ("warn", "connections over 80%: 4 of 5 in use (80%)")
+        for conn in held:
+            conn.close()
+        low = await next_line(stream)
+        assert low.level == "info" and low.text.startswith("connections back below 80%: 1 of 5")
+        sleeper = Session(server, "sleeper").run("select pg_sleep(30)")
+        try:
+            long = await next_line(stream)
+            assert long.level == "warn"
+            assert re.fullmatch(
+                rf"long query: pid {sleeper.pid} \(postgres, sleeper\) running \d+s: "
+                r"select pg_sleep\(30\)",
+                long.text,
+            )
+            server.stop()
+        finally:
+            sleeper.close()
+        lost = await next_line(stream)
+        assert lost.level == "error"
+        assert lost.text.startswith("unreachable: ") and lost.text.endswith("; retrying")
+        assert server.address in lost.text
+        server.start()
+        back = await asyncio.wait_for(anext(stream), timeout=10)
+        assert (back.level, back.text) == ("info", f"{server.address}/postgres reachable again")
+        await stream.aclose()

@@ -8,6 +8,7 @@ connection so no connection is shared between threads. pika is imported only whe
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,10 @@ class Endpoint:
 
 def parameters(endpoint: Endpoint, timeout: float) -> pika.ConnectionParameters:
     import pika
+
+    # pika logs every failed handshake at ERROR; we report the failure ourselves, once, with
+    # the address, and a log line written to the terminal would tear a TUI frame.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
 
     ssl_options = None
     if endpoint.tls:

@@ -219,9 +219,24 @@ def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
     )
 
 
+def _log_to_file() -> None:
+    """While the TUI owns the terminal, library warnings go to a file, not over the screen."""
+    import logging
+
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    (state / "triage").mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=state / "triage" / "triage.log",
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
 def _run_app(inventory: Inventory, environment: str | None, *, read_only: bool) -> int:
     from tui.app import TriageApp
 
+    _log_to_file()
     app = TriageApp(inventory, environment, read_only=read_only)
     app.run()
     return app.return_code or EXIT_OK

@@ -1,112 +1,112 @@
-"""A provider that replays a recorded Redis incident, for snapshot tests only.
+"""A provider that replays a recorded incident, for snapshot tests only.
 
 Snapshots pin layout, so every value on screen must be the same on every run; live timings and
-uptimes are not. Behaviour is proven against real servers in test_main_screen.py; this replays
-what the Redis provider reported for an instance at maxmemory, with times fixed.
+uptimes are not. `record_incident.py` recorded what the real providers reported about real
+servers broken on purpose (recordings/incident.json); this replays it for one target.
+Behaviour is proven against the real servers in test_main_screen.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from providers.base import Finding, Provider, check
-from providers.contract import CheckCall, CheckStatus, Health, LogLine, Node, Status
+from providers.base import Provider
+from providers.contract import (
+    CheckCall,
+    CheckResult,
+    CheckStatus,
+    Health,
+    LogLine,
+    Node,
+    Status,
+)
 
 RECORDED_AT = datetime(2026, 11, 22, 9, 30, 0, tzinfo=UTC)
+RECORDING = Path(__file__).parent / "recordings" / "incident.json"
+
+SLOW_LOG = [
+    "following the slow log of cache.prod.internal:6379: commands slower than 10 ms "
+    "(slowlog-log-slower-than)",
+    "slow 104.2 ms  KEYS tenant:*:oauth:token  (10.0.5.20:41822 worker)",
+    "slow 114.2 ms  HGETALL session:index  (10.0.5.20:41822 worker)",
+    "slow 124.2 ms  KEYS ratelimit:*  (10.0.5.21:50110 worker)",
+]
+
+
+@cache
+def _recording() -> dict[str, Any]:
+    return dict(json.loads(RECORDING.read_text()))
 
 
 class RecordedProvider(Provider):
+    """Replays the recorded target whose name matches this target's."""
+
     kind = "recorded"
 
     @property
+    def _recorded(self) -> dict[str, Any]:
+        for node in _recording()["nodes"]:
+            if node["id"].split(":", 1)[1] == self.target.name:
+                return dict(node)
+        raise KeyError(f"no recorded target named {self.target.name!r}")
+
+    @property
+    def _recorded_kind(self) -> str:
+        return str(self._recorded["id"].split(":", 1)[0])
+
+    @property
     def address(self) -> str:
-        return "10.0.3.12:6379"
+        return str(self._recorded["name"].split("(", 1)[1].rstrip(")"))
+
+    def _node(self, recorded: Mapping[str, Any]) -> Node:
+        prefix = f"{self._recorded_kind}:"
+        return Node(
+            id=f"recorded:{recorded['id'].removeprefix(prefix)}",
+            kind=recorded["kind"],
+            name=recorded["name"],
+            status=Status(Health(recorded["health"]), recorded["reason"], RECORDED_AT),
+            children=tuple(self._node(child) for child in recorded["children"]),
+            checks=tuple(CheckCall(name, params) for name, params in recorded["checks"]),
+            has_logs=recorded["has_logs"],
+            detail=recorded["detail"],
+        )
 
     def root_checks(self) -> tuple[CheckCall, ...]:
-        return (CheckCall("redis.ping"), CheckCall("redis.memory"), CheckCall("redis.clients"))
+        return tuple(CheckCall(name, params) for name, params in self._recorded["checks"])
 
     async def discover(self) -> Node:
-        return Node(
-            id=self.root_id,
-            kind="redis.instance",
-            name=f"{self.target.name} ({self.address})",
-            status=Status(
-                Health.FAILING,
-                "out of memory: 2.0 MiB of 2.0 MiB maxmemory (100%), policy noeviction "
-                "rejects writes",
-                RECORDED_AT,
-            ),
-            children=(
-                Node(
-                    id=f"{self.root_id}/db0",
-                    kind="redis.database",
-                    name="db0",
-                    status=Status(Health.OK, "184 keys, 0 with a TTL", RECORDED_AT),
-                ),
-            ),
-            checks=self.root_checks(),
-            has_logs=True,
-        )
+        return self._node(self._recorded)
 
-    @check("redis.ping", "Redis answers PING", "recorded")
-    async def ping(self, params: Mapping[str, Any]) -> Finding:
-        return Finding(
-            CheckStatus.PASS,
-            "PONG in 0.41 ms",
-            {"rtt_ms": 0.41},
-            ("PING 10.0.3.12:6379 -> PONG in 0.41 ms",),
-        )
-
-    @check("redis.memory", "Redis memory against maxmemory", "recorded")
-    async def memory(self, params: Mapping[str, Any]) -> Finding:
-        return Finding(
-            CheckStatus.FAIL,
-            "out of memory: 2.0 MiB of 2.0 MiB maxmemory (100%), policy noeviction rejects writes",
-            {"policy": "noeviction", "oom_errors": 37},
-            (
-                "used_memory:2.01M  maxmemory:2.00M  maxmemory_policy:noeviction",
-                "evicted_keys:0  rejected writes (errorstat_OOM):37",
-                "mem_fragmentation_ratio:1.35",
-            ),
-        )
-
-    @check("redis.clients", "Redis clients against maxclients", "recorded")
-    async def clients(self, params: Mapping[str, Any]) -> Finding:
-        return Finding(
-            CheckStatus.PASS,
-            "12 of 10000 clients",
-            {"connected": 12},
-            (
-                "    11 connections from 10.0.5.20 (worker)",
-                "     1 connections from 10.0.1.4",
-            ),
-        )
-
-    async def run_check(self, call: CheckCall, **kwargs: Any):  # type: ignore[no-untyped-def]
-        result = await super().run_check(call, **kwargs)
-        # Durations and start times as recorded, so the screen is the same on every run.
-        from dataclasses import replace
-
-        return replace(result, duration=0.004, started_at=RECORDED_AT)
+    async def run_check(
+        self, call: CheckCall, *, node_id: str = "", timeout: float | None = None
+    ) -> CheckResult:
+        node = node_id or self.root_id
+        recorded_node = node.replace("recorded:", f"{self._recorded_kind}:", 1)
+        for result in _recording()["results"]:
+            if result["node"] == recorded_node and result["check"] == call.check:
+                return CheckResult(
+                    check=result["check"],
+                    target=self.target.name,
+                    status=CheckStatus(result["status"]),
+                    summary=result["summary"],
+                    facts=result["facts"],
+                    evidence=tuple(result["evidence"]),
+                    duration=0.004,
+                    started_at=RECORDED_AT,
+                    node_id=node,
+                )
+        raise KeyError(f"nothing recorded for {call.check} on {recorded_node}")
 
     async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:
-        yield LogLine(
-            RECORDED_AT,
-            "cache",
-            "info",
-            "following the slow log of 10.0.3.12:6379: commands slower than 10 ms "
-            "(slowlog-log-slower-than)",
-        )
-        for second, command in enumerate(
-            ["KEYS tenant:*:oauth:token", "HGETALL session:index", "KEYS ratelimit:*"]
-        ):
-            yield LogLine(
-                RECORDED_AT.replace(second=second + 5),
-                "cache slowlog",
-                "warn",
-                f"slow 1{second}4.2 ms  {command}  (10.0.5.20:41822 worker)",
-            )
+        if self._recorded_kind == "redis":
+            for second, text in enumerate(SLOW_LOG):
+                level = "info" if second == 0 else "warn"
+                when = RECORDED_AT.replace(second=second * 2)
+                yield LogLine(when, f"{self.target.name} slowlog", level, text)
         await asyncio.Event().wait()  # a quiet log: nothing more until the pane changes

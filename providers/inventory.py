@@ -128,6 +128,10 @@ class Environment(BaseModel):
     description: str = ""
     read_only: bool = Field(default=False, description="Block every action and command step.")
     targets: list[Target] = Field(default_factory=list)
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Values runbooks use in this environment (namespace, cluster, queue ...).",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Environment:

@@ -92,8 +92,8 @@ def bind(
     *,
     node: Node | None = None,
 ) -> dict[str, Any]:
-    """Values for every parameter: given, then the selected node, then the inventory, then
-    defaults. A target parameter names a target of the environment."""
+    """Values for every parameter: given, then the selected node, then the environment's
+    `params` in the inventory, then defaults. A target parameter names a target."""
     bound: dict[str, Any] = {}
     targets_by_kind: dict[str, list[str]] = {}
     for provider in live.providers:
@@ -105,9 +105,10 @@ def bind(
         except KeyError:
             node_target = None
     missing: list[str] = []
+    inventory_params = live.config.params
     for name, param in runbook.params.items():
-        if name in given:
-            value = given[name]
+        if name in given or name in inventory_params:
+            value = given[name] if name in given else inventory_params[name]
             if param.target and value not in targets_by_kind.get(param.target, []):
                 known = ", ".join(targets_by_kind.get(param.target, [])) or "none"
                 raise BindingError(

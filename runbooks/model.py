@@ -26,7 +26,7 @@ OPERATORS = ("equals", "not_equals", "lt", "le", "gt", "ge", "contains", "matche
 
 
 def _identifier(value: str) -> str:
-    if not re.match(IDENTIFIER, value):
+    if not re.fullmatch(IDENTIFIER, value):  # `$` alone would accept a trailing newline
         raise ValueError(
             f"{value!r} is not a valid id: use lower-case letters, digits, '.', '_' and '-', "
             "starting with a letter or a digit"

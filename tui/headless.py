@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any
 
 from providers.contract import CheckResult, CheckStatus, Health, Node
 from providers.environment import LiveEnvironment
@@ -25,6 +25,15 @@ _STATUS_COLOURS = {
 }
 
 
+def say(text: str) -> None:
+    """Write to standard output as it is now (tests and pipes replace it)."""
+    sys.stdout.write(text)
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(text)
+
+
 def exit_code(results: list[CheckResult]) -> int:
     """0 when nothing failed or errored, else 1."""
     bad = {CheckStatus.FAIL, CheckStatus.ERROR}
@@ -42,7 +51,6 @@ async def check(
     *,
     as_json: bool,
     color: bool,
-    out: TextIO = sys.stdout,
 ) -> int:
     live = LiveEnvironment(inventory, environment)
     try:
@@ -59,11 +67,11 @@ async def check(
             "counts": {status.value: counts.get(status.value, 0) for status in CheckStatus},
             "results": [result.to_dict() for result in results],
         }
-        json.dump(document, out, indent=2, default=str)
-        out.write("\n")
+        json.dump(document, sys.stdout, indent=2, default=str)
+        say("\n")
         return code
     if not results:
-        out.write(f"{live.name}: nothing to check (no targets; see --config)\n")
+        say(f"{live.name}: nothing to check (no targets; see --config)\n")
         return code
     rows = [
         (
@@ -76,15 +84,15 @@ async def check(
         for result in results
     ]
     widths = [max(len(str(row[index])) for row in rows) for index in (1, 2, 3)]
-    out.write(f"environment {live.name} ({inventory.source})\n")
+    say(f"environment {live.name} ({inventory.source})\n")
     for status, name, target, duration, summary in rows:
-        out.write(
+        say(
             f"{_paint(status, color, 7)}  {name:<{widths[0]}}  {target:<{widths[1]}}  "
             f"{duration:>{widths[2]}}  {summary}\n"
         )
     counts = Counter(result.status for result in results)
     totals = ", ".join(f"{counts[s]} {s.value}" for s in CheckStatus if counts[s])
-    out.write(f"{len(results)} checks: {totals}\n")
+    say(f"{len(results)} checks: {totals}\n")
     return code
 
 
@@ -107,7 +115,6 @@ async def discover(
     *,
     as_json: bool,
     color: bool,
-    out: TextIO = sys.stdout,
 ) -> int:
     live = LiveEnvironment(inventory, environment)
     try:
@@ -116,20 +123,20 @@ async def discover(
         await live.close()
     if as_json:
         document = {"environment": live.name, "nodes": [_node_dict(node) for node in nodes]}
-        json.dump(document, out, indent=2)
-        out.write("\n")
+        json.dump(document, sys.stdout, indent=2)
+        say("\n")
     else:
-        out.write(f"environment {live.name} ({inventory.source})\n")
+        say(f"environment {live.name} ({inventory.source})\n")
         for tree in nodes:
-            _write_tree(tree, out, color, depth=0)
+            _write_tree(tree, color, depth=0)
     return 1 if any(node.status.health is Health.FAILING for node in nodes) else 0
 
 
-def _write_tree(node: Node, out: TextIO, color: bool, depth: int) -> None:
+def _write_tree(node: Node, color: bool, depth: int) -> None:
     indent = "  " * depth
-    out.write(
+    say(
         f"{indent}{_paint(node.status.health, color, 8)} {sanitize(node.name)}"
         f"  {sanitize(node.status.reason)}\n"
     )
     for child in node.children:
-        _write_tree(child, out, color, depth + 1)
+        _write_tree(child, color, depth + 1)

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from providers.base import ConfirmationRequired
 from providers.contract import CheckResult, CheckStatus
@@ -29,6 +29,15 @@ from runbooks.transcript import Transcript
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
+def say(text: str) -> None:
+    """Write to standard output as it is now (tests and pipes replace it)."""
+    sys.stdout.write(text)
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(text)
+
+
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:
@@ -39,74 +48,72 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def _library_or_report(paths: Sequence[str] | None, err: TextIO) -> Library:
+def _library_or_report(paths: Sequence[str] | None) -> Library:
     library = load_library([Path(path) for path in paths] if paths else None)
     for error in library.errors:
-        err.write(f"triage: {error}\n")
+        warn(f"triage: {error}\n")
     return library
 
 
-def runbooks_list(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    library = _library_or_report(None, err)
+def runbooks_list(*, as_json: bool) -> int:
+    library = _library_or_report(None)
     rows = sorted(library.runbooks.values(), key=lambda runbook: runbook.id)
     if as_json:
         document = [
             {"id": r.id, "title": r.title, "applies_to": r.applies_to, "source": r.source}
             for r in rows
         ]
-        json.dump(document, out, indent=2)
-        out.write("\n")
+        json.dump(document, sys.stdout, indent=2)
+        say("\n")
     else:
         width = max((len(runbook.id) for runbook in rows), default=0)
         for runbook in rows:
-            out.write(f"{runbook.id:<{width}}  {runbook.title}\n")
+            say(f"{runbook.id:<{width}}  {runbook.title}\n")
     return EXIT_PROBLEM if library.errors else EXIT_OK
 
 
-def runbooks_show(runbook_id: str, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    library = _library_or_report(None, err)
+def runbooks_show(runbook_id: str) -> int:
+    library = _library_or_report(None)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
-        err.write(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
+        warn(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
         return EXIT_USAGE
-    out.write(f"{runbook.id}: {runbook.title}\n")
+    say(f"{runbook.id}: {runbook.title}\n")
     if runbook.source:
-        out.write(f"source: {runbook.source}\n")
+        say(f"source: {runbook.source}\n")
     for symptom in runbook.symptoms:
-        out.write(f"  symptom: {symptom}\n")
-    out.write("params:\n")
+        say(f"  symptom: {symptom}\n")
+    say("params:\n")
     for name, param in runbook.params.items():
         kind = f"a {param.target} target" if param.target else f"default {param.default!r}"
-        out.write(f"  {name}: {kind}  {param.description}\n")
-    out.write("checks:\n")
+        say(f"  {name}: {kind}  {param.description}\n")
+    say("checks:\n")
     for step in runbook.checks:
-        out.write(f"  {step.id}: {step.use} {dict(step.with_) or ''}\n")
-    out.write("causes:\n")
+        say(f"  {step.id}: {step.use} {dict(step.with_) or ''}\n")
+    say("causes:\n")
     for cause in runbook.causes:
-        out.write(f"  {cause.id}: {cause.title}\n")
+        say(f"  {cause.id}: {cause.title}\n")
         for index, fix in enumerate(cause.fixes, start=1):
             how = fix.action or fix.run or fix.manual
-            out.write(f"    fix {index}: {fix.title} [{fix.kind}: {how}]\n")
+            say(f"    fix {index}: {fix.title} [{fix.kind}: {how}]\n")
     if runbook.verify:
-        out.write(f"verify: {', '.join(runbook.verify)}\n")
+        say(f"verify: {', '.join(runbook.verify)}\n")
     return EXIT_OK
 
 
-def runbooks_validate(
-    paths: Sequence[str], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
-) -> int:
-    library = _library_or_report(paths, err)
+def runbooks_validate(paths: Sequence[str]) -> int:
+    library = _library_or_report(paths)
     total = len(library.runbooks) + len(library.errors)
-    out.write(f"{len(library.runbooks)} of {total} runbooks valid\n")
+    say(f"{len(library.runbooks)} of {total} runbooks valid\n")
     return EXIT_PROBLEM if library.errors else EXIT_OK
 
 
-def runbooks_schema(*, out: TextIO = sys.stdout) -> int:
+def runbooks_schema() -> int:
     schema = Runbook.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "triage runbook"
-    json.dump(schema, out, indent=2)
-    out.write("\n")
+    json.dump(schema, sys.stdout, indent=2)
+    say("\n")
     return EXIT_OK
 
 
@@ -151,24 +158,24 @@ def diagnosis_exit_code(diagnosis: Diagnosis) -> int:
     return EXIT_PROBLEM if diagnosis.confirmed or failed else EXIT_OK
 
 
-def write_diagnosis(diagnosis: Diagnosis, out: TextIO) -> None:
+def write_diagnosis(diagnosis: Diagnosis) -> None:
     runbook = diagnosis.runbook
     params = ", ".join(f"{key}={value}" for key, value in diagnosis.params.items())
-    out.write(f"{runbook.id}: {runbook.title}\n{diagnosis.environment}: {params}\n\nchecks\n")
+    say(f"{runbook.id}: {runbook.title}\n{diagnosis.environment}: {params}\n\nchecks\n")
     width = max((len(step) for step in diagnosis.results), default=0)
     for step, result in diagnosis.results.items():
-        out.write(f"  {step:<{width}}  {_status_line(result)}\n")
-    out.write("\ncauses\n")
+        say(f"  {step:<{width}}  {_status_line(result)}\n")
+    say("\ncauses\n")
     for item in diagnosis.causes:
-        out.write(f"  {item.verdict.value.upper():<9} {item.cause.title} ({item.cause.id})\n")
+        say(f"  {item.verdict.value.upper():<9} {item.cause.title} ({item.cause.id})\n")
         for entry in item.evidence:
-            out.write(f"            {sanitize(entry.explanation)}\n")
+            say(f"            {sanitize(entry.explanation)}\n")
         if item.verdict in {Verdict.CONFIRMED, Verdict.LIKELY}:
             for index, fix in enumerate(item.cause.fixes, start=1):
                 how = fix.action or (fix_command(fix, diagnosis.params) if fix.run else fix.manual)
-                out.write(f"            fix {index}: {fix.title}: {how}\n")
+                say(f"            fix {index}: {fix.title}: {how}\n")
                 if fix.kind != "manual":
-                    out.write(
+                    say(
                         f"              triage fix --runbook {runbook.id} "
                         f"--cause {item.cause.id} --fix {index}\n"
                     )
@@ -181,36 +188,32 @@ async def check_runbook(
     params: dict[str, str],
     *,
     as_json: bool,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
 ) -> int:
-    library = _library_or_report(None, err)
+    library = _library_or_report(None)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
-        err.write(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
+        warn(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
         return EXIT_USAGE
     live = LiveEnvironment(inventory, environment)
     try:
         diagnosis = await diagnose(runbook, live, params)
     except BindingError as error:
-        err.write(f"triage: {error}\n")
+        warn(f"triage: {error}\n")
         return EXIT_USAGE
     finally:
         await live.close()
     if as_json:
         document = diagnosis_document(diagnosis)
         document["exit_code"] = diagnosis_exit_code(diagnosis)
-        json.dump(document, out, indent=2, default=str)
-        out.write("\n")
+        json.dump(document, sys.stdout, indent=2, default=str)
+        say("\n")
     else:
-        write_diagnosis(diagnosis, out)
+        write_diagnosis(diagnosis)
     return diagnosis_exit_code(diagnosis)
 
 
-def suggest_command(
-    text: str, *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr
-) -> int:
-    library = _library_or_report(None, err)
+def suggest_command(text: str, *, as_json: bool) -> int:
+    library = _library_or_report(None)
     found = suggest(text, library.runbooks.values())
     if as_json:
         json.dump(
@@ -223,17 +226,17 @@ def suggest_command(
                 }
                 for s in found
             ],
-            out,
+            sys.stdout,
             indent=2,
         )
-        out.write("\n")
+        say("\n")
     elif not found:
-        out.write("no runbook matches; try other words, or `triage runbooks list`\n")
+        say("no runbook matches; try other words, or `triage runbooks list`\n")
     else:
         for item in found:
-            out.write(f"{item.score:>5.1f}  {item.runbook.id}: {item.runbook.title}\n")
+            say(f"{item.score:>5.1f}  {item.runbook.id}: {item.runbook.title}\n")
             for reason in item.reasons:
-                out.write(f"         {reason}\n")
+                say(f"         {reason}\n")
     return EXIT_OK if found else EXIT_PROBLEM
 
 
@@ -251,18 +254,16 @@ async def fix(
     ask: Callable[[str], str] | None,
     transcript_path: str | None,
     audit: AuditLog,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
 ) -> int:
     """Diagnose, preview one fix, confirm it, apply it through the gate, then verify."""
-    library = _library_or_report(None, err)
+    library = _library_or_report(None)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
-        err.write(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
+        warn(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
         return EXIT_USAGE
     cause = next((item for item in runbook.causes if item.id == cause_id), None)
     if cause is None or not 1 <= fix_number <= len(cause.fixes):
-        err.write(f"triage: {runbook_id} has no cause {cause_id!r} with a fix {fix_number}\n")
+        warn(f"triage: {runbook_id} has no cause {cause_id!r} with a fix {fix_number}\n")
         return EXIT_USAGE
     live = LiveEnvironment(inventory, environment, read_only=read_only)
     gate = Gate(live.name, read_only=live.read_only, audit=audit)
@@ -270,11 +271,11 @@ async def fix(
     try:
         diagnosis = await diagnose(runbook, live, params)
         transcript.record_diagnosis(diagnosis)
-        write_diagnosis(diagnosis, out)
+        write_diagnosis(diagnosis)
         planned = await plan_fix(diagnosis, cause, fix_number - 1, live)
-        out.write(f"\nfix: {planned.title}\npreview: {planned.preview}\n")
+        say(f"\nfix: {planned.title}\npreview: {planned.preview}\n")
         if planned.kind == "manual":
-            out.write("this fix is done by hand; nothing to run\n")
+            say("this fix is done by hand; nothing to run\n")
             return EXIT_OK
         word = planned.confirmation_word
         if confirm is not None or yes:
@@ -284,30 +285,30 @@ async def fix(
             confirmation = ask(prompt).strip()
         else:
             how = f"--confirm {word!r}" if planned.destructive else "--yes"
-            err.write(f"triage: not run; confirm with {how}\n")
+            warn(f"triage: not run; confirm with {how}\n")
             return EXIT_PROBLEM
         report: FixReport = await apply_fix(planned, diagnosis, live, gate, confirmation)
     except BindingError as error:
-        err.write(f"triage: {error}\n")
+        warn(f"triage: {error}\n")
         return EXIT_USAGE
     except (ActionBlocked, ConfirmationRequired) as error:
-        err.write(f"triage: {error}\n")
+        warn(f"triage: {error}\n")
         return EXIT_PROBLEM
     finally:
         await live.close()
     transcript.record_fix(cause.id, planned.fix, report.ok, report.summary, list(report.output))
     transcript.record_verification(report.before, report.after)
-    out.write(f"\n{'done' if report.ok else 'FAILED'}: {sanitize(report.summary)}\n")
+    say(f"\n{'done' if report.ok else 'FAILED'}: {sanitize(report.summary)}\n")
     for line in report.output[-20:]:
-        out.write(f"  | {sanitize(line)}\n")
-    out.write("\nverification\n")
+        say(f"  | {sanitize(line)}\n")
+    say("\nverification\n")
     for step, after in report.after.items():
         before = report.before.get(step)
         was = before.status.value if before else "-"
-        out.write(f"  {step}: {was} -> {_status_line(after)}\n")
+        say(f"  {step}: {was} -> {_status_line(after)}\n")
     if transcript_path:
         path = Path(transcript_path)
         text = transcript.to_json() if path.suffix == ".json" else transcript.to_markdown()
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-        out.write(f"transcript written to {path}\n")
+        say(f"transcript written to {path}\n")
     return EXIT_OK if report.ok and report.verified else EXIT_PROBLEM

@@ -159,3 +159,72 @@ def test_missing_parameter_and_unknown_runbook_are_usage_errors(tmp_path: Path) 
     assert "redis-out-of-memory needs cache (a redis target)" in ambiguous.stderr
     unknown = triage(tmp_path, "check", "--runbook", "no-such-runbook")
     assert unknown.returncode == 2 and "no runbook 'no-such-runbook'" in unknown.stderr
+
+
+def test_environment_params_in_the_inventory_bind_runbook_params(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    client = redis_server.client()
+    for index in range(3):
+        client.set(f"session:{index}", "x")
+    (tmp_path / "triage.yaml").write_text(
+        "environments:\n  prod:\n    params: {pattern: 'session:*'}\n    targets:\n"
+        f'      - {{kind: redis, name: cache, url: "{redis_server.url}"}}\n'
+    )
+    checked = triage(tmp_path, "check", "--runbook", "redis-out-of-memory", "--json")
+    document = json.loads(checked.stdout)
+    assert document["params"] == {"cache": "cache", "pattern": "session:*"}
+    assert document["checks"]["keys"]["facts"]["matched"] == 3
+
+
+def test_report_bundles_tree_checks_and_logs_without_secrets(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    import tarfile
+
+    redis_server.require_password("Sup3r-Secret")
+    redis_server.client().config_set("slowlog-log-slower-than", 0)
+    redis_server.fill_to_maxmemory()
+    (tmp_path / "triage.yaml").write_text(
+        "environments:\n  prod:\n    targets:\n"
+        f'      - {{kind: redis, name: cache, url: "{redis_server.url}", '
+        "password: {env: CACHE_PASSWORD}}\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "TRIAGE_CONFIG"}
+    environment["CACHE_PASSWORD"] = "Sup3r-Secret"
+    bundle = tmp_path / "report.tar.gz"
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "report",
+            "-o",
+            str(bundle),
+            "--config",
+            str(tmp_path / "triage.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"wrote {bundle}: ")
+    with tarfile.open(bundle) as archive:
+        names = sorted(archive.getnames())
+        texts = {name: archive.extractfile(name).read().decode() for name in names}  # type: ignore[union-attr]
+    assert names == [
+        "checks.json",
+        "logs/redis_cache.log",
+        "manifest.json",
+        "tree.json",
+        "versions.json",
+    ]
+    manifest = json.loads(texts["manifest.json"])
+    assert manifest["failing_nodes"] == ["redis:cache"] and manifest["redacted"] is True
+    checks = {r["check"]: r["status"] for r in json.loads(texts["checks.json"])}
+    assert checks["redis.memory"] == "fail"
+    assert "SET fill:" in texts["logs/redis_cache.log"]
+    assert all("Sup3r-Secret" not in text for text in texts.values())

@@ -26,6 +26,7 @@ class RedisServer:
     port: int
     workdir: Path
     process: subprocess.Popen[bytes] | None = None
+    password: str | None = None
 
     @property
     def url(self) -> str:
@@ -36,7 +37,14 @@ class RedisServer:
         return f"{self.host}:{self.port}"
 
     def client(self) -> redis_client.Redis:
-        return redis_client.Redis(host=self.host, port=self.port, socket_timeout=5)
+        return redis_client.Redis(
+            host=self.host, port=self.port, password=self.password, socket_timeout=5
+        )
+
+    def require_password(self, password: str) -> None:
+        """From now on clients must authenticate; this handle's own clients do."""
+        self.client().config_set("requirepass", password)
+        self.password = password
 
     def start(self) -> None:
         binary = require_binary("redis-server")

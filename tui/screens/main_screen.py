@@ -112,6 +112,7 @@ class MainScreen(Screen[None]):
 
     def select(self, node: Node) -> None:
         self.selected = node
+        self.query_one(ServiceTree).point_at(node.id)
         self.query_one(CheckResults).begin(node.name, node.checks)
         self.query_one(LogTail).start(node.name, available=node.has_logs)
         self.run_checks(node)

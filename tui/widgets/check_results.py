@@ -29,7 +29,7 @@ class CheckResults(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Checks"
         table = self.query_one(DataTable)
-        table.add_column("status", key="status", width=8)
+        table.add_column("status", key="status", width=9)
         table.add_column("check", key="check")
         table.add_column("summary", key="summary")
 

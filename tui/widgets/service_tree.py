@@ -33,6 +33,7 @@ class ServiceTree(Tree[Node]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("environment", id=id)
         self.show_root = False
+        self.auto_expand = False  # Enter selects; Space expands or collapses
         self.guide_depth = 2
         self._by_node_id: dict[str, TreeNode[Node]] = {}
 
@@ -63,6 +64,12 @@ class ServiceTree(Tree[Node]):
             existing.allow_expand = bool(node.children)
         for child in node.children:
             self._place(existing, child, seen)
+
+    def point_at(self, node_id: str) -> None:
+        """Put the cursor on a node (when it was chosen some other way than by the cursor)."""
+        tree_node = self._by_node_id.get(node_id)
+        if tree_node is not None and self.cursor_node is not tree_node:
+            self.move_cursor(tree_node)
 
     def node_by_id(self, node_id: str) -> Node | None:
         tree_node = self._by_node_id.get(node_id)

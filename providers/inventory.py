@@ -114,6 +114,10 @@ class Settings(BaseModel):
     log_buffer_lines: int = Field(
         default=10_000, ge=100, description="Log lines kept per pane before the oldest go."
     )
+    keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Key bindings by command id, e.g. {main.rerun_checks: ctrl+r}.",
+    )
     audit_log: Path | None = Field(
         default=None,
         description="Where actions are recorded; default $XDG_STATE_HOME/triage/audit.jsonl.",

@@ -1,30 +1,71 @@
-"""The Textual app: composes the main screen and turns worker failures into notices."""
+"""The Textual app: composes the screens, loads the runbook library, owns the notices.
+
+Worker failures anywhere become one kind of notice here, instead of try/excepts in every widget.
+"""
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import App
-from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from providers.contract import Node
 from providers.environment import LiveEnvironment
 from providers.inventory import Inventory
 from providers.redact import redact
+from runbooks.loader import Library, load_library
+from tui.commands import APP_COMMANDS, bindings, remappable_ids
+from tui.palette import TriageCommands
 from tui.screens.main_screen import MainScreen
 
 
 class TriageApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "triage"
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
+    BINDINGS = bindings(APP_COMMANDS)
+    COMMANDS = App.COMMANDS | {TriageCommands}
 
     def __init__(
         self, inventory: Inventory, environment: str | None = None, *, read_only: bool = False
     ) -> None:
         super().__init__()
+        self.inventory = inventory
+        self.forced_read_only = read_only
         self.live = LiveEnvironment(inventory, environment, read_only=read_only)
+        self.library: Library | None = None
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.live)
+
+    def on_mount(self) -> None:
+        self._apply_keymap()
+        self.load_runbooks()
+
+    def _apply_keymap(self) -> None:
+        wanted = dict(self.inventory.settings.keys)
+        unknown = sorted(set(wanted) - remappable_ids())
+        if unknown:
+            self.notify(
+                f"settings.keys: unknown command ids {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(remappable_ids()))}",
+                severity="warning",
+                timeout=10,
+            )
+        self.set_keymap({key: value for key, value in wanted.items() if key not in unknown})
+
+    @work(thread=True, group="library", exit_on_error=False)
+    def load_runbooks(self) -> None:
+        library = load_library()
+        self.call_from_thread(self._library_loaded, library)
+
+    def _library_loaded(self, library: Library) -> None:
+        self.library = library
+        if library.errors:
+            self.notify(
+                f"{len(library.errors)} runbooks could not load; first: {library.errors[0]}",
+                severity="warning",
+                timeout=10,
+            )
 
     async def on_unmount(self) -> None:
         await self.live.close()
@@ -39,3 +80,69 @@ class TriageApp(App[int]):
                 severity="error",
                 timeout=10,
             )
+
+    # What screens and the palette ask of the app.
+
+    def main_screen(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def known_nodes(self) -> list[Node]:
+        main = self.main_screen()
+        return main.all_nodes() if main is not None else []
+
+    def go_to_node(self, node_id: str) -> None:
+        main = self.main_screen()
+        if main is None:
+            return
+        while self.screen is not main:
+            self.pop_screen()
+        main.select_by_id(node_id)
+
+    def open_walkthrough(self, symptom: str = "", runbook_id: str | None = None) -> None:
+        from tui.screens.walkthrough import Walkthrough
+
+        if self.library is None:
+            self.notify("The runbook library is still loading; try again in a moment.")
+            return
+        main = self.main_screen()
+        node = main.selected if main is not None else None
+        self.push_screen(
+            Walkthrough(self.live, self.library, symptom=symptom, runbook_id=runbook_id, node=node)
+        )
+
+    def action_walkthrough(self) -> None:
+        self.open_walkthrough()
+
+    def action_problems(self) -> None:
+        main = self.main_screen()
+        if main is not None:
+            main.show_problems()
+
+    def action_show_keys(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_switch_environment(self) -> None:
+        from tui.screens.environments import EnvironmentPicker
+
+        def chosen(name: str | None) -> None:
+            if name is not None and name != self.live.name:
+                self.switch_environment(name)
+
+        self.push_screen(EnvironmentPicker(self.inventory, self.live.name), chosen)
+
+    @work(exclusive=True, group="environment", exit_on_error=False)
+    async def switch_environment(self, name: str) -> None:
+        old = self.live
+        self.live = LiveEnvironment(self.inventory, name, read_only=self.forced_read_only)
+        main = self.main_screen()
+        if main is not None:
+            while self.screen is not main:
+                self.pop_screen()
+            main.watch_environment(self.live)
+        await old.close()

@@ -1,7 +1,9 @@
 """The main screen: service tree, log tail and check results of one environment.
 
 Background work follows one rule: provider calls run in workers; workers never touch widgets,
-they post messages; this screen's handlers own the state and update the widgets.
+they post messages; this screen's handlers own the state and update the widgets. Every refresh
+interval one sweep discovers every target and runs every check; its failures become the
+problems list, with the runbooks they point to.
 """
 
 from __future__ import annotations
@@ -9,35 +11,34 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input
 
 from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
+from tui.commands import MAIN_COMMANDS, bindings
+from tui.problems import Problem, problems_from_logs, problems_from_results
 from tui.streams import batched
 from tui.widgets.check_results import CheckResults
 from tui.widgets.log_tail import LogTail
 from tui.widgets.service_tree import ServiceTree
 
+MAX_LOG_PROBLEMS = 20
+
 
 class MainScreen(Screen[None]):
-    BINDINGS = [
-        Binding("r", "rerun_checks", "Re-run checks", id="main.rerun_checks"),
-        Binding("u", "refresh_status", "Refresh status", id="main.refresh_status"),
-        Binding("f", "toggle_follow", "Follow/pause log", id="main.toggle_follow"),
-        Binding("tab", "app.focus_next", "Next pane", show=False, id="main.focus_next"),
-    ]
+    BINDINGS = bindings(MAIN_COMMANDS)
 
     @dataclass
-    class Discovered(Message):
-        """A discovery pass finished."""
+    class Swept(Message):
+        """A sweep finished: every target discovered and every check run."""
 
         nodes: list[Node]
+        results: list[CheckResult]
 
     @dataclass
     class CheckFinished(Message):
@@ -57,11 +58,15 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.live = live
         self.selected: Node | None = None
+        self.check_problems: list[Problem] = []
+        self.log_problems: list[Problem] = []
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
         with Horizontal(id="panes"):
-            yield ServiceTree(id="service-tree")
+            with Vertical(id="left"):
+                yield ServiceTree(id="service-tree")
+                yield Input(placeholder="filter services", id="tree-filter", classes="hidden")
             with Vertical(id="right"):
                 yield LogTail(max_lines=self.live.settings.log_buffer_lines, id="log-tail")
                 yield CheckResults(id="check-results")
@@ -71,19 +76,30 @@ class MainScreen(Screen[None]):
         self.query_one(ServiceTree).border_title = "Services"
         self.title = "triage"
         self._set_subtitle()
-        self.discover()
-        self.set_interval(self.live.settings.refresh_interval, self.discover)
+        self.sweep()
+        self.set_interval(self.live.settings.refresh_interval, self.sweep)
         self.query_one(ServiceTree).focus()
 
+    @property
+    def problems(self) -> list[Problem]:
+        return sorted(
+            [*self.check_problems, *self.log_problems], key=lambda problem: problem.rank_key
+        )
+
     def _set_subtitle(self) -> None:
-        mode = " · read-only" if self.live.read_only else ""
-        self.sub_title = f"{self.live.name} ({self.live.inventory.source}){mode}"
+        parts = [f"{self.live.name} ({self.live.inventory.source})"]
+        if self.live.read_only:
+            parts.append("read-only")
+        if self.problems:
+            parts.append(f"{len(self.problems)} problems (p)")
+        self.sub_title = " · ".join(parts)
 
     # Workers: they talk to providers and post messages; they never touch a widget.
 
-    @work(exclusive=True, group="discover", exit_on_error=False)
-    async def discover(self) -> None:
-        self.post_message(self.Discovered(await self.live.discover()))
+    @work(exclusive=True, group="sweep", exit_on_error=False)
+    async def sweep(self) -> None:
+        nodes, results = await self.live.check_everything()
+        self.post_message(self.Swept(nodes, results))
 
     @work(exclusive=True, group="checks", exit_on_error=False)
     async def run_checks(self, node: Node) -> None:
@@ -99,13 +115,21 @@ class MainScreen(Screen[None]):
 
     # Handlers: they own the state.
 
-    def on_main_screen_discovered(self, message: Discovered) -> None:
+    def on_main_screen_swept(self, message: Swept) -> None:
         tree = self.query_one(ServiceTree)
         tree.show_nodes(message.nodes)
         if self.selected is None and message.nodes:
             self.select(message.nodes[0])
         elif self.selected is not None:
             self.selected = tree.node_by_id(self.selected.id) or self.selected
+            checks = self.query_one(CheckResults)
+            for result in message.results:
+                if result.node_id == self.selected.id:
+                    checks.record(result)
+        library = getattr(self.app, "library", None)
+        runbooks = list(library.runbooks.values()) if library is not None else []
+        self.check_problems = problems_from_results(message.results, runbooks)
+        self._set_subtitle()
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:
         self.select(message.node)
@@ -126,8 +150,50 @@ class MainScreen(Screen[None]):
             self.query_one(CheckResults).record(message.result)
 
     def on_main_screen_log_batch(self, message: LogBatch) -> None:
-        if self.selected is not None and message.node_id == self.selected.id:
-            self.query_one(LogTail).append(message.lines)
+        if self.selected is None or message.node_id != self.selected.id:
+            return
+        self.query_one(LogTail).append(message.lines)
+        library = getattr(self.app, "library", None)
+        if library is not None:
+            found = problems_from_logs(message.node_id, message.lines, library.runbooks.values())
+            if found:
+                self.log_problems = (self.log_problems + found)[-MAX_LOG_PROBLEMS:]
+                self._set_subtitle()
+
+    # What the app and the palette ask of this screen.
+
+    def watch_environment(self, live: LiveEnvironment) -> None:
+        """Start watching another environment: forget everything seen in the old one."""
+        for group in ("sweep", "checks", "logs"):
+            self.workers.cancel_group(self, group)
+        self.live = live
+        self.selected = None
+        self.check_problems, self.log_problems = [], []
+        self.query_one(ServiceTree).forget()
+        self.query_one(LogTail).start("", available=False)
+        self.query_one(CheckResults).begin("", ())
+        self._set_subtitle()
+        self.sweep()
+
+    def all_nodes(self) -> list[Node]:
+        return self.query_one(ServiceTree).all_nodes()
+
+    def select_by_id(self, node_id: str) -> None:
+        node = self.query_one(ServiceTree).node_by_id(node_id)
+        if node is not None:
+            self.select(node)
+
+    def show_problems(self) -> None:
+        from tui.screens.problems import ProblemsScreen
+
+        def chosen(problem: Problem | None) -> None:
+            if problem is None:
+                return
+            self.select_by_id(problem.node_id)
+            runbook = problem.suggestions[0].runbook.id if problem.suggestions else None
+            self.app.open_walkthrough(symptom=problem.text, runbook_id=runbook)  # type: ignore[attr-defined]
+
+        self.app.push_screen(ProblemsScreen(self.problems), chosen)
 
     # Actions.
 
@@ -137,8 +203,23 @@ class MainScreen(Screen[None]):
             self.run_checks(self.selected)
 
     def action_refresh_status(self) -> None:
-        self.discover()
+        self.sweep()
 
     def action_toggle_follow(self) -> None:
         following = self.query_one(LogTail).toggle_follow()
         self.notify("Following the log" if following else "Log paused", timeout=2)
+
+    def action_filter_tree(self) -> None:
+        box = self.query_one("#tree-filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    @on(Input.Changed, "#tree-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(ServiceTree).set_filter(event.value)
+
+    @on(Input.Submitted, "#tree-filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.add_class("hidden")
+        self.query_one(ServiceTree).focus()

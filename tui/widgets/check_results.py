@@ -51,6 +51,14 @@ class CheckResults(Vertical):
             self._show_evidence("")
 
     def record(self, result: CheckResult) -> None:
+        previous = self.results.get(result.check)
+        if previous is not None and (previous.status, previous.summary, previous.evidence) == (
+            result.status,
+            result.summary,
+            result.evidence,
+        ):
+            self.results[result.check] = result
+            return  # nothing on screen would change: no redraw
         self.results[result.check] = result
         table = self.table
         if result.check not in table.rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.message import Message
@@ -14,11 +14,28 @@ from providers.text import sanitize
 from tui.widgets.glyphs import health_badge
 
 
+def unhealthy_below(node: Node) -> int:
+    """How many descendants fail or are degraded (the count a group shows)."""
+    return sum(
+        1 for child in node.walk()[1:] if child.status.health in {Health.FAILING, Health.DEGRADED}
+    )
+
+
 def node_label(node: Node) -> Text:
     label = Text.assemble(health_badge(node.status.health), sanitize(node.name))
+    if node.children and (count := unhealthy_below(node)):
+        label.append(f" [{count} unhealthy]", style="bold")
     if node.status.reason:
         label.append(f"  {sanitize(node.status.reason)}", style="dim")
     return label
+
+
+def matching(node: Node, text: str) -> Node | None:
+    """The node pruned to what matches `text` (a match keeps its whole subtree)."""
+    if text.lower() in node.name.lower() or text.lower() in node.kind.lower():
+        return node
+    children = tuple(kept for child in node.children if (kept := matching(child, text)))
+    return replace(node, children=children) if children else None
 
 
 class ServiceTree(Tree[Node]):
@@ -36,12 +53,17 @@ class ServiceTree(Tree[Node]):
         self.auto_expand = False  # Enter selects; Space expands or collapses
         self.guide_depth = 2
         self._by_node_id: dict[str, TreeNode[Node]] = {}
+        self._latest: list[Node] = []
+        self.filter_text = ""
 
     def show_nodes(self, nodes: list[Node]) -> None:
         """Show a fresh discovery, keeping what is expanded and where the cursor is.
 
         Labels are only set when they changed, so a refresh with nothing new redraws nothing.
         """
+        self._latest = nodes
+        if self.filter_text:
+            nodes = [kept for node in nodes if (kept := matching(node, self.filter_text))]
         seen: set[str] = set()
         for node in nodes:
             self._place(self.root, node, seen)
@@ -64,6 +86,22 @@ class ServiceTree(Tree[Node]):
             existing.allow_expand = bool(node.children)
         for child in node.children:
             self._place(existing, child, seen)
+
+    def forget(self) -> None:
+        """Drop every node (another environment is coming)."""
+        self._latest = []
+        self.clear()
+        self._by_node_id = {}
+
+    def set_filter(self, text: str) -> None:
+        """Show only services whose name or kind contains `text` (and their parents)."""
+        self.filter_text = text.strip()
+        self.clear()
+        self._by_node_id = {}
+        self.show_nodes(self._latest)
+
+    def all_nodes(self) -> list[Node]:
+        return [node for tree in self._latest for node in tree.walk()]
 
     def point_at(self, node_id: str) -> None:
         """Put the cursor on a node (when it was chosen some other way than by the cursor)."""

@@ -1,0 +1,144 @@
+"""Suggesting runbooks from a piece of text: signatures first, then symptom overlap, with why."""
+
+from __future__ import annotations
+
+from runbooks.loader import load_library
+from runbooks.model import Runbook
+from runbooks.suggest import Suggestion, suggest
+
+OOM = Runbook(
+    id="redis-oom",
+    title="Redis out of memory",
+    symptoms=["Writes fail with OOM"],
+    signatures=["OOM command not allowed", "used memory > 'maxmemory'"],
+)
+ECS = Runbook(
+    id="ecs-tasks-failing",
+    title="ECS tasks failing to start",
+    symptoms=["Tasks transition from PENDING to STOPPED", "Service shows 0/2 running tasks"],
+    signatures=["CannotPullContainerError", r"ResourceInitializationError: .* secrets"],
+)
+PG = Runbook(
+    id="pg-connections",
+    title="Postgres connections exhausted",
+    symptoms=["FATAL: sorry, too many clients already"],
+    signatures=["too many clients already", "remaining connection slots are reserved"],
+)
+ALL = [OOM, ECS, PG]
+
+
+def summary(found: list[Suggestion]) -> list[tuple[str, float, tuple[str, ...]]]:
+    return [(item.runbook.id, item.score, item.reasons) for item in found]
+
+
+def test_every_matching_signature_counts() -> None:
+    found = suggest("OOM command not allowed when used memory > 'maxmemory'", ALL)
+    assert summary(found) == [
+        (
+            "redis-oom",
+            20.0,
+            (
+                "matches signature 'OOM command not allowed'",
+                "matches signature \"used memory > 'maxmemory'\"",
+            ),
+        )
+    ]
+    assert found[0].runbook is OOM
+
+
+def test_signatures_are_regular_expressions_matched_anywhere() -> None:
+    text = "stoppedReason: ResourceInitializationError: unable to pull secrets or registry auth"
+    assert summary(suggest(text, ALL)) == [
+        (
+            "ecs-tasks-failing",
+            10.0,
+            ("matches signature 'ResourceInitializationError: .* secrets'",),
+        )
+    ]
+
+
+def test_matching_is_case_insensitive() -> None:
+    assert summary(suggest("oom COMMAND not Allowed", ALL)) == [
+        ("redis-oom", 10.0, ("matches signature 'OOM command not allowed'",))
+    ]
+    assert summary(suggest("TASKS stuck in pending, then stopped", ALL)) == summary(
+        suggest("tasks stuck in PENDING, then STOPPED", ALL)
+    )
+
+
+def test_symptom_overlap_scores_by_the_share_of_the_symptom_words() -> None:
+    # "Tasks transition from PENDING to STOPPED": tasks, transition, pending, stopped (from, to
+    # are stop words); the text has three of the four.
+    found = suggest("tasks stuck in PENDING then STOPPED", ALL)
+    assert summary(found) == [
+        (
+            "ecs-tasks-failing",
+            3.75,
+            ("like symptom 'Tasks transition from PENDING to STOPPED' (75% of its words)",),
+        )
+    ]
+
+
+def test_less_than_half_of_a_symptom_is_not_a_match() -> None:
+    # One word of four of the title, one of five of "Service shows 0/2 running tasks".
+    assert suggest("tasks", ALL) == []
+
+
+def test_the_title_counts_as_a_symptom() -> None:
+    assert summary(suggest("postgres connections", ALL)) == [
+        (
+            "pg-connections",
+            round(5.0 * 2 / 3, 3),
+            ("like symptom 'Postgres connections exhausted' (67% of its words)",),
+        )
+    ]
+
+
+def test_signatures_outrank_symptoms_and_scores_add_up() -> None:
+    found = suggest("ECS tasks failing: too many clients already", ALL)
+    assert summary(found) == [
+        (
+            "pg-connections",
+            13.333,
+            (
+                "matches signature 'too many clients already'",
+                "like symptom 'FATAL: sorry, too many clients already' (67% of its words)",
+            ),
+        ),
+        (
+            "ecs-tasks-failing",
+            3.75,
+            ("like symptom 'ECS tasks failing to start' (75% of its words)",),
+        ),
+    ]
+
+
+def test_equal_scores_are_ordered_by_id_and_limited() -> None:
+    twin = OOM.model_copy(update={"id": "a-redis-oom"})
+    found = suggest("OOM command not allowed", [OOM, twin, PG])
+    assert [item.runbook.id for item in found] == ["a-redis-oom", "redis-oom"]
+    assert [
+        item.runbook.id for item in suggest("OOM command not allowed", [OOM, twin], limit=1)
+    ] == ["a-redis-oom"]
+
+
+def test_stop_words_alone_match_nothing() -> None:
+    assert suggest("the error is not in this", ALL) == []
+
+
+def test_no_match_gives_an_empty_list() -> None:
+    assert suggest("disk quota exceeded on /var/lib/docker", ALL) == []
+    assert suggest("", ALL) == []
+    assert suggest("OOM command not allowed", []) == []
+
+
+def test_the_library_runbook_is_suggested_for_its_redis_error() -> None:
+    library = load_library()
+    found = suggest(
+        "ERR OOM command not allowed when used memory > 'maxmemory'", library.runbooks.values()
+    )
+    assert found[0].runbook.id == "redis-out-of-memory"
+    assert found[0].reasons[:2] == (
+        "matches signature 'OOM command not allowed'",
+        "matches signature \"used memory > 'maxmemory'\"",
+    )

@@ -1,0 +1,61 @@
+"""One registry of commands: it makes the key bindings and the command palette's actions.
+
+Each command has an id (`main.rerun_checks`) that users remap in the inventory's settings
+(`keys: {main.rerun_checks: ctrl+r}`); the palette lists the same commands, so the two never
+disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str
+    key: str
+    action: str
+    description: str
+    show: bool = True
+    palette: bool = True
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.description, show=self.show, id=self.id)
+
+
+APP_COMMANDS = (
+    Command("app.quit", "q", "quit", "Quit"),
+    Command("app.help", "question_mark", "app.show_keys", "Keys"),
+    Command("app.walkthrough", "w", "app.walkthrough", "Walkthrough"),
+    Command("app.problems", "p", "app.problems", "Problems"),
+    Command("app.environment", "E", "app.switch_environment", "Environment", show=False),
+)
+
+MAIN_COMMANDS = (
+    Command("main.rerun_checks", "r", "rerun_checks", "Re-run checks"),
+    Command("main.refresh_status", "u", "refresh_status", "Refresh", show=False),
+    Command("main.toggle_follow", "f", "toggle_follow", "Follow/pause"),
+    Command("main.filter_tree", "slash", "filter_tree", "Filter", show=False),
+    Command("main.focus_next", "tab", "app.focus_next", "Next pane", show=False, palette=False),
+)
+
+WALKTHROUGH_COMMANDS = (
+    Command("walk.back", "escape", "back", "Back"),
+    Command("walk.rerun", "r", "rerun", "Re-run checks"),
+    Command("walk.export", "x", "export", "Export transcript"),
+)
+
+
+def bindings(commands: Iterable[Command]) -> list[BindingType]:
+    return [command.binding() for command in commands]
+
+
+def remappable_ids() -> set[str]:
+    return {
+        command.id
+        for group in (APP_COMMANDS, MAIN_COMMANDS, WALKTHROUGH_COMMANDS)
+        for command in group
+    }

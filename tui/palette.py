@@ -1,0 +1,69 @@
+"""The command palette: services, runbooks, symptoms and every command of the current screen.
+
+Commands come from the same registry as the key bindings (tui/commands.py), so the palette and
+the keys never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.commands import APP_COMMANDS, MAIN_COMMANDS, WALKTHROUGH_COMMANDS, Command
+
+if TYPE_CHECKING:
+    from tui.app import TriageApp
+
+SCREEN_COMMANDS = {"MainScreen": MAIN_COMMANDS, "Walkthrough": WALKTHROUGH_COMMANDS}
+
+
+class TriageCommands(Provider):
+    """What the palette can find, each entry with what choosing it does."""
+
+    def _commands(self) -> list[Command]:
+        screen_commands = SCREEN_COMMANDS.get(type(self.screen).__name__, ())
+        return [command for command in (*APP_COMMANDS, *screen_commands) if command.palette]
+
+    def _entries(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app: TriageApp = self.app  # type: ignore[assignment]
+        screen = self.screen
+        for command in self._commands():
+            yield (
+                f"{command.description} ({command.key})",
+                partial(screen.run_action, command.action),
+                f"command {command.id}",
+            )
+        for node in app.known_nodes():
+            yield (
+                f"Service: {node.name}",
+                partial(app.go_to_node, node.id),
+                f"{node.kind}, {node.status.health.value}: {node.status.reason}",
+            )
+        if app.library is not None:
+            for runbook in sorted(app.library.runbooks.values(), key=lambda r: r.title):
+                yield (
+                    f"Runbook: {runbook.title}",
+                    partial(app.open_walkthrough, runbook_id=runbook.id),
+                    runbook.id,
+                )
+                for symptom in runbook.symptoms:
+                    yield (
+                        f"Symptom: {symptom}",
+                        partial(app.open_walkthrough, symptom=symptom, runbook_id=runbook.id),
+                        runbook.title,
+                    )
+
+    async def discover(self) -> Hits:
+        for text, run, help_text in self._entries():
+            if not text.startswith("Symptom:"):
+                yield DiscoveryHit(text, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, run, help_text in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), run, help=help_text)

@@ -1,0 +1,84 @@
+"""What is wrong right now: failing checks and telling log lines, with the runbooks they suggest.
+
+Pure logic, no Textual: the main screen feeds it every sweep's results and the log lines it
+tails, and shows the ranked list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from providers.contract import CheckResult, CheckStatus, LogLine
+from providers.text import sanitize
+from runbooks.model import Runbook
+from runbooks.suggest import Suggestion, suggest
+
+SEVERITY = {CheckStatus.FAIL: 0, CheckStatus.ERROR: 1, CheckStatus.WARN: 2}
+LOG_SEVERITY = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    node_id: str
+    target: str
+    origin: str
+    text: str
+    severity: int
+    suggestions: tuple[Suggestion, ...]
+
+    @property
+    def rank_key(self) -> tuple[int, float, str, str]:
+        best = self.suggestions[0].score if self.suggestions else 0.0
+        return (self.severity, -best, self.node_id, self.origin)
+
+
+def problems_from_results(
+    results: Iterable[CheckResult], runbooks: Iterable[Runbook]
+) -> list[Problem]:
+    """One problem per failing, erroring or warning check, with suggested runbooks."""
+    library = list(runbooks)
+    found = []
+    for result in results:
+        if result.status not in SEVERITY:
+            continue
+        text = f"{result.check}: {result.summary}"
+        evidence = " ".join(result.evidence)
+        found.append(
+            Problem(
+                node_id=result.node_id,
+                target=result.target,
+                origin=result.check,
+                text=sanitize(text),
+                severity=SEVERITY[result.status],
+                suggestions=tuple(suggest(f"{text} {evidence}", library, limit=3)),
+            )
+        )
+    return sorted(found, key=lambda problem: problem.rank_key)
+
+
+def problems_from_logs(
+    node_id: str, lines: Iterable[LogLine], runbooks: Iterable[Runbook]
+) -> list[Problem]:
+    """Log lines that match a runbook's signature (only signatures: a log is noisy)."""
+    library = [runbook for runbook in runbooks if runbook.signatures]
+    found = []
+    for line in lines:
+        matching = [
+            runbook
+            for runbook in library
+            if any(re.search(sig, line.text, re.IGNORECASE) for sig in runbook.signatures)
+        ]
+        if matching:
+            found.append(
+                Problem(
+                    node_id=node_id,
+                    target=line.source,
+                    origin="log",
+                    text=sanitize(line.text)[:300],
+                    severity=LOG_SEVERITY,
+                    suggestions=tuple(suggest(line.text, matching, limit=3)),
+                )
+            )
+    return found

@@ -1,0 +1,61 @@
+"""The problems list: what is wrong right now, worst first, each with the runbooks to run."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from tui.problems import Problem
+from tui.widgets.glyphs import GLYPH_STYLES
+
+SEVERITY_BADGES = {
+    0: ("✖ fail ", "status-fail"),
+    1: ("! error", "status-error"),
+    2: ("▲ warn ", "status-warn"),
+}
+
+
+class ProblemsScreen(ModalScreen[Problem | None]):
+    """Enter opens the walkthrough for a problem, with its best runbook chosen."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="problems.close")]
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__()
+        self.problems = problems
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="problems-dialog"):
+            count = len(self.problems)
+            yield Label(f"Problems right now: {count}" if count else "No problems right now")
+            options = []
+            for index, problem in enumerate(self.problems):
+                word, style = SEVERITY_BADGES[problem.severity]
+                line = Text.assemble(
+                    (word, GLYPH_STYLES[style]), f"  {problem.target}  ", problem.text
+                )
+                if problem.suggestions:
+                    best = problem.suggestions[0]
+                    line.append(f"\n         → {best.runbook.title}", style="dim")
+                else:
+                    line.append(
+                        "\n         → no runbook matches; Enter opens the walkthrough", style="dim"
+                    )
+                options.append(Option(line, id=str(index)))
+            yield OptionList(*options, id="problems-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.problems[int(event.option.id or 0)])
+
+    def action_close(self) -> None:
+        self.dismiss(None)

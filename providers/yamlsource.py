@@ -22,6 +22,21 @@ class _Loader(yaml.SafeLoader):
     writing `on: cache` or a country code means them."""
 
 
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    """A mapping that refuses a key given twice: the second would silently replace the first."""
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, str | int | float | bool) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice in this mapping", key_node.start_mark
+            )
+        seen.add(key) if isinstance(key, str | int | float | bool) else None
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -43,6 +58,8 @@ class SourceError(Exception):
     message: str
 
     def __str__(self) -> str:
+        if not self.line:  # the file as a whole (unreadable), no place inside it
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
@@ -125,10 +142,19 @@ def read_yaml(path: Path, *, text: str | None = None) -> YamlDocument:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = error.problem or "invalid YAML"
+        problem = (error.problem or "invalid YAML").splitlines()[0]
+        raise SourceError(name, line, column, f"invalid YAML: {problem}") from None
+    except RecursionError:  # PyYAML composes recursively: thousands of `[` exhaust the stack
+        raise SourceError(name, 1, 1, "invalid YAML: nested too deeply") from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, e.g. NUL
+        line = source.count("\n", 0, error.position) + 1
+        column = error.position - source.rfind("\n", 0, error.position)
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        problem = f"character #x{code:04x} is not allowed in YAML"
         raise SourceError(name, line, column, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as error:
-        raise SourceError(name, 0, 0, f"invalid YAML: {error}") from None
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SourceError(name, 1, 1, f"invalid YAML: {first_line}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -104,6 +104,12 @@ def bind(
             node_target = live.provider_for(node.id)
         except KeyError:
             node_target = None
+    unknown = sorted(set(given) - set(runbook.params))
+    if unknown:
+        raise BindingError(
+            f"{runbook.id} takes no parameter {', '.join(unknown)}; it takes: "
+            f"{', '.join(runbook.params) or 'none'}"
+        )
     missing: list[str] = []
     inventory_params = live.config.params
     for name, param in runbook.params.items():

@@ -84,10 +84,7 @@ def _load(
     checks: Mapping[str, tuple[str, CheckSpec]],
     actions: Mapping[str, tuple[str, ActionSpec]],
 ) -> tuple[YamlDocument, Runbook]:
-    try:
-        document = read_yaml(path, text=text)
-    except RecursionError:  # PyYAML composes recursively: thousands of `[` exhaust the stack
-        raise SourceError(str(path), 1, 1, "invalid YAML: nested too deeply") from None
+    document = read_yaml(path, text=text)
     runbook = validate(document, Runbook)
     _check_references(document, runbook, checks, actions)
     return document, runbook
@@ -117,7 +114,13 @@ def _check_references(
         _check_target(document, where, step.on, kind, targets)
         _check_arguments(document, (*where, "with"), step.with_, spec.params, runbook, step.use)
 
+    cause_ids: list[str] = []
     for cause_index, cause in enumerate(runbook.causes):
+        if cause.id in cause_ids:
+            raise document.error(
+                ("causes", cause_index, "id"), f"cause id {cause.id!r} is used twice"
+            )
+        cause_ids.append(cause.id)
         for index, condition in enumerate(cause.evidence):
             if condition.check not in step_ids:
                 raise document.error(

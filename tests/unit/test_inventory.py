@@ -199,3 +199,18 @@ def test_discovery_finds_listening_servers_and_skips_closed_ports(
     ]
     nothing = discover_local({"redis": free_port(), **closed})
     assert nothing.environments["local"].targets == []
+
+
+def test_a_key_given_twice_is_refused_where_it_repeats(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        environments:
+          prod: {}
+        environments:
+          staging: {}
+        """,
+    )
+    assert config_error(path) == (
+        f"{path}:3:1: invalid YAML: 'environments' is given twice in this mapping"
+    )

@@ -570,3 +570,26 @@ async def test_an_unreachable_target_rules_nothing_out(unreachable: LiveEnvironm
         ("bgsave-failing", Verdict.UNKNOWN),
     ]
     assert diagnosis.confirmed == []
+
+
+def test_binding_refuses_a_parameter_the_runbook_does_not_take() -> None:
+    from providers.environment import LiveEnvironment
+    from providers.inventory import Environment, Inventory, Target
+    from runbooks.engine import BindingError, bind
+    from runbooks.loader import load_library
+
+    runbook = load_library().runbooks["redis-out-of-memory"]
+    live = LiveEnvironment(
+        Inventory(
+            environments={
+                "p": Environment(
+                    targets=[Target(kind="redis", name="cache", url="redis://127.0.0.1:1/0")]
+                )
+            }
+        )
+    )
+    with pytest.raises(BindingError) as caught:
+        bind(runbook, live, {"cahce": "cache"})
+    assert str(caught.value) == (
+        "redis-out-of-memory takes no parameter cahce; it takes: cache, pattern"
+    )

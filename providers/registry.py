@@ -19,6 +19,7 @@ PROVIDER_KINDS: dict[str, str] = {
     "postgres": "providers.postgres_provider:PostgresProvider",
     "rabbitmq": "providers.rabbitmq_provider:RabbitMQProvider",
     "http": "providers.http_provider:HttpProvider",
+    "compose": "providers.compose_provider:ComposeProvider",
 }
 
 

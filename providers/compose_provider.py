@@ -1,0 +1,331 @@
+"""Docker Compose stacks through the docker SDK: projects -> services -> containers.
+
+The SDK is synchronous, so every engine call runs in a thread (`asyncio.to_thread`) and is
+bounded by the target's timeout, both by the client's own HTTP timeout and by the caller's
+deadline. `docker` is imported inside functions only: importing this module costs nothing.
+
+Discovery lists the containers once and reads each one's state; between discoveries the engine's
+event stream (the root node's `logs()`) tells what changed: a container died, was OOM killed,
+turned unhealthy or restarted. The checks, the log streams and the actions are mixins from
+`compose_checks`, `compose_engine_checks`, `compose_logs` and `compose_actions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from providers.base import Provider
+from providers.compose_actions import ComposeActions
+from providers.compose_checks import ComposeChecks
+from providers.compose_engine_checks import ComposeEngineChecks
+from providers.compose_logs import ComposeLogs
+from providers.compose_model import (
+    STANDALONE_KEY,
+    STANDALONE_NAME,
+    ContainerView,
+    container_status,
+    group_status,
+    required_env_for,
+    restart_threshold,
+)
+from providers.contract import CheckCall, Health, Node, Status
+from providers.inventory import SecretError
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+DEFAULT_URL = "unix:///var/run/docker.sock"
+SERVICE_CHECKS = (
+    "compose.running",
+    "compose.restart_loop",
+    "compose.health",
+    "compose.oom_killed",
+    "compose.exit_code",
+    "compose.resources",
+)
+MAX_POOL_SIZE = 32
+
+
+class ComposeProvider(ComposeChecks, ComposeEngineChecks, ComposeLogs, ComposeActions, Provider):
+    """One Docker engine (DOCKER_HOST or a URL); its compose projects are the children."""
+
+    kind = "compose"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: DockerClient | None = None
+        self._client_lock = threading.Lock()
+        self._restarts_seen: dict[str, int] = {}
+
+    # -- the engine ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.target.resolve_url(os.environ.get("DOCKER_HOST") or DEFAULT_URL)
+
+    @property
+    def address(self) -> str:
+        try:
+            return self.url
+        except SecretError as error:
+            return f"{self.target.name} ({error})"
+
+    @property
+    def engine_is_local(self) -> bool:
+        """Whether the engine's host ports are this machine's (a port can be probed here)."""
+        parts = urlsplit(self.url)
+        if parts.scheme in ("unix", "npipe", ""):
+            return True
+        return parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+    @property
+    def restart_threshold(self) -> int:
+        return restart_threshold(self.target.options)
+
+    @property
+    def project_option(self) -> str | None:
+        project = self.target.options.get("project")
+        return str(project) if project else None
+
+    def new_client(self, timeout: float | None, version: str | None = None) -> DockerClient:
+        """A client on the engine; blocking (it may ask the engine its API version)."""
+        import docker
+
+        kwargs: dict[str, Any] = {
+            "timeout": None if timeout is None else max(1, math.ceil(timeout)),
+            "max_pool_size": MAX_POOL_SIZE,
+        }
+        if version:
+            kwargs["version"] = version
+        if self.target.url is None:  # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+            return docker.from_env(**kwargs)
+        return docker.DockerClient(base_url=self.url, **kwargs)
+
+    def client(self) -> DockerClient:
+        """The shared client for short calls; blocking, so call it from a thread."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.new_client(self.timeout)
+            return self._client
+
+    async def close(self) -> None:
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            await asyncio.to_thread(client.close)
+
+    def describe_error(self, error: BaseException) -> str:
+        import docker.errors
+        import requests.exceptions
+
+        if isinstance(error, SecretError):
+            return f"{self.target.name}: {error}"
+        if isinstance(error, docker.errors.APIError):
+            return super().describe_error(RuntimeError(error.explanation or str(error)))
+        if isinstance(error, requests.exceptions.Timeout | TimeoutError):
+            return f"{self.address}: no answer within {self.timeout:g}s"
+        text = str(error)
+        if isinstance(error, requests.exceptions.ConnectionError | docker.errors.DockerException):
+            if "FileNotFoundError" in text or "No such file" in text:
+                return f"{self.address}: engine not reachable (no socket there)"
+            if "Connection refused" in text or "ConnectionRefused" in text:
+                return f"{self.address}: engine not reachable (connection refused)"
+            if "Permission denied" in text or "PermissionError" in text:
+                return f"{self.address}: engine not reachable (permission denied on the socket)"
+            if isinstance(error, requests.exceptions.ConnectionError) or "API version" in text:
+                return f"{self.address}: engine not reachable"
+        return super().describe_error(error)
+
+    # -- containers in scope ----------------------------------------------------------------
+
+    def _inspect_all(self, params: Mapping[str, Any]) -> list[ContainerView]:
+        """The containers that `params` (project, service, container) and the target select."""
+        import docker.errors
+
+        api = self.client().api
+        project = params.get("project") or None
+        service = params.get("service") or None
+        container = params.get("container") or None
+        if project == STANDALONE_KEY:
+            project = None
+        only = self.project_option
+        if only and project and project != only:
+            return []
+        project = project or only
+        if container:
+            view = ContainerView.from_inspect(api.inspect_container(container))
+            if project and view.project != project:
+                return []
+            return [view]
+        labels = []
+        if project:
+            labels.append(f"com.docker.compose.project={project}")
+        if service:
+            labels.append(f"com.docker.compose.service={service}")
+        summaries = api.containers(all=True, filters={"label": labels} if labels else None)
+        views = []
+        for summary in summaries:
+            try:
+                views.append(ContainerView.from_inspect(api.inspect_container(summary["Id"])))
+            except docker.errors.NotFound:  # removed between the list and the inspect
+                continue
+        return sorted(views, key=lambda view: (view.number or 0, view.name))
+
+    async def select(self, params: Mapping[str, Any]) -> list[ContainerView]:
+        return await asyncio.to_thread(self._inspect_all, params)
+
+    @staticmethod
+    def scope_name(params: Mapping[str, Any]) -> str:
+        """How the selection reads in a summary: shop/api, a container name, or every container."""
+        if params.get("container"):
+            return str(params["container"])
+        if params.get("service"):
+            project = params.get("project")
+            return f"{project}/{params['service']}" if project else str(params["service"])
+        if params.get("project"):
+            return str(params["project"])
+        return "all containers"
+
+    # -- the tree -----------------------------------------------------------------------------
+
+    def root_checks(self) -> tuple[CheckCall, ...]:
+        return (CheckCall("compose.disk_usage"), CheckCall("compose.port_conflicts"))
+
+    def node_id(self, project: str | None, service: str | None = None, name: str = "") -> str:
+        parts = [self.root_id, project or STANDALONE_KEY]
+        if service and project:
+            parts.append(service)
+        if name:
+            parts.append(name)
+        return "/".join(parts)
+
+    def parse_node(self, node_id: str) -> dict[str, str]:
+        """Check or log parameters for a node id: project, service, container."""
+        prefix = f"{self.root_id}/"
+        if not node_id.startswith(prefix):
+            return {}
+        parts = node_id[len(prefix) :].split("/")
+        if parts[0] == STANDALONE_KEY:
+            return {"container": parts[1]} if len(parts) > 1 else {"project": STANDALONE_KEY}
+        keys = ("project", "service", "container")
+        return dict(zip(keys, parts, strict=False))
+
+    def _discover_sync(self) -> tuple[str, list[ContainerView]]:
+        version = str(self.client().version().get("Version", "?"))
+        return version, self._inspect_all({})
+
+    async def discover(self) -> Node:
+        name = f"{self.target.name} ({self.address})"
+        try:
+            async with asyncio.timeout(self.timeout):
+                version, views = await asyncio.to_thread(self._discover_sync)
+        except TimeoutError:
+            status = Status(Health.FAILING, f"{self.address}: no answer within {self.timeout:g}s")
+            return self._root(name, status, ())
+        except Exception as error:  # the tree shows why, instead of failing discovery
+            return self._root(name, Status(Health.FAILING, self.describe_error(error)), ())
+        projects: dict[str | None, dict[str | None, list[ContainerView]]] = {}
+        for view in views:
+            service = view.service if view.project else None
+            projects.setdefault(view.project, {}).setdefault(service, []).append(view)
+        children = [
+            self._project_node(project, projects[project])
+            for project in sorted(projects, key=lambda key: (key is None, key or ""))
+        ]
+        status = group_status(
+            {child.name: child.status for child in children},
+            "container",
+            show_ok=f"Docker {version}, {len(views)} containers",
+        )
+        return self._root(name, status, tuple(children))
+
+    def _root(self, name: str, status: Status, children: tuple[Node, ...]) -> Node:
+        return Node(
+            id=self.root_id,
+            kind="compose.engine",
+            name=name,
+            status=status,
+            children=children,
+            checks=self.root_checks(),
+            has_logs=True,
+            detail="engine events",
+        )
+
+    def _project_node(
+        self, project: str | None, services: Mapping[str | None, list[ContainerView]]
+    ) -> Node:
+        if project is None:
+            containers = [self._container_node(view) for view in services[None]]
+            status = group_status(
+                {node.name: node.status for node in containers},
+                "container",
+                running=sum(view.running for view in services[None]),
+            )
+            return Node(
+                id=self.node_id(None),
+                kind="compose.project",
+                name=STANDALONE_NAME,
+                status=status,
+                children=tuple(containers),
+                detail=f"{len(containers)} containers outside any project",
+            )
+        children = [
+            self._service_node(project, str(service), services[service])
+            for service in sorted(services, key=lambda key: key or "")
+        ]
+        status = group_status(
+            {child.name: child.status for child in children},
+            "service",
+            show_ok=f"{len(children)} services",
+        )
+        return Node(
+            id=self.node_id(project),
+            kind="compose.project",
+            name=project,
+            status=status,
+            children=tuple(children),
+            has_logs=True,
+            detail=f"{len(children)} services",
+        )
+
+    def _service_node(self, project: str, service: str, views: list[ContainerView]) -> Node:
+        containers = [self._container_node(view) for view in views]
+        params = {"project": project, "service": service}
+        checks = [CheckCall(name, params) for name in SERVICE_CHECKS]
+        if required_env_for(self.target.options, project, service):
+            checks.append(CheckCall("compose.required_env", params))
+        status = group_status(
+            {node.name: node.status for node in containers},
+            "container",
+            running=sum(view.running for view in views),
+        )
+        return Node(
+            id=self.node_id(project, service),
+            kind="compose.service",
+            name=service,
+            status=status,
+            children=tuple(containers),
+            checks=tuple(checks),
+            has_logs=True,
+            detail=f"{sum(view.running for view in views)}/{len(views)} running",
+        )
+
+    def _container_node(self, view: ContainerView) -> Node:
+        checks: tuple[CheckCall, ...] = ()
+        if view.project is None:  # a standalone container is its own service
+            checks = tuple(CheckCall(name, {"container": view.name}) for name in SERVICE_CHECKS)
+        return Node(
+            id=self.node_id(view.project, view.service, view.name),
+            kind="compose.container",
+            name=view.name,
+            status=container_status(view, self.restart_threshold),
+            checks=checks,
+            has_logs=True,
+            detail=f"{view.image} {view.short_id}",
+        )

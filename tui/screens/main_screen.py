@@ -9,6 +9,7 @@ problems list, with the runbooks they point to.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from textual import on, work
@@ -23,11 +24,14 @@ from providers.environment import LiveEnvironment, PlannedCheck
 from tui.commands import MAIN_COMMANDS, bindings
 from tui.problems import Problem, problems_from_logs, problems_from_results
 from tui.streams import batched
+from tui.trends import TrendHistory
 from tui.widgets.check_results import CheckResults
 from tui.widgets.log_tail import LogTail
 from tui.widgets.service_tree import ServiceTree
+from tui.widgets.trends import Trends
 
 MAX_LOG_PROBLEMS = 20
+STALE_CHECK_SECONDS = 5.0
 
 
 class MainScreen(Screen[None]):
@@ -59,6 +63,9 @@ class MainScreen(Screen[None]):
         self.live = live
         self.selected: Node | None = None
         self.check_problems: list[Problem] = []
+        self.trends = TrendHistory()
+        self.last_swept = time.monotonic()
+        self.stale_seconds = 0
         self.log_problems: list[Problem] = []
 
     def compose(self) -> ComposeResult:
@@ -78,7 +85,16 @@ class MainScreen(Screen[None]):
         self._set_subtitle()
         self.sweep()
         self.set_interval(self.live.settings.refresh_interval, self.sweep)
+        self.set_interval(STALE_CHECK_SECONDS, self._mark_stale)
         self.query_one(ServiceTree).focus()
+
+    def _mark_stale(self) -> None:
+        """Say how old the data is once it is older than two refreshes (a slow link, a hang)."""
+        age = time.monotonic() - self.last_swept
+        stale = int(age) if age > 2 * self.live.settings.refresh_interval else 0
+        if stale != self.stale_seconds:
+            self.stale_seconds = stale
+            self._set_subtitle()
 
     @property
     def problems(self) -> list[Problem]:
@@ -92,6 +108,8 @@ class MainScreen(Screen[None]):
             parts.append("read-only")
         if self.problems:
             parts.append(f"{len(self.problems)} problems (p)")
+        if self.stale_seconds:
+            parts.append(f"STALE: last refresh {self.stale_seconds}s ago")
         self.sub_title = " · ".join(parts)
 
     # Workers: they talk to providers and post messages; they never touch a widget.
@@ -116,6 +134,9 @@ class MainScreen(Screen[None]):
     # Handlers: they own the state.
 
     def on_main_screen_swept(self, message: Swept) -> None:
+        self.last_swept = time.monotonic()
+        self.stale_seconds = 0
+        self.trends.add(message.results)
         tree = self.query_one(ServiceTree)
         tree.show_nodes(message.nodes)
         if self.selected is None and message.nodes:
@@ -126,6 +147,7 @@ class MainScreen(Screen[None]):
             for result in message.results:
                 if result.node_id == self.selected.id:
                     checks.record(result)
+            self.query_one(Trends).show(self.trends.of(self.selected.id))
         library = getattr(self.app, "library", None)
         runbooks = list(library.runbooks.values()) if library is not None else []
         self.check_problems = problems_from_results(message.results, runbooks)
@@ -138,6 +160,7 @@ class MainScreen(Screen[None]):
         self.selected = node
         self.query_one(ServiceTree).point_at(node.id)
         self.query_one(CheckResults).begin(node.name, node.checks)
+        self.query_one(Trends).show(self.trends.of(node.id))
         self.query_one(LogTail).start(node.name, available=node.has_logs)
         self.run_checks(node)
         if node.has_logs:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 from providers.contract import CheckCall, CheckResult
 from providers.text import sanitize
 from tui.widgets.glyphs import check_badge
+from tui.widgets.trends import Trends
 
 
 class CheckResults(Vertical):
@@ -24,6 +25,7 @@ class CheckResults(Vertical):
             id="check-table", cursor_type="row", zebra_stripes=False
         )
         yield table
+        yield Trends(id="check-trends")
         yield Static("", id="check-evidence")
 
     def on_mount(self) -> None:

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fix.add_argument("--transcript", metavar="FILE", help="write the walkthrough (.md or .json)")
 
+    serve = commands.add_parser(
+        "serve", parents=[sub], help="the same app in a browser (textual-serve)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000)
+
     report = commands.add_parser(
         "report", parents=[sub], help="a redacted diagnostics bundle (tar.gz) to attach"
     )
@@ -144,6 +150,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
     if args.command is None:
         return _run_app(inventory, args.env, read_only=args.read_only)
+    if args.command == "serve":
+        return _serve(args)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if args.command == "check" and args.runbook:
         return _check_runbook(inventory, args)
@@ -217,6 +225,23 @@ def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
             audit=AuditLog(Path(audit_path) if audit_path else None),
         )
     )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve the TUI to browsers: each visitor gets their own `triage` process."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    command = [sys.executable, "-m", "tui.cli"]
+    for flag, value in (("--config", args.config), ("--env", args.env)):
+        if value:
+            command += [flag, value]
+    if args.read_only:
+        command.append("--read-only")
+    print(f"triage: serving on http://{args.host}:{args.port} (Ctrl+C stops)", file=sys.stderr)
+    Server(shlex.join(command), host=args.host, port=args.port, title="triage").serve()
+    return EXIT_OK
 
 
 def _log_to_file() -> None:

@@ -60,6 +60,19 @@ class Node:
     has_logs: bool = False
     detail: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        """The tree as plain data, for JSON output and reports."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "health": self.status.health.value,
+            "reason": self.status.reason,
+            "observed_at": self.status.observed_at.isoformat(),
+            "checks": [call.check for call in self.checks],
+            "children": [child.to_dict() for child in self.children],
+        }
+
     def walk(self) -> list[Node]:
         """This node and all its descendants, depth first."""
         found = [self]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from typing import Any
 
 from providers.contract import CheckResult, CheckStatus, Health, Node
 from providers.environment import LiveEnvironment
@@ -96,19 +95,6 @@ async def check(
     return code
 
 
-def _node_dict(node: Node) -> dict[str, Any]:
-    return {
-        "id": node.id,
-        "kind": node.kind,
-        "name": node.name,
-        "health": node.status.health.value,
-        "reason": node.status.reason,
-        "observed_at": node.status.observed_at.isoformat(),
-        "checks": [call.check for call in node.checks],
-        "children": [_node_dict(child) for child in node.children],
-    }
-
-
 async def discover(
     inventory: Inventory,
     environment: str | None,
@@ -122,7 +108,7 @@ async def discover(
     finally:
         await live.close()
     if as_json:
-        document = {"environment": live.name, "nodes": [_node_dict(node) for node in nodes]}
+        document = {"environment": live.name, "nodes": [node.to_dict() for node in nodes]}
         json.dump(document, sys.stdout, indent=2)
         say("\n")
     else:

@@ -17,7 +17,6 @@ import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from providers.contract import Health, LogLine, Node
 from providers.environment import LiveEnvironment
@@ -48,18 +47,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
     return found
-
-
-def _tree(node: Node) -> dict[str, Any]:
-    return {
-        "id": node.id,
-        "kind": node.kind,
-        "name": node.name,
-        "health": node.status.health.value,
-        "reason": node.status.reason,
-        "observed_at": node.status.observed_at.isoformat(),
-        "children": [_tree(child) for child in node.children],
-    }
 
 
 async def _last_lines(live: LiveEnvironment, node: Node) -> list[LogLine]:
@@ -100,7 +87,7 @@ async def write_report(inventory: Inventory, environment: str | None, output: st
     created = datetime.now(UTC)
     path = Path(output or f"triage-report-{created:%Y%m%dT%H%M%SZ}.tar.gz")
     files: dict[str, str] = {
-        "tree.json": json.dumps([_tree(node) for node in nodes], indent=2),
+        "tree.json": json.dumps([node.to_dict() for node in nodes], indent=2),
         "checks.json": json.dumps([result.to_dict() for result in results], indent=2, default=str),
         "versions.json": json.dumps(_versions(), indent=2),
     }

@@ -20,6 +20,7 @@ PROVIDER_KINDS: dict[str, str] = {
     "rabbitmq": "providers.rabbitmq_provider:RabbitMQProvider",
     "http": "providers.http_provider:HttpProvider",
     "compose": "providers.compose_provider:ComposeProvider",
+    "ecs": "providers.ecs_provider:EcsProvider",
 }
 
 

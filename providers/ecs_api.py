@@ -1,0 +1,149 @@
+"""ECS reads shared by discovery, checks and actions: batched as the API demands.
+
+describe_services takes at most 10 services a call and describe_tasks at most 100 tasks; the
+lists are paginated. `list_tasks(serviceName=...)` filters on the service, and the tasks are
+filtered again on their group (`service:NAME`) so a task started by hand never counts as the
+service's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws_session import AwsSession, arn_name, chunks
+
+SERVICES_PER_CALL = 10
+TASKS_PER_CALL = 100
+CLUSTERS_PER_CALL = 100
+
+
+class EcsApi(AwsSession):
+    """Mixed into the ecs provider."""
+
+    async def clusters(self) -> list[dict[str, Any]]:
+        """The clusters named in options.clusters, or every cluster of the region."""
+        names = list(self.aws_options.get("clusters") or [])
+        if not names:
+            names = await self.aws_pages("ecs", "list_clusters", "clusterArns")
+        found: list[dict[str, Any]] = []
+        for batch in chunks(names, CLUSTERS_PER_CALL):
+            answer = await self.aws("ecs", "describe_clusters", clusters=batch)
+            found.extend(answer.get("clusters", []))
+            for failure in answer.get("failures", []):
+                found.append(
+                    {
+                        "clusterName": arn_name(str(failure.get("arn", ""))),
+                        "clusterArn": failure.get("arn", ""),
+                        "status": str(failure.get("reason", "MISSING")),
+                    }
+                )
+        return found
+
+    async def services(self, cluster: str, names: list[str] | None = None) -> list[dict[str, Any]]:
+        """Services of a cluster, described 10 at a time."""
+        if names is None:
+            names = await self.aws_pages("ecs", "list_services", "serviceArns", cluster=cluster)
+        found: list[dict[str, Any]] = []
+        for batch in chunks(names, SERVICES_PER_CALL):
+            answer = await self.aws("ecs", "describe_services", cluster=cluster, services=batch)
+            found.extend(answer.get("services", []))
+        return found
+
+    async def service(self, cluster: str, service: str) -> dict[str, Any]:
+        found = await self.services(cluster, [service])
+        if not found:
+            raise LookupError(f"service {service} not found in cluster {cluster}")
+        return found[0]
+
+    async def tasks(
+        self, cluster: str, *, service: str | None = None, desired_status: str = "RUNNING"
+    ) -> list[dict[str, Any]]:
+        """Tasks of a cluster (or of one service), described 100 at a time."""
+        params: dict[str, Any] = {"cluster": cluster, "desiredStatus": desired_status}
+        if service:
+            params["serviceName"] = service
+        arns = await self.aws_pages("ecs", "list_tasks", "taskArns", **params)
+        return await self.describe_tasks(cluster, arns, service=service)
+
+    async def describe_tasks(
+        self, cluster: str, arns: list[str], *, service: str | None = None
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for batch in chunks(arns, TASKS_PER_CALL):
+            answer = await self.aws("ecs", "describe_tasks", cluster=cluster, tasks=batch)
+            found.extend(answer.get("tasks", []))
+        if service:
+            found = [task for task in found if task.get("group") == f"service:{service}"]
+        return found
+
+    async def task_definition(self, arn: str) -> dict[str, Any]:
+        answer = await self.aws("ecs", "describe_task_definition", taskDefinition=arn)
+        definition: dict[str, Any] = answer["taskDefinition"]
+        return definition
+
+
+def log_config(container: Mapping[str, Any]) -> dict[str, str]:
+    """The awslogs group, region and stream prefix of a container definition, if any."""
+    config = container.get("logConfiguration") or {}
+    if config.get("logDriver") != "awslogs":
+        return {}
+    options = config.get("options") or {}
+    return {
+        "group": str(options.get("awslogs-group", "")),
+        "region": str(options.get("awslogs-region", "")),
+        "prefix": str(options.get("awslogs-stream-prefix", "")),
+    }
+
+
+def stream_name(prefix: str, container: str, task_id: str) -> str:
+    """The awslogs stream of one container of one task: `prefix/container/task-id`."""
+    return f"{prefix}/{container}/{task_id}" if prefix else task_id
+
+
+def definition_facts(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """cpu and memory, health checks, secrets referenced (names and ARNs only), log config."""
+    containers = []
+    for container in definition.get("containerDefinitions", []):
+        health = container.get("healthCheck") or {}
+        containers.append(
+            {
+                "name": container.get("name"),
+                "image": container.get("image"),
+                "essential": container.get("essential", True),
+                "cpu": container.get("cpu"),
+                "memory": container.get("memory"),
+                "memory_reservation": container.get("memoryReservation"),
+                "health_check": " ".join(health.get("command", [])) or None,
+                "health_check_timing": {
+                    key: health[key]
+                    for key in ("interval", "timeout", "retries", "startPeriod")
+                    if key in health
+                },
+                "secrets": {
+                    str(secret.get("name")): str(secret.get("valueFrom"))
+                    for secret in container.get("secrets", [])
+                },
+                "environment_names": sorted(
+                    str(item.get("name")) for item in container.get("environment", []) or []
+                ),
+                "log": log_config(container),
+                "log_driver": (container.get("logConfiguration") or {}).get("logDriver"),
+            }
+        )
+    return {
+        "family": definition.get("family"),
+        "revision": definition.get("revision"),
+        "arn": definition.get("taskDefinitionArn"),
+        "cpu": definition.get("cpu"),
+        "memory": definition.get("memory"),
+        "network_mode": definition.get("networkMode"),
+        "compatibilities": definition.get("requiresCompatibilities", []),
+        "execution_role": definition.get("executionRoleArn"),
+        "task_role": definition.get("taskRoleArn"),
+        "containers": containers,
+        "secrets": sorted({arn for c in containers for arn in c["secrets"].values()}),
+        "secret_names": sorted({name for c in containers for name in c["secrets"]}),
+        "health_checks": {c["name"]: c["health_check"] for c in containers},
+        "log_groups": sorted({c["log"]["group"] for c in containers if c["log"]}),
+    }

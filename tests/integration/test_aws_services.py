@@ -1,0 +1,255 @@
+"""The ecs provider's checks and actions on the services around ECS, against the moto server.
+
+Aurora, Secrets Manager (no value ever shown), ACM, IAM, CloudWatch and SNS. A subscription
+pending confirmation, which moto cannot produce, is set on its backend objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from providers.base import ConfirmationRequired
+from providers.contract import CheckCall, CheckResult, CheckStatus
+from providers.ecs_provider import EcsProvider
+from tests.servers.moto_server import MotoAws
+
+pytestmark = pytest.mark.integration
+pytest_plugins = ["tests.servers.moto_server"]  # the aws and moto_server fixtures
+
+SECRET_VALUE = "s3cr3t-Value-Never-Shown"
+
+
+@pytest_asyncio.fixture
+async def provider(aws: MotoAws) -> AsyncIterator[EcsProvider]:
+    opened = EcsProvider(aws.target())
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def run(provider: EcsProvider, name: str, **params: Any) -> CheckResult:
+    result = await provider.run_check(CheckCall(name, params))
+    assert SECRET_VALUE not in json.dumps(result.to_dict(), default=str)
+    return result
+
+
+async def test_rds_cluster_stopped_then_started(aws: MotoAws, provider: EcsProvider) -> None:
+    rds = aws.client("rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="shop-prod",
+        Engine="aurora-postgresql",
+        MasterUsername="shop",
+        MasterUserPassword=SECRET_VALUE,
+    )
+    healthy = await run(provider, "rds.cluster_status", cluster="shop-prod")
+    assert healthy.status is CheckStatus.PASS, healthy.summary
+    assert healthy.facts["writer_endpoint"].startswith("shop-prod.cluster-")
+    assert healthy.facts["reader_endpoint"].startswith("shop-prod.cluster-ro-")
+    rds.stop_db_cluster(DBClusterIdentifier="shop-prod")
+    stopped = await run(provider, "rds.cluster_status", cluster="shop-prod")
+    assert stopped.status is CheckStatus.FAIL
+    assert stopped.facts["status"] == "stopped" and stopped.facts["not_available"] == ["shop-prod"]
+    plan = await provider.plan_action("rds.start_cluster", {"cluster": "shop-prod"})
+    assert not plan.preview.destructive and "now stopped" in plan.preview.summary
+    with pytest.raises(ConfirmationRequired):
+        await provider.run_action(plan, confirmation=None)
+    outcome = await provider.run_action(plan, confirmation="yes")
+    assert outcome.ok, outcome.summary
+    after = await run(provider, "rds.cluster_status", cluster="shop-prod")
+    assert after.facts["status"] != "stopped"
+
+
+async def test_secret_state_scheduled_missing_present(aws: MotoAws, provider: EcsProvider) -> None:
+    sm = aws.client("secretsmanager")
+    for name in ("shop/prod/app-secrets", "shop/prod/api-keys"):
+        sm.create_secret(Name=name, SecretString=SECRET_VALUE)
+    sm.delete_secret(SecretId="shop/prod/api-keys", RecoveryWindowInDays=30)
+    names = "shop/prod/app-secrets,shop/prod/api-keys,shop/prod/database-password"
+    result = await run(provider, "secretsmanager.secret_state", secrets=names)
+    assert result.status is CheckStatus.FAIL
+    assert result.facts["states"] == {
+        "shop/prod/app-secrets": "present",
+        "shop/prod/api-keys": "scheduled_for_deletion",
+        "shop/prod/database-password": "missing",
+    }
+    assert result.facts["scheduled_for_deletion"] == ["shop/prod/api-keys"]
+    present = await run(provider, "secretsmanager.secret_state", secrets="shop/prod/app-secrets")
+    assert present.status is CheckStatus.PASS and present.facts["missing"] == []
+
+
+async def test_force_delete_secret_needs_its_name_typed(
+    aws: MotoAws, provider: EcsProvider
+) -> None:
+    sm = aws.client("secretsmanager")
+    sm.create_secret(Name="shop/prod/api-keys", SecretString=SECRET_VALUE)
+    sm.delete_secret(SecretId="shop/prod/api-keys", RecoveryWindowInDays=30)
+    plan = await provider.plan_action(
+        "secretsmanager.force_delete_secret", {"secret": "shop/prod/api-keys"}
+    )
+    assert plan.preview.destructive and plan.preview.target == "shop/prod/api-keys"
+    assert "scheduled for deletion" in plan.preview.summary
+    assert SECRET_VALUE not in plan.preview.summary
+    for wrong in (None, "yes"):
+        with pytest.raises(ConfirmationRequired):
+            await provider.run_action(plan, confirmation=wrong)
+    outcome = await provider.run_action(plan, confirmation="shop/prod/api-keys")
+    assert outcome.ok, outcome.summary
+    gone = await run(provider, "secretsmanager.secret_state", secrets="shop/prod/api-keys")
+    assert gone.status is CheckStatus.FAIL and gone.facts["missing"] == ["shop/prod/api-keys"]
+
+
+async def test_acm_pending_validation_lists_cname_records(
+    aws: MotoAws, provider: EcsProvider
+) -> None:
+    acm = aws.client("acm")
+    arn = acm.request_certificate(DomainName="shop.example.com", ValidationMethod="DNS")[
+        "CertificateArn"
+    ]
+    result = await run(provider, "acm.pending_validation")
+    assert result.status is CheckStatus.FAIL
+    assert result.facts["count"] == 1 and result.facts["domains"] == ["shop.example.com"]
+    (record,) = result.facts["records"]
+    assert record["type"] == "CNAME" and record["name"].endswith(".shop.example.com.")
+    assert record["value"].endswith(".acm-validations.aws.")
+    assert result.facts["pending"][0]["arn"] == arn
+    other = await run(provider, "acm.pending_validation", domain="other.example.com")
+    assert other.status is CheckStatus.PASS and other.facts["count"] == 0
+
+
+async def test_iam_role_allows_for_execution_and_task_roles(
+    aws: MotoAws, provider: EcsProvider
+) -> None:
+    aws.ecs_stack(desired=1, running=1)
+    aws.role(
+        "shop-prod-api-execution",
+        [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+    )
+    aws.role(
+        "shop-prod-api-task",
+        [
+            {"Effect": "Allow", "Action": "connect:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "connect:ListUsers", "Resource": "*"},
+        ],
+    )
+    service = {"cluster": "shop-prod", "service": "shop-prod-api"}
+    execution = await run(
+        provider,
+        "iam.role_allows",
+        action="secretsmanager:GetSecretValue",
+        which="execution",
+        **service,
+    )
+    assert execution.status is CheckStatus.PASS, execution.summary
+    assert execution.facts["role"] == "shop-prod-api-execution"
+    assert execution.facts["allowed"] is True
+    assert execution.facts["deciding_policies"] == ["shop-prod-api-execution-inline"]
+    task = await run(
+        provider, "iam.role_allows", action="connect:ListUsers", which="task", **service
+    )
+    assert task.status is CheckStatus.FAIL
+    assert task.facts["decision"] == "explicitDeny" and task.facts["allowed"] is False
+    missing = await run(
+        provider, "iam.role_allows", action="kinesisvideo:GetMedia", role="shop-prod-api-task"
+    )
+    assert missing.status is CheckStatus.FAIL and missing.facts["decision"] == "implicitDeny"
+
+
+async def test_cloudwatch_alarms_in_alarm_and_muted(aws: MotoAws, provider: EcsProvider) -> None:
+    cw = aws.client("cloudwatch")
+    for name in ("shop-prod-ecs-cpu-high", "shop-prod-alb-5xx", "shop-prod-db-cpu"):
+        cw.put_metric_alarm(
+            AlarmName=name,
+            MetricName="CPUUtilization",
+            Namespace="AWS/ECS",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=80.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    cw.set_alarm_state(
+        AlarmName="shop-prod-ecs-cpu-high",
+        StateValue="ALARM",
+        StateReason="Threshold Crossed: 1 datapoint [97.5] was greater than 80.0",
+    )
+    cw.disable_alarm_actions(AlarmNames=["shop-prod-db-cpu"])
+    result = await run(provider, "cloudwatch.alarms", prefix="shop-prod")
+    assert result.status is CheckStatus.FAIL
+    assert result.facts["in_alarm"] == ["shop-prod-ecs-cpu-high"]
+    assert result.facts["actions_disabled"] == ["shop-prod-db-cpu"]
+    assert "97.5" in result.facts["reasons"]["shop-prod-ecs-cpu-high"]
+    cw.set_alarm_state(AlarmName="shop-prod-ecs-cpu-high", StateValue="OK", StateReason="ok")
+    muted = await run(provider, "cloudwatch.alarms", prefix="shop-prod")
+    assert muted.status is CheckStatus.WARN and muted.facts["in_alarm"] == []
+
+
+async def test_cloudwatch_service_metrics_last_hour(aws: MotoAws, provider: EcsProvider) -> None:
+    cw = aws.client("cloudwatch")
+    now = datetime.now(UTC)
+    dims = [
+        {"Name": "ClusterName", "Value": "shop-prod"},
+        {"Name": "ServiceName", "Value": "shop-prod-api"},
+    ]
+    data = []
+    for minutes, cpu, memory in ((30, 40.0, 70.0), (20, 60.0, 92.0), (10, 50.0, 80.0)):
+        at = now - timedelta(minutes=minutes)
+        data.append(
+            {"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": at, "Value": cpu}
+        )
+        data.append(
+            {
+                "MetricName": "MemoryUtilization",
+                "Dimensions": dims,
+                "Timestamp": at,
+                "Value": memory,
+            }
+        )
+    cw.put_metric_data(Namespace="AWS/ECS", MetricData=data)
+    lb_dim = [{"Name": "LoadBalancer", "Value": "app/shop-alb/0123456789abcdef"}]
+    cw.put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {
+                "MetricName": "TargetResponseTime",
+                "Dimensions": lb_dim,
+                "Timestamp": now - timedelta(minutes=5),
+                "Value": 0.25,
+            }
+        ],
+    )
+    result = await run(
+        provider,
+        "cloudwatch.service_metrics",
+        cluster="shop-prod",
+        service="shop-prod-api",
+        load_balancer="app/shop-alb/0123456789abcdef",
+    )
+    assert result.status is CheckStatus.WARN  # memory max 92% > 85%
+    assert (result.facts["cpu_avg"], result.facts["cpu_max"]) == (50.0, 60.0)
+    assert result.facts["memory_max"] == 92.0
+    assert result.facts["response_time_max"] == 0.25
+    assert "memory max 92%" in result.summary
+
+
+async def test_sns_pending_subscriptions(aws: MotoAws, provider: EcsProvider) -> None:
+    sns = aws.client("sns")
+    topic = sns.create_topic(Name="shop-prod-alarms")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@example.com")
+    confirmed = await run(provider, "sns.pending_subscriptions", topic=topic)
+    assert confirmed.status is CheckStatus.PASS and confirmed.facts["confirmed_count"] == 1
+    backend = aws.backend("sns")
+    (subscription,) = backend.subscriptions.values()
+    subscription.arn = "PendingConfirmation"
+    backend.subscriptions = {"PendingConfirmation": subscription}
+    pending = await run(provider, "sns.pending_subscriptions")
+    assert pending.status is CheckStatus.WARN
+    assert pending.facts["pending"] == [
+        {"topic": "shop-prod-alarms", "protocol": "email", "endpoint": "oncall@example.com"}
+    ]

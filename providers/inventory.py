@@ -226,10 +226,28 @@ def discover_local(ports: Mapping[str, int] | None = None) -> Inventory:
         elif listening[probed.index(kind)]:
             url = LOCAL_URLS[kind].format(port=ports[kind])
             targets.append(Target(kind=kind, name=kind, url=url))
+    targets.extend(_platform_targets())
     return Inventory(
         environments={LOCAL_ENVIRONMENT: Environment(description="discovered", targets=targets)},
         source="discovered on this machine",
     )
+
+
+def _platform_targets() -> list[Target]:
+    """A Docker engine, a kubeconfig, AWS credentials: when this machine has them."""
+    found: list[Target] = []
+    docker_host = os.environ.get("DOCKER_HOST")
+    if docker_host or Path("/var/run/docker.sock").exists():
+        found.append(Target(kind="compose", name="docker", url=docker_host or None))
+    home = Path.home()
+    kubeconfig = os.environ.get("KUBECONFIG")
+    if "kubernetes" in PROVIDER_KINDS and (kubeconfig or (home / ".kube" / "config").exists()):
+        found.append(Target(kind="kubernetes", name="kubernetes"))
+    aws_variables = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL")
+    aws_files = (home / ".aws" / "credentials", home / ".aws" / "config")
+    if any(os.environ.get(name) for name in aws_variables) or any(p.exists() for p in aws_files):
+        found.append(Target(kind="ecs", name="aws"))
+    return found
 
 
 URL_VARIABLES = {"redis": "REDIS_URL", "postgres": "DATABASE_URL", "rabbitmq": "AMQP_URL"}

@@ -214,3 +214,30 @@ def test_a_key_given_twice_is_refused_where_it_repeats(tmp_path: Path) -> None:
     assert config_error(path) == (
         f"{path}:3:1: invalid YAML: 'environments' is given twice in this mapping"
     )
+
+
+def test_discovery_adds_docker_and_aws_when_this_machine_has_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for variable in (
+        "REDIS_URL",
+        "DATABASE_URL",
+        "AMQP_URL",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_ENDPOINT_URL",
+        "DOCKER_HOST",
+        "KUBECONFIG",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    closed = {"redis": free_port(), "postgres": free_port(), "rabbitmq": free_port()}
+    kinds = [t.kind for t in discover_local(closed).environments["local"].targets]
+    assert "ecs" not in kinds
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/elsewhere.sock")
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    targets = discover_local(closed).environments["local"].targets
+    assert [(t.kind, t.name, t.url) for t in targets] == [
+        ("compose", "docker", "unix:///tmp/elsewhere.sock"),
+        ("ecs", "aws", None),
+    ]

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fix.add_argument("--transcript", metavar="FILE", help="write the walkthrough (.md or .json)")
 
+    importing = commands.add_parser(
+        "import", help="turn a Markdown troubleshooting guide into runbooks, with a coverage report"
+    )
+    importing.add_argument("guide", metavar="GUIDE.md")
+    importing.add_argument("-o", "--output", metavar="DIR", help="write the runbook YAML here")
+
     serve = commands.add_parser(
         "serve", parents=[sub], help="the same app in a browser (textual-serve)"
     )
@@ -132,6 +138,12 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "runbooks":
         return _runbooks(args)
+    if args.command == "import":
+        from runbooks.importer import run_import
+
+        code, report = run_import(Path(args.guide), Path(args.output) if args.output else None)
+        sys.stdout.write(report)
+        return code
     if args.command == "suggest":
         from tui import headless_runbooks
 

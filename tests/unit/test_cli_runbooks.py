@@ -89,3 +89,21 @@ def test_suggest_from_arguments_and_from_standard_input(
     monkeypatch.setattr("sys.stdin", io.StringIO("   "))
     code, _, err = run(capsys, "suggest")
     assert code == 2 and "suggest needs text" in err
+
+
+def test_import_writes_runbooks_that_validate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    guide = tmp_path / "TROUBLESHOOTING.md"
+    guide.write_text(
+        "# Troubleshooting\n\n## Cache errors\n\n**Symptom**: `Error: ECONNREFUSED 127.0.0.1:6379`\n\n"
+        "**Solution**:\n```bash\nredis-cli -h cache.internal ping\n```\n"
+    )
+    code, out, _ = run(capsys, "import", str(guide), "-o", str(tmp_path / "out"))
+    assert code == 0, out
+    written = sorted((tmp_path / "out").glob("*.yaml"))
+    assert written, out
+    code, out, _ = run(capsys, "runbooks", "validate", str(tmp_path / "out"))
+    assert code == 0 and out == f"{len(written)} of {len(written)} runbooks valid\n"
+    code, _, _ = run(capsys, "import", str(tmp_path / "missing.md"))
+    assert code == 2

@@ -96,7 +96,8 @@ def test_import_writes_runbooks_that_validate(
 ) -> None:
     guide = tmp_path / "TROUBLESHOOTING.md"
     guide.write_text(
-        "# Troubleshooting\n\n## Cache errors\n\n**Symptom**: `Error: ECONNREFUSED 127.0.0.1:6379`\n\n"
+        "# Troubleshooting\n\n## Cache errors\n\n"
+        "**Symptom**: `Error: ECONNREFUSED 127.0.0.1:6379`\n\n"
         "**Solution**:\n```bash\nredis-cli -h cache.internal ping\n```\n"
     )
     code, out, _ = run(capsys, "import", str(guide), "-o", str(tmp_path / "out"))

@@ -21,6 +21,7 @@ PROVIDER_KINDS: dict[str, str] = {
     "http": "providers.http_provider:HttpProvider",
     "compose": "providers.compose_provider:ComposeProvider",
     "ecs": "providers.ecs_provider:EcsProvider",
+    "kubernetes": "providers.kubernetes_provider:KubernetesProvider",
 }
 
 

@@ -1,0 +1,128 @@
+"""The kubernetes provider's log streams against the fake API server: followed containers,
+previous runs, a deployment's pods merged, and a pod watch told as lines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from providers.contract import Health, LogLine
+from providers.kubernetes_provider import KubernetesProvider
+from tests.servers import kube_objects as k
+from tests.servers.kube_api import FakeKubeApi, kube_target
+
+pytestmark = pytest.mark.integration
+
+NS = "prod"
+ROOT = "kubernetes:eks"
+
+
+@contextlib.asynccontextmanager
+async def opened(config: Path) -> AsyncIterator[KubernetesProvider]:
+    provider = KubernetesProvider(kube_target(config, 3.0))
+    try:
+        yield provider
+    finally:
+        await provider.close()
+
+
+async def wait_for(
+    stream: AsyncIterator[LogLine], wanted: Callable[[LogLine], bool], timeout: float = 1.0
+) -> LogLine:
+    """The first line of the stream that `wanted` accepts, within `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        async for line in stream:
+            if wanted(line):
+                return line
+    raise AssertionError("the stream ended")
+
+
+async def test_a_pod_is_followed_live_after_its_previous_run(
+    kube_api: FakeKubeApi, kubeconfig: Path
+) -> None:
+    status = k.running(restarts=2, last=k.terminated("Error", 1))
+    kube_api.put(k.namespace(NS), k.pod("api-1", NS, statuses=[status]))
+    kube_api.add_log(NS, "api-1", "Traceback: KeyError 'DATABASE_URL'", previous=True)
+    kube_api.add_log(NS, "api-1", "booting")
+    async with opened(kubeconfig) as provider:
+        stream = provider.logs(f"{ROOT}/{NS}/pod/api-1")
+        try:
+            previous = await wait_for(stream, lambda line: True, timeout=3.0)
+            booting = await wait_for(stream, lambda line: True)
+            kube_api.add_log(NS, "api-1", "ERROR connect ECONNREFUSED 127.0.0.1:5672")
+            live = await wait_for(stream, lambda line: "ECONNREFUSED" in line.text)
+        finally:
+            await stream.aclose()
+    assert (previous.source, previous.level) == ("api-1/app (previous)", "error")
+    assert previous.text == "Traceback: KeyError 'DATABASE_URL'"
+    assert (booting.source, booting.text) == ("api-1", "booting")
+    assert live.level == "error"
+    assert live.time.tzinfo is not None
+
+
+async def test_a_deployment_merges_its_pods_and_follows_new_ones(
+    kube_api: FakeKubeApi, kubeconfig: Path
+) -> None:
+    kube_api.put(*k.healthy_app(NS, "web"))
+    pods = sorted(name for (_, name) in kube_api.objects[("", "pods")])
+    async with opened(kubeconfig) as provider:
+        stream = provider.logs(f"{ROOT}/{NS}/deployment/web")
+        try:
+            await asyncio.sleep(0.3)  # both pods followed
+            for pod in pods:
+                kube_api.add_log(NS, pod, f"GET /health 200 from {pod}")
+            seen = {(await wait_for(stream, lambda line: "GET" in line.text)).source for _ in pods}
+            labels = {"app": "web", "pod-template-hash": "5d9c7b8f4"}
+            kube_api.put(k.pod("web-5d9c7b8f4-new", NS, labels=labels))
+            await asyncio.sleep(0.3)
+            kube_api.add_log(NS, "web-5d9c7b8f4-new", "started")
+            late = await wait_for(stream, lambda line: line.text == "started")
+        finally:
+            await stream.aclose()
+    assert seen == set(pods)
+    assert late.source == "web-5d9c7b8f4-new"
+
+
+async def test_a_watch_tells_a_pod_entering_crash_loop(
+    kube_api: FakeKubeApi, kubeconfig: Path
+) -> None:
+    kube_api.put(*k.healthy_app(NS, "web"))
+    name = "web-5d9c7b8f4-aaaaa0"
+    async with opened(kubeconfig) as provider:
+        before = await provider.discover()
+        stream = provider.logs(f"{ROOT}/{NS}")
+        try:
+            banner = await wait_for(stream, lambda line: True, timeout=3.0)
+            crashing = k.waiting(
+                "app", "CrashLoopBackOff", restarts=3, last=k.terminated("OOMKilled", 137)
+            )
+            broken = k.pod(
+                name,
+                NS,
+                labels={"app": "web", "pod-template-hash": "5d9c7b8f4"},
+                statuses=[crashing],
+                owner=("ReplicaSet", "web-5d9c7b8f4"),
+            )
+            kube_api.put(broken)
+            told = await wait_for(stream, lambda line: name in line.text)
+            kube_api.remove("Pod", NS, name)
+            gone = await wait_for(stream, lambda line: "deleted" in line.text)
+        finally:
+            await stream.aclose()
+        kube_api.put(broken)
+        after = await provider.discover()
+    assert banner.text == "watching pods in namespace prod: 2 pods, 0 not ok"
+    assert told.level == "error"
+    assert told.text.startswith(f"pod/{name}: CrashLoopBackOff (last: OOMKilled, exit code 137)")
+    assert gone.text == f"pod/{name} deleted"
+    assert before.status.health is Health.OK
+    assert after.status.health is Health.DEGRADED  # a deployment with a failing pod
+    pod = next(n for n in after.walk() if n.id == f"{ROOT}/{NS}/pod/{name}")
+    assert pod.status.health is Health.FAILING
+    deployment = next(n for n in after.walk() if n.kind == "k8s.deployment")
+    assert deployment.status.health is Health.DEGRADED
+    assert "CrashLoopBackOff (last: OOMKilled" in deployment.status.reason

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from providers.contract import CheckCall, CheckResult, Node, utc_now
+from providers.contract import CheckCall, CheckResult, CheckStatus, Node, utc_now
 from providers.environment import LiveEnvironment, PlannedCheck
 from providers.registry import check_catalogue
 from runbooks.evidence import ConditionResult, evaluate
@@ -168,6 +168,27 @@ def planned(
     return PlannedCheck(f"{kind}:{target}", CheckCall(step.use, substitute(step.with_, params)))
 
 
+async def run_step(
+    runbook: Runbook,
+    step: CheckStep,
+    live: LiveEnvironment,
+    params: Mapping[str, Any],
+    kinds: Mapping[str, str],
+) -> CheckResult:
+    """One step's check, or SKIPPED when its (optional) target is not in this environment."""
+    kind = kinds[step.use]
+    target_name = target_param(runbook, step.on, kind)
+    if target_name not in params:
+        return CheckResult(
+            check=step.use,
+            target="",
+            status=CheckStatus.SKIPPED,
+            summary=f"skipped: no {kind} target ({target_name}) in {live.name}",
+            facts={"skipped": "no target"},
+        )
+    return await live.run_check(planned(runbook, step, params, kinds))
+
+
 async def run_steps(
     runbook: Runbook,
     live: LiveEnvironment,
@@ -178,7 +199,7 @@ async def run_steps(
     steps = [step for step in runbook.checks if step_ids is None or step.id in step_ids]
     kinds = {name: kind for name, (kind, _) in check_catalogue().items()}
     results = await asyncio.gather(
-        *(live.run_check(planned(runbook, step, params, kinds)) for step in steps)
+        *(run_step(runbook, step, live, params, kinds) for step in steps)
     )
     return {step.id: result for step, result in zip(steps, results, strict=True)}
 

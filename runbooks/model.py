@@ -151,6 +151,13 @@ class Fix(_Strict):
         return "action" if self.action else "run" if self.run else "manual"
 
 
+class ManualStep(_Strict):
+    """A diagnostic step triage cannot observe from here (a browser tab, a vendor dashboard)."""
+
+    title: str
+    how: str = Field(description="The exact command to run or place to look.")
+
+
 class Cause(_Strict):
     """A likely cause of the symptom, the evidence that confirms it, and its fixes."""
 
@@ -175,5 +182,8 @@ class Runbook(_Strict):
     applies_to: list[str] = Field(default_factory=list, description="Node kinds.")
     params: dict[str, Param] = Field(default_factory=dict)
     checks: list[CheckStep] = Field(default_factory=list)
+    manual: list[ManualStep] = Field(
+        default_factory=list, description="Diagnostic steps done by hand, with where or how."
+    )
     causes: list[Cause] = Field(default_factory=list)
     verify: list[str] = Field(default_factory=list, description="Check ids re-run after a fix.")

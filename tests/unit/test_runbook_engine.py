@@ -593,3 +593,42 @@ def test_binding_refuses_a_parameter_the_runbook_does_not_take() -> None:
     assert str(caught.value) == (
         "redis-out-of-memory takes no parameter cahce; it takes: cache, pattern"
     )
+
+
+async def test_a_step_on_an_optional_target_absent_here_is_skipped() -> None:
+    from pathlib import Path
+
+    from providers.environment import LiveEnvironment
+    from providers.inventory import Environment, Inventory, Target
+    from runbooks.engine import Verdict, diagnose
+    from runbooks.loader import load_runbook
+
+    runbook = load_runbook(
+        Path("mixed.yaml"),
+        text=(
+            "id: mixed\ntitle: Mixed\n"
+            "params:\n  cache: {target: redis}\n  aws: {target: ecs, required: false}\n"
+            "checks:\n  - {id: ping, use: redis.ping, on: cache}\n"
+            "  - {id: alarms, use: cloudwatch.alarms, on: aws}\n"
+            "causes:\n  - id: alarm\n    title: An alarm fires\n"
+            "    evidence: [{check: alarms, status: fail}]\n"
+        ),
+    )
+    live = LiveEnvironment(
+        Inventory(
+            environments={
+                "p": Environment(
+                    targets=[Target(kind="redis", name="cache", url="redis://127.0.0.1:1/0")]
+                )
+            }
+        )
+    )
+    try:
+        diagnosis = await diagnose(runbook, live)
+    finally:
+        await live.close()
+    assert diagnosis.params == {"cache": "cache"}
+    skipped = diagnosis.results["alarms"]
+    assert skipped.status.value == "skipped"
+    assert skipped.summary == "skipped: no ecs target (aws) in p"
+    assert diagnosis.causes[0].verdict is Verdict.UNKNOWN

@@ -26,7 +26,7 @@ from providers.contract import CheckResult, Node, utc_now
 from providers.environment import LiveEnvironment
 from providers.registry import check_catalogue
 from providers.text import sanitize
-from runbooks.engine import BindingError, Diagnosis, bind, planned, rank
+from runbooks.engine import BindingError, Diagnosis, bind, rank, run_step
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
 from runbooks.gate import ActionBlocked, AuditLog, Gate
 from runbooks.loader import Library
@@ -187,7 +187,7 @@ class Walkthrough(Screen[None]):
         started_at = utc_now()
 
         async def run(step: CheckStep) -> tuple[CheckStep, CheckResult]:
-            return step, await self.live.run_check(planned(runbook, step, params, kinds))
+            return step, await run_step(runbook, step, self.live, params, kinds)
 
         results: dict[str, CheckResult] = {}
         for finished in asyncio.as_completed([run(step) for step in runbook.checks]):

@@ -103,13 +103,15 @@ class MainScreen(Screen[None]):
         )
 
     def _set_subtitle(self) -> None:
-        parts = [f"{self.live.name} ({self.live.inventory.source})"]
-        if self.live.read_only:
-            parts.append("read-only")
+        # What matters most first: a narrow terminal cuts the end of the line.
+        parts = [self.live.name]
         if self.problems:
             parts.append(f"{len(self.problems)} problems (p)")
         if self.stale_seconds:
             parts.append(f"STALE: last refresh {self.stale_seconds}s ago")
+        if self.live.read_only:
+            parts.append("read-only")
+        parts.append(str(self.live.inventory.source))
         self.sub_title = " · ".join(parts)
 
     # Workers: they talk to providers and post messages; they never touch a widget.

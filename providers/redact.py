@@ -26,11 +26,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_-]{16,}\b"), MASK),
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), MASK),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
-    # NAME_SECRET=value, X_PASSWORD: value, API_KEY=value, TOKEN=value
+    # Environment-style names: DB_PASSWORD=value, STRIPE_SECRET: value, API_KEY=value
     (
         re.compile(
-            r"(?i)\b([A-Z0-9_]*(SECRET|PASSWORD|TOKEN|API_?KEY|PRIVATE_KEY)[A-Z0-9_]*)(\s*[=:]\s*)"
-            r"(\"[^\"]*\"|'[^']*'|\S+)"
+            r"\b([A-Z0-9_]*(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY)"
+            r"[A-Z0-9_]*)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
+        ),
+        rf"\1\3{MASK}",
+    ),
+    # Lower-case keys ending in a secret word: password: x, client_secret=x, api-key: x
+    # (not `secretsmanager:GetSecretValue`, where the word is only a prefix).
+    (
+        re.compile(
+            r"(?i)\b([a-z0-9_-]*(secret|password|passwd|token|api[_-]?key|private[_-]?key))"
+            r"(?![a-z0-9])(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
         ),
         rf"\1\3{MASK}",
     ),

@@ -31,10 +31,13 @@ class Library:
 
 
 def runbook_files(paths: Iterable[Path]) -> list[Path]:
+    """YAML files under the given folders, except coverage maps (`coverage/`), which are not
+    runbooks."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
+            files = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
+            found.extend(f for f in files if "coverage" not in f.relative_to(path).parts[:-1])
         else:
             found.append(path)
     return found

@@ -49,6 +49,13 @@ def test_redact_hides_known_secret_shapes(raw: str, secret: str) -> None:
     assert "***" in redact(raw)
 
 
-def test_redact_keeps_ordinary_text() -> None:
-    text = "redis://cache:6379/0 answered PONG in 0.3 ms; 12 keys"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "redis://cache:6379/0 answered PONG in 0.3 ms; 12 keys",
+        "role ecsTaskExecutionRole is denied secretsmanager:GetSecretValue",
+        "tokens: 3 in the bucket",
+    ],
+)
+def test_redact_keeps_ordinary_text(text: str) -> None:
     assert redact(text) == text

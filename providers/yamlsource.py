@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """YAML 1.2 booleans: only true and false. `on:`, `no` and `off` stay strings, as a person
     writing `on: cache` or a country code means them."""
 
@@ -32,7 +32,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
                 None, None, f"{key!r} is given twice in this mapping", key_node.start_mark
             )
         seen.add(key) if isinstance(key, str | int | float | bool) else None
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -137,8 +137,13 @@ def read_yaml(path: Path, *, text: str | None = None) -> YamlDocument:
     except UnicodeDecodeError as error:
         raise SourceError(name, 0, 0, f"not UTF-8 text: {error.reason}") from None
     try:
-        root = yaml.compose(source, Loader=_Loader)
-        data = yaml.load(source, Loader=_Loader)
+        # One parse (libyaml when present): the node tree locates errors, data is built from it.
+        loader = _Loader(source)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)

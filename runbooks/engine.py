@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,6 +113,7 @@ def bind(
         )
     missing: list[str] = []
     inventory_params = live.config.params
+    params_by_kind = Counter(param.target for param in runbook.params.values() if param.target)
     for name, param in runbook.params.items():
         if name in given or name in inventory_params:
             value = given[name] if name in given else inventory_params[name]
@@ -123,9 +125,11 @@ def bind(
                 )
             bound[name] = value
         elif param.target:
-            if node_target is not None and node_target.kind == param.target:
+            # Guess only when it cannot be wrong: one parameter of this kind, one such target.
+            sole_param = params_by_kind[param.target] == 1
+            if sole_param and node_target is not None and node_target.kind == param.target:
                 bound[name] = node_target.target.name
-            elif len(targets_by_kind.get(param.target, [])) == 1:
+            elif sole_param and len(targets_by_kind.get(param.target, [])) == 1:
                 bound[name] = targets_by_kind[param.target][0]
             elif param.required:
                 missing.append(f"{name} (a {param.target} target)")

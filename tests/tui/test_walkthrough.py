@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -116,29 +117,38 @@ async def test_read_only_says_why_and_changes_nothing(redis_server: RedisServer)
     assert len(redis_server.client().keys("fill:*")) > 0
 
 
-async def test_a_runbook_needing_a_value_asks_for_it(redis_server: RedisServer) -> None:
+async def test_a_runbook_needing_a_value_asks_for_it(postgres_server) -> None:  # type: ignore[no-untyped-def]
     inventory = Inventory(
         environments={
             "prod": Environment(
                 targets=[
-                    Target(kind="redis", name="a", url=redis_server.url),
-                    Target(kind="redis", name="b", url=redis_server.url),
+                    Target(
+                        kind="postgres",
+                        name="orders-db",
+                        url=postgres_server.dsn_without_password,
+                        password={"env": "TRIAGE_TEST_PG_PASSWORD"},
+                    ),
                 ]
             )
         },
         source="test",
     )
+    os.environ["TRIAGE_TEST_PG_PASSWORD"] = postgres_server.password
     app = TriageApp(inventory)
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = await open_walkthrough(app, pilot, "redis memory usage is high")
-        screen.query_one("#walk-runbooks", OptionList).focus()
+        screen = await open_walkthrough(app, pilot, 'relation "orders" does not exist')
+        runbooks = screen.query_one("#walk-runbooks", OptionList)
+        assert runbooks.get_option_at_index(0).id == "db-missing-relation"
+        runbooks.focus()
         await pilot.press("enter")
         why = str(screen.query_one("#walk-why", Static).render())
-        assert "needs cache (a redis target)" in why
+        assert why == "db-missing-relation needs table; pass --param NAME=VALUE"
         assert app.focused is screen.query_one("#walk-params", Input)
-        await pilot.press(*"cache=b", "enter")
-        screen.query_one("#walk-runbooks", OptionList).focus()
+        await pilot.press(*"table=orders", "enter")
+        runbooks.focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.diagnosis is not None)
-        assert screen.diagnosis is not None and screen.diagnosis.params["cache"] == "b"
+        assert screen.diagnosis is not None
+        assert screen.diagnosis.params == {"db": "orders-db", "table": "orders"}
+        assert screen.diagnosis.results["table"].facts["exists"] is False
         assert isinstance(screen.query_one(DiagnosisView), DiagnosisView)

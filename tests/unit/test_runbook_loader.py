@@ -131,13 +131,13 @@ BROKEN: dict[str, tuple[str, int, int, str]] = {
         edited(("title: Redis is out of memory", "title: Redis: out of memory")),
         2,
         13,
-        "invalid YAML: mapping values are not allowed here",
+        "invalid YAML: mapping values are not allowed in this context",
     ),
     "invalid YAML: a tab for indentation": (
         edited(("    on: cache\n  - id: keys", "\ton: cache\n  - id: keys")),
         10,
         1,
-        "invalid YAML: found character '\\t' that cannot start any token",
+        "invalid YAML: found a tab character that violates indentation",
     ),
     "top level is a list": (
         "- id: redis-oom\n- title: Redis\n",
@@ -426,7 +426,7 @@ def test_one_broken_file_never_hides_the_others(tmp_path: Path) -> None:
     library = load_library([tmp_path])
 
     assert [str(error) for error in library.errors] == [
-        f"{bad_yaml}:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'",
+        f"{bad_yaml}:3:1: invalid YAML: did not find expected ',' or ']'",
         f"{bad_check}:9:10: unknown check 'redis.memroy'; did you mean redis.memory or "
         "redis.keys or redis.latency?",
     ]

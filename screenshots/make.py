@@ -32,7 +32,7 @@ async def photograph(url: str, name: str, size: tuple[int, int]) -> Path:
         assert isinstance(screen, MainScreen)
         deadline = time.monotonic() + 15
         checks, tail = app.query_one(CheckResults), app.query_one(LogTail)
-        while len(checks.results) < 3 or tail.log.line_count < 3:
+        while len(checks.results) < 3 or tail.view.line_count < 3:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{name}: the app did not settle within 15s")
             await pilot.pause(0.1)

@@ -42,6 +42,22 @@ MAIN_COMMANDS = (
     Command("main.focus_next", "tab", "app.focus_next", "Next pane", show=False, palette=False),
 )
 
+# The log pane's own keys (they act on the pane, so they work while it has the focus).
+LOG_COMMANDS = (
+    Command("log.filter", "backslash,ctrl+f", "prompt('filter')", "Filter"),
+    Command("log.search", "slash", "prompt('search')", "Search"),
+    Command("log.search_next", "n", "search(1)", "Next match", show=False),
+    Command("log.search_previous", "N", "search(-1)", "Previous match", show=False),
+    Command("log.invert", "v", "invert", "Invert filter", show=False),
+    Command("log.window", "m", "cycle_window", "Window"),
+    Command("log.since", "M", "prompt('since')", "Since time", show=False),
+    Command("log.timestamps", "t", "toggle_option('timestamps')", "Timestamps", show=False),
+    Command("log.wrap", "W", "toggle_option('wrap')", "Wrap", show=False),
+    Command("log.save", "s", "save", "Save"),
+    Command("log.copy", "c", "copy", "Copy line"),
+    Command("log.escape", "escape", "escape", "Close/clear", show=False, palette=False),
+)
+
 WALKTHROUGH_COMMANDS = (
     Command("walk.back", "escape", "back", "Back"),
     Command("walk.rerun", "r", "rerun", "Re-run checks"),

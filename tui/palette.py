@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.commands import APP_COMMANDS, MAIN_COMMANDS, WALKTHROUGH_COMMANDS, Command
+from tui.commands import (
+    APP_COMMANDS,
+    LOG_COMMANDS,
+    MAIN_COMMANDS,
+    WALKTHROUGH_COMMANDS,
+    Command,
+)
 
 if TYPE_CHECKING:
     from tui.app import TriageApp
@@ -36,6 +42,16 @@ class TriageCommands(Provider):
                 partial(screen.run_action, command.action),
                 f"command {command.id}",
             )
+        log_panes = screen.query("LogTail")
+        if log_panes:
+            pane = log_panes.first()
+            for command in LOG_COMMANDS:
+                if command.palette:
+                    yield (
+                        f"Log: {command.description} ({command.key})",
+                        partial(pane.run_action, command.action),
+                        f"command {command.id}",
+                    )
         for node in app.known_nodes():
             yield (
                 f"Service: {node.name}",

@@ -7,7 +7,7 @@ tails, and shows the ranked list.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from providers.contract import CheckResult, CheckStatus, LogLine
@@ -17,6 +17,8 @@ from runbooks.suggest import Suggestion, suggest
 
 SEVERITY = {CheckStatus.FAIL: 0, CheckStatus.ERROR: 1, CheckStatus.WARN: 2}
 LOG_SEVERITY = 1
+CHECK_SCORE = 20.0
+KIND_SCORE = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +37,14 @@ class Problem:
 
 
 def problems_from_results(
-    results: Iterable[CheckResult], runbooks: Iterable[Runbook]
+    results: Iterable[CheckResult],
+    runbooks: Iterable[Runbook],
+    kinds: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """One problem per failing, erroring or warning check, with suggested runbooks."""
+    """One problem per failing, erroring or warning check, with suggested runbooks.
+
+    `kinds` (node id -> node kind) lets runbooks made for that kind of node rank first.
+    """
     library = list(runbooks)
     found = []
     for result in results:
@@ -52,10 +59,34 @@ def problems_from_results(
                 origin=result.check,
                 text=sanitize(text),
                 severity=SEVERITY[result.status],
-                suggestions=tuple(suggest(f"{text} {evidence}", library, limit=3)),
+                suggestions=tuple(
+                    _for_check(
+                        result.check,
+                        (kinds or {}).get(result.node_id, ""),
+                        f"{text} {evidence}",
+                        library,
+                    )
+                ),
             )
         )
     return sorted(found, key=lambda problem: problem.rank_key)
+
+
+def _for_check(check: str, kind: str, text: str, library: list[Runbook]) -> list[Suggestion]:
+    """Runbooks ranked for a failing check: those running that very check, and those made for
+    that kind of node, come first."""
+    boosted = []
+    for item in suggest(text, library, limit=len(library)):
+        score, reasons = item.score, list(item.reasons)
+        if any(step.use == check for step in item.runbook.checks):
+            score += CHECK_SCORE
+            reasons.insert(0, f"runs {check}")
+        if kind and kind in item.runbook.applies_to:
+            score += KIND_SCORE
+            reasons.insert(0, f"made for {kind}")
+        boosted.append(Suggestion(item.runbook, score, tuple(reasons)))
+    boosted.sort(key=lambda item: (-item.score, item.runbook.id))
+    return boosted[:3]
 
 
 def problems_from_logs(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Log
 
 from providers.contract import CheckStatus, Health
 from providers.inventory import Target
@@ -46,7 +45,7 @@ async def test_first_target_is_selected_and_its_checks_and_status_show(
         node = tree.node_by_id("redis:cache")
         assert node is not None and node.status.health is Health.OK
         assert str(tree.root.children[0].label).startswith(f"● ok cache ({redis_server.address})")
-        assert screen.sub_title == "local (test)"
+        assert screen.sub_title == "local · test"
 
 
 async def test_keyboard_selects_a_dead_target_and_shows_why(redis_server: RedisServer) -> None:
@@ -90,11 +89,15 @@ async def test_slow_log_lines_appear_in_the_log_pane(
     client.config_set("slowlog-log-slower-than", 0)
     app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
     async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(LogTail).query_one(Log)
-        await wait_until(pilot, lambda: any("following the slow log" in x for x in log.lines))
+        view = app.query_one(LogTail).view
+        await wait_until(
+            pilot, lambda: any("following the slow log" in x for x in view.visible_texts())
+        )
         client.set("tenant:42:oauth:token", "\x1b]52;c;ZXZpbA==\x07value")
-        await wait_until(pilot, lambda: any("tenant:42:oauth:token" in x for x in log.lines))
-        line = next(x for x in log.lines if "tenant:42:oauth:token" in x)
+        await wait_until(
+            pilot, lambda: any("tenant:42:oauth:token" in x for x in view.visible_texts())
+        )
+        line = next(x for x in view.visible_texts() if "tenant:42:oauth:token" in x)
         assert "\x1b" not in line and "\x07" not in line
         assert "SET tenant:42:oauth:token" in line
 

@@ -23,7 +23,7 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.screen.selected is not None)
     await wait_for_group(app, "checks")
     tail = app.query_one(LogTail)
-    await wait_until(pilot, lambda: tail.log.line_count == 4)
+    await wait_until(pilot, lambda: tail.view.line_count == 4)
     await pilot.pause()
 
 

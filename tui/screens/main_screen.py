@@ -152,7 +152,8 @@ class MainScreen(Screen[None]):
             self.query_one(Trends).show(self.trends.of(self.selected.id))
         library = getattr(self.app, "library", None)
         runbooks = list(library.runbooks.values()) if library is not None else []
-        self.check_problems = problems_from_results(message.results, runbooks)
+        kinds = {node.id: node.kind for tree in message.nodes for node in tree.walk()}
+        self.check_problems = problems_from_results(message.results, runbooks, kinds)
         self._set_subtitle()
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:

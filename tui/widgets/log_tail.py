@@ -1,62 +1,299 @@
-"""The log tail: a bounded, follow-or-pause view of one node's log stream."""
+"""The log tail: the log pane of one node, with the keys and the prompt that drive its view.
+
+The pane holds what the operator asked for (filter, time window, search, options) and the
+view shows it; saving and copying start here too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Log
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Label, Static
 
-from providers.contract import LogLine
+from providers.contract import LogLine, utc_now
 from providers.text import sanitize
+from tui.commands import LOG_COMMANDS, bindings
+from tui.widgets.log_format import WINDOWS, compile_query, parse_since
+from tui.widgets.log_view import LogView
 
-
-def format_line(line: LogLine) -> str:
-    stamp = line.time.astimezone().strftime("%H:%M:%S")
-    return f"{stamp} {line.level.upper():<5} {sanitize(line.text)}"
+PROMPTS = {
+    "filter": "text, /regex/ or !exclude; enter applies, empty clears, esc closes",
+    "search": "text or /regex/, then n and N; enter searches, esc closes",
+    "since": "HH:MM or HH:MM:SS; empty shows every line",
+}
 
 
 class LogTail(Vertical):
-    """Lines arrive in batches; the `Log` widget renders only what is on screen."""
+    """Lines arrive in batches; the view styles only what is on screen."""
+
+    BINDINGS = bindings(LOG_COMMANDS)
+
+    @dataclass
+    class Saved(Message):
+        """The shown lines were written to a file."""
+
+        path: Path
+        count: int
 
     def __init__(self, *, max_lines: int, id: str | None = None) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
         self.source = ""
-        self.following = True
+        self.clock: Callable[[], datetime] = utc_now
+        self.save_dir = Path.cwd()
+        self.filter: re.Pattern[str] | None = None
+        self.filter_text = ""
+        self.inverse = False
+        self.window_index = 0
+        self.since: datetime | None = None
+        self.cutoff: datetime | None = None  # lines older than this are outside the window
+        self.search_text = ""
+        self.prompt_mode = ""
+        self._subtitle = ""
 
     def compose(self) -> ComposeResult:
-        yield Log(max_lines=self.max_lines, auto_scroll=True, id="log-lines")
+        yield LogView(max_lines=self.max_lines, id="log-view")
+        with Horizontal(id="log-prompt"):
+            yield Label("", id="log-prompt-label")
+            yield Input(id="log-input")
+        yield Static("", id="log-prompt-error", markup=False)
 
     def on_mount(self) -> None:
+        self.border_title = "Log: no node selected"
+        self.set_interval(1.0, self.slide_window)
         self._retitle()
 
     @property
-    def log(self) -> Log:  # type: ignore[override]
-        return self.query_one("#log-lines", Log)
+    def view(self) -> LogView:
+        return self.query_one("#log-view", LogView)
+
+    @property
+    def following(self) -> bool:
+        return self.view.following
 
     def start(self, source: str, *, available: bool) -> None:
         """Point the pane at a new source and forget the old one's lines."""
         self.source = source
-        self.log.clear()
-        if not available:
-            self.log.write_line(f"{sanitize(source)} has no log stream")
+        self.view.placeholder = "" if available else f"{source} has no log stream"
+        self.view.clear()
+        self.border_title = Content(f"Log: {sanitize(source)}")
         self._retitle()
 
     def append(self, lines: Sequence[LogLine]) -> None:
-        self.log.write_lines([format_line(line) for line in lines])
+        self.view.append(lines)
+        self._retitle()
 
     def toggle_follow(self) -> bool:
-        self.following = not self.following
-        self.log.auto_scroll = self.following
-        if self.following:
-            self.log.scroll_end(animate=False)
+        view = self.view
+        view.pause() if view.following else view.resume()
         self._retitle()
-        return self.following
+        return view.following
+
+    # What shows: the filter and the time window make one test per line for the view.
+
+    @property
+    def window_label(self) -> str:
+        if self.since is not None:
+            return f"since {self.since.astimezone():%H:%M:%S}"
+        return WINDOWS[self.window_index][0]
+
+    def set_filter(self, pattern: re.Pattern[str] | None, text: str, inverse: bool) -> None:
+        self.filter, self.filter_text, self.inverse = pattern, text, inverse
+        self._apply()
+
+    def set_window(self, index: int, since: datetime | None = None) -> None:
+        """Show the last N minutes (an index into WINDOWS), or every line since a time."""
+        self.window_index, self.since = (0, since) if since else (index % len(WINDOWS), None)
+        self._apply()
+
+    def _apply(self) -> None:
+        span = WINDOWS[self.window_index][1]
+        self.cutoff = self.since or (self.clock() - span if span is not None else None)
+        pattern, inverse = self.filter, self.inverse
+        if self.cutoff is None and pattern is None:
+            self.view.set_keep(None)
+            return
+
+        def keep(line: LogLine) -> bool:
+            if self.cutoff is not None and line.time < self.cutoff:
+                return False
+            if pattern is None:
+                return True
+            found = pattern.search(line.text) or pattern.search(line.level)
+            return (found is None) is inverse
+
+        self.view.set_keep(keep)
+
+    def slide_window(self) -> None:
+        """Each second, lines older than the last N minutes leave the view."""
+        span = WINDOWS[self.window_index][1]
+        if self.since is None and span is not None:
+            self.cutoff = self.clock() - span
+            self.view.drop_older(self.cutoff)
+
+    def search(self, direction: int, *, start: int | None = None) -> bool:
+        """Move the cursor to the next (1, newer) or previous (-1) line that matches."""
+        view = self.view
+        pattern, count = view.search_pattern, view.line_count
+        if pattern is None or not count:
+            return False
+        view.pause()
+        origin = start if start is not None else view.cursor_index or 0
+        for step in range(1, count + 1):
+            index = (origin + direction * step) % count
+            if pattern.search(view.message_at(index)):
+                view.move_cursor(index)
+                return True
+        return False
+
+    # Actions bound to keys.
+
+    def action_search(self, direction: int) -> None:
+        if self.view.search_pattern is None:
+            self.notify("No search yet: press / to search", timeout=3)
+        elif not self.search(direction):
+            self.notify("No line matches the search", severity="warning", timeout=3)
+
+    def action_invert(self) -> None:
+        self.set_filter(self.filter, self.filter_text, not self.inverse)
+
+    def action_cycle_window(self) -> None:
+        self.set_window(self.window_index + 1)
+
+    def action_toggle_option(self, option: str) -> None:
+        view = self.view
+        timestamps, wrap = view.show_timestamps, view.wrap
+        view.set_options(
+            timestamps=not timestamps if option == "timestamps" else timestamps,
+            wrap=not wrap if option == "wrap" else wrap,
+        )
+
+    def action_copy(self) -> None:
+        """Copy the line at the cursor with OSC 52, which works over SSH; JSON stays raw."""
+        line = self.view.cursor_line
+        if line is None:
+            self.notify("No line to copy", timeout=3)
+            return
+        text = sanitize(line.text)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {len(text):,} characters", timeout=2)
+
+    def action_save(self) -> None:
+        """Write the shown lines, raw and made safe, to a file, off the UI loop."""
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.source).strip("-") or "log"
+        stamp = self.clock().astimezone().strftime("%Y%m%d-%H%M%S")
+        self.write_lines(self.save_dir / f"triage-{slug}-{stamp}.log", self.view.visible_lines())
+
+    @work(thread=True, exclusive=True, group="log-save", exit_on_error=False)
+    def write_lines(self, path: Path, lines: list[LogLine]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            for line in lines:
+                source, level, text = (sanitize(x) for x in (line.source, line.level, line.text))
+                out.write(f"{line.time.isoformat()} {source} {level} {text}\n")
+        self.post_message(self.Saved(path, len(lines)))
+
+    def on_log_tail_saved(self, message: Saved) -> None:
+        self.notify(f"Saved {message.count:,} lines to {message.path}", title="Log saved")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape is the pane's only while a prompt is open or a search is highlighted."""
+        if action == "escape":
+            return self.has_class("-prompting") or self.view.search_pattern is not None
+        return True
+
+    def action_escape(self) -> None:
+        if self.has_class("-prompting"):
+            self.close_prompt()
+        else:
+            self.view.set_search(None)
+            self.search_text = ""
+
+    # The prompt: one input line for a filter, a search or a start time.
+
+    def action_prompt(self, mode: str) -> None:
+        self.prompt_mode = mode
+        self.query_one("#log-prompt-label", Label).update(mode)
+        prompt = self.query_one("#log-input", Input)
+        prompt.placeholder = PROMPTS[mode]
+        prompt.value = {
+            "filter": ("!" if self.inverse else "") + self.filter_text,
+            "search": self.search_text,
+            "since": f"{self.since.astimezone():%H:%M:%S}" if self.since else "",
+        }[mode]
+        self._show_error("")
+        self.add_class("-prompting")
+        prompt.focus()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        text = message.value.strip()
+        try:
+            if self.prompt_mode == "since":
+                self.set_window(0, parse_since(text, self.clock()) if text else None)
+            elif self.prompt_mode == "filter":
+                pattern, inverse = compile_query(text)
+                self.set_filter(pattern, text.removeprefix("!"), inverse)
+            else:
+                self._search_for(text)
+        except re.error as error:
+            self._show_error(f"Invalid regex: {error}; the previous {self.prompt_mode} stays")
+            return
+        except ValueError:
+            self._show_error(f"Not a time: {text!r}; type HH:MM or HH:MM:SS")
+            return
+        self.close_prompt()
+
+    def _search_for(self, text: str) -> None:
+        """Highlight matches and go to the nearest one at or above the cursor."""
+        pattern, _ = compile_query(text.removeprefix("!"))
+        self.search_text = text if pattern else ""
+        view = self.view
+        view.set_search(pattern)
+        if pattern is not None and view.line_count:
+            view.pause()
+            index = view.cursor_index
+            if not self.search(-1, start=index + 1 if index is not None else None):
+                self.notify("No line matches the search", severity="warning", timeout=3)
+
+    def close_prompt(self) -> None:
+        self.remove_class("-prompting")
+        self._show_error("")
+        self.prompt_mode = ""
+        self.view.focus()
+
+    def _show_error(self, error: str) -> None:
+        note = self.query_one("#log-prompt-error", Static)
+        note.update(error)
+        note.set_class(bool(error), "-shown")
+
+    # Titles: where the operator reads the pane's state.
+
+    def on_log_view_changed(self, message: LogView.Changed) -> None:
+        self._retitle()
 
     def _retitle(self) -> None:
-        state = "following" if self.following else "paused"
-        name = sanitize(self.source) if self.source else "no node selected"
-        self.border_title = f"Log: {name}"
-        self.border_subtitle = state
+        view = self.view
+        state = "following" if view.following else "paused"
+        if not view.following and view.new_since_pause:
+            state += f" · {view.new_since_pause:,} new"
+        parts = [state]
+        if self.filter_text:
+            parts.append(f"{'not ' if self.inverse else ''}“{self.filter_text}”")
+        if self.window_label != "all":
+            parts.append(self.window_label)
+        if view.dropped:
+            parts.append(f"{view.dropped:,} dropped")
+        subtitle = " · ".join(parts)
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = Content(subtitle)

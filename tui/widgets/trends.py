@@ -8,7 +8,8 @@ from textual.widgets import Label, Sparkline
 
 from tui.trends import TrendFact
 
-MAX_TRENDS = 3
+MAX_TRENDS = 2
+MIN_SAMPLES = 3  # one or two points draw a block, not a trend
 
 
 class Trends(Vertical):
@@ -26,6 +27,7 @@ class Trends(Vertical):
                 yield Label("", classes="trend-value")
 
     def show(self, trends: list[tuple[TrendFact, list[float]]]) -> None:
+        trends = [(trend, values) for trend, values in trends if len(values) >= MIN_SAMPLES]
         wanted = [(trend.label, values) for trend, values in trends[:MAX_TRENDS]]
         if wanted == self.shown:
             return  # nothing changed: no redraw

@@ -1,0 +1,398 @@
+"""The log view: a bounded buffer of log lines, of which only the rows on screen are styled.
+
+`RichLog` styles every line as it is written (~1,300 lines/s); this view keeps `LogLine`s in a
+deque and draws through the line API, formatting only the rows on screen and caching them.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from operator import attrgetter
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from providers.contract import LogLine
+from providers.text import sanitize
+from tui.widgets.log_format import Shown, level_of, message_width, shown
+
+_TIME = attrgetter("time")
+_MERGE_LIMIT = 2_000  # how far back a late line may be merged into the timeline
+_LEVELS = ("error", "warn", "info", "debug")  # the categories of log_format.level_of
+_STYLES = ("time", "source", "key", "match", "cursor", "placeholder", *_LEVELS)
+
+
+class LogView(ScrollView, can_focus=True):
+    """Log lines in a bounded buffer, merged by time; `keep` decides which ones show."""
+
+    BINDINGS = [
+        Binding("end,G", "follow", "Follow", show=False, id="log.follow"),
+        Binding("up", "move(-1)", "Line up", show=False, id="log.cursor_up"),
+        Binding("down", "move(1)", "Line down", show=False, id="log.cursor_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="log.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="log.page_down"),
+        Binding("home,g", "home", "First line", show=False, id="log.home"),
+    ]
+    COMPONENT_CLASSES = {f"log-view--{name}" for name in _STYLES}
+
+    @dataclass
+    class Changed(Message):
+        """Following, the filter, the window or an option changed; the pane retitles."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LogView.Changed)
+
+    def __init__(self, *, max_lines: int, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.max_lines = max_lines
+        self.placeholder = ""
+        self.following = True
+        self.keep: Callable[[LogLine], bool] | None = None
+        self.search_pattern: re.Pattern[str] | None = None
+        self.show_timestamps = True
+        self.wrap = False
+        self._buffer: deque[LogLine] = deque(maxlen=max_lines)
+        self._cache: LRUCache[int, list[Strip]] = LRUCache(1024)
+        self._styles: dict[str, Style] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every line and count; keep the filter, search and options."""
+        self._buffer.clear()
+        self._first = 0  # absolute index of _buffer[0]; absolute indices survive drops
+        self.dropped = 0
+        self._visible: list[int] | None = None  # absolute indices shown; None: all of them
+        self._row_ends: list[int] | None = None  # when wrapping: cumulative rows per shown line
+        self._row_base = 0
+        self._sources: set[str] = set()
+        self._widest = 0  # the widest row rendered so far: the virtual width
+        self._cursor: int | None = None  # absolute index of the cursor line, when paused
+        self.new_since_pause = 0
+        if self.is_mounted:
+            self._rebuild()
+
+    def on_mount(self) -> None:
+        self._rebuild()
+
+    # What the pane and the tests read.
+
+    @property
+    def line_count(self) -> int:
+        """How many lines pass the filter and the time window."""
+        return len(self._buffer) if self._visible is None else len(self._visible)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def visible_lines(self) -> list[LogLine]:
+        indices = self._visible
+        return list(self._buffer) if indices is None else [self._line(i) for i in indices]
+
+    def visible_texts(self) -> list[str]:
+        """Each shown line as it reads on screen, unwrapped."""
+        return [self._text_of(line).plain for line in self.visible_lines()]
+
+    @property
+    def cursor_line(self) -> LogLine | None:
+        """The line under the cursor when paused; the newest shown line when following."""
+        index = self.cursor_index if not self.following else self.line_count - 1
+        return None if index is None or index < 0 else self._line(self._abs(index))
+
+    # Lines arriving.
+
+    def append(self, lines: Sequence[LogLine]) -> None:
+        """Add a batch, merged into the timeline by time; the oldest lines go when full."""
+        if not lines:
+            return
+        before = self.line_count
+        batch = self._merge_tail(sorted(lines, key=_TIME))
+        start = self._first + len(self._buffer)
+        overflow = len(self._buffer) + len(batch) - self.max_lines
+        self._buffer.extend(batch)
+        dropped_shown = 0
+        if overflow > 0:
+            self._first, self.dropped = self._first + overflow, self.dropped + overflow
+            if self._visible is None:  # as many as were buffered before, at most
+                dropped_shown = min(overflow, start - self._first + overflow)
+            else:
+                dropped_shown = bisect_left(self._visible, self._first)
+            self._forget_front(dropped_shown)
+        fresh = [(i, line) for i, line in enumerate(batch, start) if i >= self._first]
+        if self._visible is not None and (keep := self.keep) is not None:
+            fresh = [(i, line) for i, line in fresh if keep(line)]
+            self._visible.extend(i for i, _ in fresh)
+        self._add_rows(line for _, line in fresh)
+        column = self._source_width()
+        self._sources.update(line.source for line in batch)
+        if self._source_width() != column:
+            self._rebuild()  # the source column appears or widens: every row changes
+        if not self.following:
+            self.new_since_pause += self.line_count - before + dropped_shown
+        self._refit()
+
+    def _merge_tail(self, batch: list[LogLine]) -> list[LogLine]:
+        """Take back buffered lines newer than the batch's first, so the merge stays ordered."""
+        tail: list[LogLine] = []
+        while self._buffer and len(tail) < _MERGE_LIMIT and self._buffer[-1].time > batch[0].time:
+            tail.append(self._buffer.pop())
+        if not tail:
+            return batch
+        end = self._first + len(self._buffer)
+        cut = len(self._buffer) if self._visible is None else bisect_left(self._visible, end)
+        for kept in (self._visible, self._row_ends):
+            if kept is not None:
+                del kept[cut:]
+        for index in range(end, end + len(tail)):
+            self._cache.discard(index)
+        return sorted([*reversed(tail), *batch], key=_TIME)
+
+    def _forget_front(self, count: int) -> None:
+        """Forget the first `count` shown lines; a paused view keeps still."""
+        if count <= 0:
+            return
+        rows = count
+        if self._row_ends is not None:
+            rows = self._row_ends[count - 1] - self._row_base
+            self._row_base = self._row_ends[count - 1]
+            del self._row_ends[:count]
+        if self._visible is not None:
+            del self._visible[:count]
+        if not self.following:
+            self.scroll_to(y=max(0, self.scroll_y - rows), animate=False)
+
+    def drop_older(self, cutoff: datetime) -> None:
+        """Lines older than `cutoff` leave the view (a window of the last N minutes slides)."""
+        indices = self._visible or []
+        ages = (self._line(index).time for index in indices)
+        count = next((n for n, time in enumerate(ages) if time >= cutoff), len(indices))
+        if count:
+            self._forget_front(count)
+            self._refit()
+
+    # What shows, and how.
+
+    def set_keep(self, keep: Callable[[LogLine], bool] | None) -> None:
+        self.keep = keep  # the filter and time window, as one test per line
+        self._rebuild()
+
+    def set_search(self, pattern: re.Pattern[str] | None) -> None:
+        """Highlight what matches in the rows drawn from now on."""
+        self.search_pattern = pattern
+        self._cache.clear()
+        self.refresh()
+
+    def set_options(self, *, timestamps: bool, wrap: bool) -> None:
+        self.show_timestamps, self.wrap = timestamps, wrap
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Recompute which lines show and their rows, after a filter or option changed."""
+        lines, keep = enumerate(self._buffer, self._first), self.keep
+        self._visible = None if keep is None else [i for i, line in lines if keep(line)]
+        self._cache.clear()
+        self._widest = 0
+        self._row_ends, self._row_base = ([] if self.wrap else None), 0
+        self._wrap_at = max(20, self.scrollable_content_region.width)
+        self._add_rows(self._line(self._abs(index)) for index in range(self.line_count))
+        self._refit()
+        self.post_message(self.Changed())
+
+    def _refit(self) -> None:
+        width = 0 if self.wrap else self._widest
+        self.virtual_size = Size(width, self._row_count())
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        if self.wrap:
+            self._rebuild()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+        self._cache.clear()
+
+    # Rows: one per shown line, or its wrapped rows.
+
+    def _abs(self, index: int) -> int:
+        return self._first + index if self._visible is None else self._visible[index]
+
+    def _line(self, absolute: int) -> LogLine:
+        return self._buffer[absolute - self._first]
+
+    def _add_rows(self, lines: Iterable[LogLine]) -> None:
+        if (ends := self._row_ends) is None:
+            return
+        width, total = self._wrap_at, ends[-1] if ends else self._row_base
+        prefix = (9 if self.show_timestamps else 0) + self._source_width() + 6  # as _text_of
+        for line in lines:
+            total += max(1, -(-(prefix + message_width(shown(line))) // width))
+            ends.append(total)
+
+    def _row_count(self) -> int:
+        ends = self._row_ends
+        return self.line_count if ends is None else (ends[-1] - self._row_base if ends else 0)
+
+    def _row_of(self, index: int) -> int:
+        if self._row_ends is None:
+            return index
+        return (self._row_ends[index - 1] if index else self._row_base) - self._row_base
+
+    def _locate(self, row: int) -> tuple[int, int] | None:
+        """The shown line at a row, and which of its wrapped rows."""
+        ends = self._row_ends
+        if ends is None:
+            return (row, 0) if 0 <= row < self.line_count else None
+        index = bisect_right(ends, self._row_base + row)
+        return (index, row - self._row_of(index)) if row >= 0 and index < len(ends) else None
+
+    # Drawing.
+
+    def _style(self, name: str) -> Style:
+        """A component's style, or the view's own ("base"); looked up once per style change."""
+        if not self._styles:
+            self._styles = {n: self.get_component_rich_style(f"log-view--{n}") for n in _STYLES}
+            self._styles["base"] = self.rich_style
+        return self._styles.get(name, Style.null())
+
+    def _source_width(self) -> int:
+        if len(self._sources) < 2:
+            return 0
+        return min(16, max(cell_len(sanitize(source)) for source in self._sources)) + 1
+
+    def _message(self, what: Shown) -> Text:
+        message = Text(what.message)
+        for key, value in what.fields:
+            message.append(" " if message else "")
+            message.append(key, self._style("key"))
+            message.append(f"={value}")
+        if self.search_pattern is not None:
+            message.highlight_regex(self.search_pattern, self._style("match"))
+        return message
+
+    def _text_of(self, line: LogLine) -> Text:
+        what = shown(line)
+        category, word = level_of(what.level)
+        text = Text(style=self._style("base"), no_wrap=True, end="")
+        if self.show_timestamps:
+            text.append(f"{line.time.astimezone():%H:%M:%S} ", self._style("time"))
+        if width := self._source_width():
+            text.append(sanitize(line.source)[: width - 1].ljust(width), self._style("source"))
+        text.append(f"{word:<5} ", self._style(category))
+        return text.append_text(self._message(what))
+
+    def _strips(self, absolute: int) -> list[Strip]:
+        """A line's rows: one, or as many as wrapping takes; cached until an option changes."""
+        if (strips := self._cache.get(absolute)) is not None:
+            return strips
+        text = self._text_of(self._line(absolute))
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        strips = [strip]
+        if self._row_ends is not None:
+            width, end = self._wrap_at, strip.cell_length
+            strips = list(strip.divide([*range(width, end, width), end]))
+        elif strip.cell_length > self._widest:  # the virtual width grows with what was drawn
+            self._widest = strip.cell_length
+            self.call_after_refresh(self._refit)
+        self._cache[absolute] = strips
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self._style("base")
+        located = self._locate(scroll_y + y)
+        if located is None:
+            if scroll_y + y == 0 and not self._buffer and self.placeholder:
+                note = Text(sanitize(self.placeholder), style=base + self._style("placeholder"))
+                return Strip(note.render(self.app.console)).crop_extend(0, width, base)
+            return Strip.blank(width, base)
+        index, row = located
+        absolute = self._abs(index)
+        strips = self._strips(absolute)
+        strip = strips[min(row, len(strips) - 1)]
+        if not self.following and absolute == self._cursor:
+            cursor = self._style("cursor")
+            strip = Strip(list(Segment.apply_style(strip, post_style=cursor)), strip.cell_length)
+            base = base + cursor
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    # Following, the cursor and search.
+
+    def pause(self) -> None:
+        """Stop following; the cursor starts on the bottom line on screen."""
+        if not self.following:
+            return
+        self.following, self.new_since_pause = False, 0
+        bottom = int(self.scroll_y) + self.scrollable_content_region.height - 1
+        located = self._locate(min(bottom, self._row_count() - 1))
+        self._cursor = self._abs(located[0]) if located else None
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def resume(self) -> None:
+        """Follow again from the newest line."""
+        self.following, self.new_since_pause, self._cursor = True, 0, None
+        self._refit()
+        self.post_message(self.Changed())
+
+    @property
+    def cursor_index(self) -> int | None:
+        """The cursor's place among the shown lines."""
+        if self._cursor is None or not self.line_count:
+            return None
+        if self._visible is None:
+            return max(0, min(self._cursor - self._first, self.line_count - 1))
+        return min(bisect_left(self._visible, self._cursor), self.line_count - 1)
+
+    def move_cursor(self, index: int) -> None:
+        """Put the cursor on a shown line and scroll it into view."""
+        if not self.line_count:
+            return
+        index = max(0, min(index, self.line_count - 1))
+        self._cursor = self._abs(index)
+        row, height = self._row_of(index), self.scrollable_content_region.height
+        last = row + len(self._strips(self._cursor)) - 1
+        if row < self.scroll_y:
+            self.scroll_to(y=row, animate=False)
+        elif last >= self.scroll_y + height:
+            self.scroll_to(y=last - height + 1, animate=False)
+        self.refresh()
+
+    def message_at(self, index: int) -> str:
+        """What a shown line says, as search reads it and without its level or time."""
+        return self._message(shown(self._line(self._abs(index)))).plain
+
+    # Actions bound to keys.
+
+    def action_follow(self) -> None:
+        self.resume()
+
+    def action_move(self, delta: int) -> None:
+        if not self.following:
+            self.move_cursor((self.cursor_index or 0) + delta)
+        self.pause()  # when following, the first key press puts the cursor on the bottom line
+
+    def action_page(self, direction: int) -> None:
+        self.pause()
+        page = max(1, self.scrollable_content_region.height - 1)
+        self.move_cursor((self.cursor_index or 0) + direction * page)
+
+    def action_home(self) -> None:
+        self.pause()
+        self.move_cursor(0)

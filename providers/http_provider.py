@@ -129,7 +129,7 @@ class HttpProvider(NetworkChecks, Provider):
             try:
                 secret = SecretRef(**ref_fields).resolve()
             except SecretError as error:
-                raise SecretError(f"header {name}: {error}") from None
+                raise SecretError(f"header {name} cannot be sent: {error}") from None
             except ValueError:  # pydantic's ValidationError; the ref itself holds no secret
                 raise HttpTargetError(
                     f"header {name}: expected {{env: VARIABLE}} or {{file: PATH}}, "

@@ -388,7 +388,8 @@ async def test_unset_header_secret_is_an_error_naming_the_variable(
     root = await provider.discover()
     assert result.status is CheckStatus.ERROR
     assert result.summary == (
-        "api: header X-Api-Key: environment variable TRIAGE_TEST_MISSING_TOKEN is not set"
+        "api: header X-Api-Key cannot be sent: "
+        "environment variable TRIAGE_TEST_MISSING_TOKEN is not set"
     )
     assert result.facts["error"] == "SecretError"
     assert root.status.health is Health.FAILING

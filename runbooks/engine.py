@@ -114,6 +114,9 @@ def bind(
     missing: list[str] = []
     inventory_params = live.config.params
     params_by_kind = Counter(param.target for param in runbook.params.values() if param.target)
+    required_by_kind = Counter(
+        param.target for param in runbook.params.values() if param.target and param.required
+    )
     for name, param in runbook.params.items():
         if name in given or name in inventory_params:
             value = given[name] if name in given else inventory_params[name]
@@ -125,8 +128,10 @@ def bind(
                 )
             bound[name] = value
         elif param.target:
-            # Guess only when it cannot be wrong: one parameter of this kind, one such target.
-            sole_param = params_by_kind[param.target] == 1
+            # Guess only when it cannot be wrong: one such target, and this is the only required
+            # parameter of its kind (or, when optional, the only parameter of its kind at all).
+            rivals = required_by_kind if param.required else params_by_kind
+            sole_param = rivals[param.target] == 1
             if sole_param and node_target is not None and node_target.kind == param.target:
                 bound[name] = node_target.target.name
             elif sole_param and len(targets_by_kind.get(param.target, [])) == 1:

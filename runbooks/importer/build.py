@@ -235,10 +235,16 @@ class Builder:
         if mapped.rule is not None and mapped.rule.check and not command.changing:
             key = re.sub(r"^https?://([^/:]+).*", r"\1", str(mapped.args.get("url", Arg("")).value))
             target = self._target(mapped.rule.check, key if headers else "", headers)
-            step_id = self._check(mapped.rule.check, target, mapped.args, title)
-            record.outcome, record.detail = "check", mapped.rule.check
+            step_ids = [self._check(mapped.rule.check, target, mapped.args, title)]
+            for name, args in mapped.also:  # further checks the same command shows
+                step_ids.append(self._check(name, self._target(name, "", []), args, title))
+            record.outcome = "check"
+            record.detail = " + ".join([mapped.rule.check, *(name for name, _ in mapped.also)])
             if self.cause is not None:
-                self.cause.evidence.append({"check": step_id, "status": ["fail", "warn"]})
+                for step_id in step_ids:
+                    condition = {"check": step_id, "status": ["fail", "warn"]}
+                    if condition not in self.cause.evidence:
+                        self.cause.evidence.append(condition)
             return
         if mapped.rule is not None and mapped.rule.action:
             target = self._target(mapped.rule.action, "", [])
@@ -279,11 +285,13 @@ class Builder:
         values: dict[str, Any] = {}
         for name, arg in args.items():
             value = arg.value
-            if isinstance(value, str) and re.search(r"[$<]|\byour-|-x{3,}", value):
+            if arg.fill:  # the command does not hold it: the operator fills it
+                values[name] = "$" + self.draft.table.fill(arg.param or name, arg.fill)
+            elif isinstance(value, str) and re.search(r"[$<]|\byour-|-x{3,}", value):
                 values[name] = fill_placeholders(value, self.draft.table)  # refers to params
             elif arg.param:
                 values[name] = "$" + self.draft.table.value(
-                    arg.param, value, f"{arg.param} (from the guide)"
+                    arg.param, value, arg.described or f"{arg.param} (from the guide)"
                 )
             else:
                 values[name] = value

@@ -2,48 +2,33 @@
 
 Each `Rule` is data: the command family it applies to, a regular expression on the command
 (SQL for SQL, the Redis command for redis-cli), the check or action it becomes, and the
-extractors that read that check's parameters from the command. Entries for provider kinds that
-are not registered yet (compose, docker, k8s, ecs and other AWS services) are here already: a
-command matching one stays a manual step until a provider registers that name, and the coverage
-report says which provider is missing. The names of those entries follow the providers being
-written (compose.running, k8s.unready_pods, ecs.stopped_tasks ...); a name that turns out
-different, or a parameter a check requires that the command does not hold, leaves the command a
-manual step with that reason, never a broken runbook.
+extractors that read that check's parameters from the command. This module holds the rules of
+the data stores and the network; container commands (docker, compose, kubectl) are in
+`mapping_containers`, `aws` commands in `mapping_aws`. A rule whose check no provider registers
+leaves the command a manual step, and the report says which provider is missing. A parameter a
+check requires that the command does not hold becomes a runbook parameter to fill (required, no
+default), never a guessed value; a destructive command only ever becomes a destructive action.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from runbooks.importer.commands import Command
+from runbooks.importer.mapping_aws import AWS_ARG_NAMES, AWS_EXTRACTORS, AWS_NO_CHECK, AWS_RULES
+from runbooks.importer.mapping_containers import (
+    CONTAINER_ARG_NAMES,
+    CONTAINER_EXTRACTORS,
+    CONTAINER_NO_CHECK,
+    CONTAINER_RULES,
+    compose_service,
+)
+from runbooks.importer.ruletypes import Arg, Extractor, Rule, found, option
 
-
-@dataclass(frozen=True)
-class Arg:
-    """A value for a check parameter: a runbook parameter (`param` is its base name) or literal."""
-
-    value: Any
-    param: str | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    tool: str  # Command.tool: redis, sql, psql, rabbitmq, curl, url, net, compose, docker, ...
-    match: str  # searched, case-insensitively, in `subject(command)`
-    check: str = ""
-    action: str = ""
-    args: tuple[str, ...] = ()  # names of EXTRACTORS
-
-    @property
-    def name(self) -> str:
-        return self.check or self.action
-
-    @property
-    def provider(self) -> str:
-        return self.name.split(".")[0]
+__all__ = ["NO_CHECK", "RULES", "Arg", "Rule", "find_rule", "map_command", "subject"]
 
 
 RULES: list[Rule] = [
@@ -92,7 +77,7 @@ RULES: list[Rule] = [
     Rule("sql", r"pg_cancel_backend\(\s*\d+", action="postgres.cancel_query", args=("pid",)),
     Rule(
         "sql",
-        r"^vacuum\s+(?:\(.*\)\s*)?analyze\s+[\w.]+",
+        r"^vacuum\s+(?:\(.*\)\s*)?analyze\b",  # no table named: a table to fill
         action="postgres.vacuum_analyze",
         args=("table",),
     ),
@@ -116,107 +101,17 @@ RULES: list[Rule] = [
     Rule("net", r"^(?:nc|ncat|telnet)\b", "tcp.connect", args=("host", "port")),
     Rule("net", r"^(?:nslookup|dig|host)\b", "dns.resolve", args=("host",)),
     Rule("net", r"^openssl\s+s_client\b", "tls.certificate", args=("host", "port")),
-    # Docker Compose and Docker (no provider registered yet)
-    Rule("compose", r"\bps\b", "compose.running"),
-    Rule("compose", r"\brestart\b", action="compose.restart_service", args=("service",)),
-    Rule("compose", r"--scale\s", action="compose.scale", args=("service",)),
-    Rule("compose", r"\b(?:up|start)\b", action="compose.start_service", args=("service",)),
-    Rule("compose", r"\bstop\b", action="compose.stop_service", args=("service",)),
-    Rule("docker", r"^docker\s+(?:system|image|volume|container)\s+prune\b", "", "compose.prune"),
-    Rule("docker", r"^docker\s+(?:ps|container\s+ls)\b", "compose.running"),
-    Rule("docker", r"^docker\s+stats\b", "compose.resources"),
-    Rule("docker", r"^docker\s+inspect\b", "compose.restart_loop"),
-    Rule("docker", r"^docker\s+(?:system\s+)?df\b", "compose.disk_usage"),
-    Rule("docker", r"^docker\s+restart\b", action="compose.restart_service"),
-    Rule("watch", r"docker\s+stats\b", "compose.resources"),
-    # Kubernetes (no provider registered yet)
-    Rule("kubectl", r"\bdescribe\s+pods?\b", "k8s.pod_waiting_reasons", args=("namespace",)),
-    Rule("kubectl", r"\bget\s+(?:pods?|po)\b", "k8s.unready_pods", args=("namespace",)),
-    Rule("kubectl", r"\btop\s+pods?\b", "k8s.resource_usage", args=("namespace",)),
-    Rule("kubectl", r"\bget\s+hpa\b", "k8s.hpa_at_max", args=("namespace",)),
-    Rule("kubectl", r"\bget\s+secrets?\b", "k8s.missing_references", args=("namespace",)),
-    Rule("kubectl", r"\bscale\s+(?:deployment|deploy)\b", action="k8s.scale", args=("namespace",)),
-    Rule("kubectl", r"\brollout\s+restart\b", action="k8s.rollout_restart", args=("namespace",)),
-    Rule("kubectl", r"\bdelete\s+pods?\b", action="k8s.delete_pod", args=("namespace",)),
-    # AWS (no provider registered yet)
-    Rule(
-        "aws",
-        r"^aws\s+ecs\s+describe-services\b.*\bevents\b",
-        "ecs.service_events",
-        args=("cluster", "service"),
-    ),
-    Rule(
-        "aws",
-        r"^aws\s+ecs\s+describe-services\b",
-        "ecs.service_counts",
-        args=("cluster", "service"),
-    ),
-    Rule(
-        "aws",
-        r"^aws\s+ecs\s+(?:list-tasks|describe-tasks)\b",
-        "ecs.stopped_tasks",
-        args=("cluster", "service"),
-    ),
-    Rule(
-        "aws",
-        r"^aws\s+ecs\s+update-service\b.*--force-new-deployment",
-        action="ecs.force_new_deployment",
-        args=("cluster", "service"),
-    ),
-    Rule("aws", r"^aws\s+ecs\s+describe-task-definition\b", "ecs.task_definition"),
-    Rule("aws", r"^aws\s+elbv2\s+describe-target-health\b", "elb.target_health"),
-    Rule(
-        "aws",
-        r"^aws\s+elbv2\s+describe-(?:target-groups|load-balancers?|load-balancer-"
-        r"attributes)\b",
-        "elb.load_balancer",
-    ),
-    Rule("aws", r"^aws\s+ec2\s+describe-security-group", "ec2.security_group_allows"),
-    Rule("aws", r"^aws\s+ec2\s+describe-nat-gateways\b", "ec2.nat_gateways"),
-    Rule("aws", r"^aws\s+ec2\s+describe-route-tables\b", "ec2.private_routes"),
-    Rule("aws", r"^aws\s+ec2\s+describe-subnets\b", "ec2.subnet_free_ips"),
-    Rule(
-        "aws",
-        r"^aws\s+ecs\s+update-service\b.*--desired-count",
-        action="ecs.set_desired_count",
-        args=("cluster", "service"),
-    ),
-    Rule("aws", r"^aws\s+rds\s+describe-db-(?:clusters|instances)\b", "rds.cluster_status"),
-    Rule("aws", r"^aws\s+rds\s+start-db-cluster\b", action="rds.start_cluster"),
-    Rule(
-        "aws",
-        r"^aws\s+secretsmanager\s+(?:get-secret-value|describe-secret)\b",
-        "secretsmanager.secret_exists",
-    ),
-    Rule("aws", r"^aws\s+acm\s+describe-certificate\b", "acm.pending_validation"),
-    Rule("aws", r"^aws\s+iam\s+(?:get-role|list-role-pol\w+|get-role-policy)\b", "iam.role_allows"),
-    Rule("aws", r"^aws\s+cloudwatch\s+get-metric-statistics\b", "cloudwatch.service_metrics"),
-    Rule("aws", r"^aws\s+cloudwatch\s+describe-alarms\b", "cloudwatch.alarms"),
-    Rule("aws", r"^aws\s+sns\s+list-subscriptions", "sns.pending_subscriptions"),
-    Rule("aws", r"^aws\s+ecr\s+describe-(?:images|repositories)\b", "ecr.images"),
-    Rule("aws", r"^aws\s+elasticache\s+describe-cache-clusters\b", "elasticache.status"),
+    *CONTAINER_RULES,
+    *AWS_RULES,
 ]
 # Commands no check can replace, and why (shown in the report instead of "no mapping").
 NO_CHECK: list[tuple[str, str, str]] = [
-    ("compose", r"\blogs\b", "logs: read them in the log pane; no check reads logs"),
-    ("docker", r"^docker\s+logs\b", "logs: read them in the log pane; no check reads logs"),
-    ("kubectl", r"\blogs\b", "logs: read them in the log pane; no check reads logs"),
-    ("aws", r"^aws\s+logs\b", "logs: read them in the log pane; no check reads logs"),
     ("curl", r"-x\s*(?:post|put|patch|delete)|\s-d\s|--data", "http.status only sends GET"),
     ("net", r"^openssl\s+(?:x509|rand)", "reads a local file or makes a value, not a server"),
     ("redis", r"^monitor\b", "an interactive stream, not a check"),
-    ("aws", r"^aws\s+(?:ecs\s+execute-command|ssm\s+start-session)", "an interactive shell"),
+    *CONTAINER_NO_CHECK,
+    *AWS_NO_CHECK,
 ]
-
-
-def _option(words: list[str], *names: str) -> str | None:
-    for index, word in enumerate(words):
-        for name in names:
-            if word == name and index + 1 < len(words):
-                return words[index + 1]
-            if word.startswith(f"{name}=") and name.startswith("--"):
-                return word.split("=", 1)[1]
-    return None
 
 
 def _redis_args(command: Command) -> list[str]:
@@ -245,7 +140,7 @@ def subject(command: Command) -> str:
 def _host_port(command: Command) -> tuple[str | None, int | None]:
     words = command.words
     if words[:2] == ["openssl", "s_client"]:
-        connect = _option(words, "-connect") or ""
+        connect = option(words, "-connect") or ""
         name, _, number = connect.rpartition(":")
         return (name or connect or None), int(number) if number.isdigit() else None
     positional = [w for w in words[1:] if not w.startswith(("-", "@", "+"))]
@@ -272,14 +167,14 @@ def _interval_seconds(sql: str) -> float | None:
 
 def _database(command: Command) -> Arg | None:
     named = re.search(r"pg_database_size\('([\w-]+)'\)", command.sql)
-    value = named.group(1) if named else _option(command.words, "-d", "--dbname")
+    value = named.group(1) if named else option(command.words, "-d", "--dbname")
     return Arg(value, "database") if value and "$" not in value else None
 
 
 def _redis_key(command: Command) -> Arg | None:
     args = _redis_args(command)
     if args and args[0].lower() == "scan":
-        pattern = _option(args, "MATCH", "match")
+        pattern = option(args, "MATCH", "match")
         return Arg(pattern, "pattern") if pattern else None
     return Arg(args[1], "pattern") if len(args) > 1 else None
 
@@ -288,14 +183,14 @@ def _int_arg(value: str | None, param: str | None = None) -> Arg | None:
     return Arg(int(value), param) if value and value.isdigit() else None
 
 
-EXTRACTORS: dict[str, Callable[[Command], Arg | None]] = {
+EXTRACTORS: dict[str, Extractor] = {
     "url": _url,
     "host": lambda c: Arg(h, "host") if (h := _host_port(c)[0]) else None,
     "port": lambda c: Arg(p, "port") if (p := _host_port(c)[1]) else None,
-    "queue": lambda c: Arg(q, "queue") if (q := _option(c.words, "purge_queue")) else None,
-    "vhost": lambda c: Arg(v, "vhost") if (v := _option(c.words, "-p", "--vhost")) else None,
+    "queue": lambda c: Arg(q, "queue") if (q := option(c.words, "purge_queue")) else None,
+    "vhost": lambda c: Arg(v, "vhost") if (v := option(c.words, "-p", "--vhost")) else None,
     "redis_key": _redis_key,
-    "redis_db": lambda c: _int_arg(_option(c.words, "-n"), "db"),
+    "redis_db": lambda c: _int_arg(option(c.words, "-n"), "db"),
     "redis_addr": lambda c: Arg(a[2], "addr") if len(a := _redis_args(c)) > 2 else None,
     "database": _database,
     "threshold": lambda c: Arg(s) if (s := _interval_seconds(c.sql)) else None,
@@ -308,11 +203,9 @@ EXTRACTORS: dict[str, Callable[[Command], Arg | None]] = {
     "pid": lambda c: (
         _int_arg(m.group(1)) if (m := re.search(r"_backend\(\s*(\d+)", c.sql)) else None
     ),
-    "cluster": lambda c: Arg(v, "cluster") if (v := _option(c.words, "--cluster")) else None,
     "service": lambda c: _service(c),
-    "namespace": lambda c: (
-        Arg(v, "namespace") if (v := _option(c.words, "-n", "--namespace")) else None
-    ),
+    **CONTAINER_EXTRACTORS,
+    **AWS_EXTRACTORS,
 }
 # Check parameters named differently from their extractor.
 ARG_NAMES = {
@@ -320,26 +213,28 @@ ARG_NAMES = {
     "redis_db": "db",
     "redis_addr": "addr",
     "threshold": "threshold_seconds",
+    **CONTAINER_ARG_NAMES,
+    **AWS_ARG_NAMES,
 }
 
 
 def _service(command: Command) -> Arg | None:
-    value = _option(command.words, "--service", "--services", "--service-name")
-    if value is None and command.tool == "compose":
-        scale = re.search(r"--scale\s+([\w-]+)=", " ".join(command.words))
-        verbs = {"restart", "up", "start", "stop"}
-        after = [w for i, w in enumerate(command.words) if i and command.words[i - 1] in verbs]
-        value = scale.group(1) if scale else next((w for w in after if w[0] != "-"), None)
-    return Arg(value, "service") if value and "$" not in value else None
+    if command.tool == "compose":
+        return compose_service(command)
+    return found(option(command.words, "--service", "--services", "--service-name"), "service")
 
 
 @dataclass
 class Mapping_:
-    """What a command became: a check or action with its arguments, or why it stays manual."""
+    """What a command became: a check or action with its arguments, or why it stays manual.
+
+    `also`: further checks (name and arguments) the same command shows.
+    """
 
     rule: Rule | None
     args: dict[str, Arg]
     reason: str = ""
+    also: list[tuple[str, dict[str, Arg]]] = field(default_factory=list)
 
 
 def find_rule(command: Command) -> tuple[Rule | None, str]:
@@ -352,6 +247,35 @@ def find_rule(command: Command) -> tuple[Rule | None, str]:
         if rule.tool == family and re.search(rule.match, text, re.IGNORECASE):
             return rule, ""
     return None, f"no mapping for {command.tool or 'this command'}"
+
+
+def _loop_bound(arg: Arg, command: Command) -> bool:
+    """A value that is the variable of the command's own `for` loop: no value to pass on."""
+    loops = set(re.findall(r"\bfor\s+([A-Za-z_]\w*)\s+in\b", command.text))
+    return isinstance(arg.value, str) and any(
+        re.fullmatch(rf"\$\{{?{var}\}}?", arg.value) for var in loops
+    )
+
+
+def _arguments(command: Command, rule: Rule, spec: Any) -> dict[str, Arg]:
+    """A check's or action's arguments from the command; what it requires and the command
+    does not hold becomes a parameter to fill; `expose`d ones show the check's default."""
+    args: dict[str, Arg] = {}
+    for name in rule.args:
+        key = ARG_NAMES.get(name, name)
+        if key in args or key not in spec.params:
+            continue
+        value = EXTRACTORS[name](command)
+        if value is not None and not _loop_bound(value, command):
+            args[key] = value
+    for key, param in spec.params.items():
+        if key in args:
+            continue
+        if param.required:
+            args[key] = Arg(None, key, fill=f"{param.description} (not in the guide's command)")
+        elif key in rule.expose and param.default is not None:
+            args[key] = Arg(param.default, key, described=f"{param.description} (the default)")
+    return args
 
 
 def map_command(
@@ -369,13 +293,7 @@ def map_command(
     spec = registered[rule.name][1]
     if rule.action and command.destructive and not spec.destructive:
         return Mapping_(None, {}, f"destructive, but {rule.name} is not")  # never made safe
-    args: dict[str, Arg] = {}
-    for name in rule.args:
-        found = EXTRACTORS[name](command)
-        key = ARG_NAMES.get(name, name)
-        if found is not None and key in spec.params:
-            args[key] = found
-    missing = [key for key, param in spec.params.items() if param.required and key not in args]
-    if missing:
-        return Mapping_(None, {}, f"{rule.name} needs {', '.join(missing)}, not in the command")
-    return Mapping_(rule, args)
+    also = [
+        (name, _arguments(command, rule, checks[name][1])) for name in rule.also if name in checks
+    ]
+    return Mapping_(rule, _arguments(command, rule, spec), also=also)

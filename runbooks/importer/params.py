@@ -93,6 +93,7 @@ class ParamTable:
 
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     _by_value: dict[tuple[str, str], str] = field(default_factory=dict)
+    _fills: set[str] = field(default_factory=set)
 
     def _new(self, base: str) -> str:
         name, count = base, 1
@@ -104,6 +105,10 @@ class ParamTable:
     def value(self, base: str, value: Any, description: str) -> str:
         """A parameter holding a value found in the guide, as its default."""
         key = (base, str(value))
+        if key not in self._by_value and base in self._fills:  # asked for before: now known
+            self._fills.discard(base)
+            self.params[base] = {"description": description, "default": value, "required": False}
+            self._by_value[key] = base
         if key not in self._by_value:
             name = self._new(base)
             self.params[name] = {"description": description, "default": value, "required": False}
@@ -115,6 +120,15 @@ class ParamTable:
         name = param_name(name)
         if name not in self.params:
             self.params[name] = {"description": description, "required": True}
+        return name
+
+    def fill(self, name: str, description: str) -> str:
+        """A parameter a check needs that the command does not hold; a value found later in
+        the same runbook becomes its default."""
+        name = param_name(name)
+        if name not in self.params:
+            self.params[name] = {"description": description, "required": True}
+            self._fills.add(name)
         return name
 
     def target(self, kind: str, description: str, key: str = "") -> str:

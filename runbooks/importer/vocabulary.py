@@ -54,6 +54,7 @@ DESTRUCTIVE = [
     r"\bdelete-[a-z-]+",
     r"--force-delete-without-recovery",
     r"\bterminate-[a-z-]+",
+    r"\bstop-task\b",  # kills a running task, like deleting a pod
     r"^terraform\s+(?:destroy|taint|force-unlock)\b",
     r"\bdrop\s",
     r"\btruncate\s",

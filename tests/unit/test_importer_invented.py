@@ -9,6 +9,7 @@ import yaml
 
 from runbooks.importer import import_guide
 from runbooks.importer.commands import split_block
+from runbooks.importer.guide import ImportResult
 from runbooks.importer.markdown import parse
 
 GUIDE = textwrap.dedent(
@@ -71,7 +72,7 @@ GUIDE = textwrap.dedent(
 )
 
 
-def _import(tmp_path: Path) -> tuple[object, dict[str, dict]]:
+def _import(tmp_path: Path) -> tuple[ImportResult, dict[str, dict]]:
     path = tmp_path / "ledgerline-notes.md"
     path.write_text(GUIDE, encoding="utf-8")
     result = import_guide(path)
@@ -176,3 +177,97 @@ def test_commands_join_continuations_and_read_sessions() -> None:
     assert commands[2].inner == "KEYS user:*" and not commands[2].destructive
     assert commands[3].destructive
     assert unknown == [(18, "Error: this line is output")]
+
+
+PLATFORM_GUIDE = textwrap.dedent(
+    """\
+    # Storefront platform notes
+
+    ## Checkout pods keep crashing
+
+    **Symptom**: checkout returns 503 after a deploy.
+
+    **Diagnosis**:
+
+    ```bash
+    kubectl get pods -n shop -l app=checkout
+    kubectl describe pod checkout-7d9f -n shop
+    kubectl get endpoints checkout -n shop
+    kubectl rollout status deployment/checkout -n shop
+    kubectl logs checkout-7d9f -n shop --previous
+    aws ecs describe-services --cluster shop-prod --services checkout
+    aws secretsmanager get-secret-value --secret-id shop/db
+    aws iam simulate-principal-policy --policy-source-arn arn:aws:iam::1:role/app \\
+      --action-names s3:GetObject
+    aws cloudwatch get-metric-statistics --namespace AWS/RDS --metric-name CPUUtilization
+    ```
+
+    **Solution**:
+
+    ```bash
+    kubectl rollout restart deployment/checkout -n shop
+    kubectl scale deployment checkout --replicas=3
+    kubectl delete pod checkout-7d9f -n shop
+    aws ecs update-service --cluster shop-prod --service checkout --desired-count 4
+    aws ecs stop-task --cluster shop-prod --task $TASK_ID
+    aws secretsmanager delete-secret --secret-id shop/old
+    docker compose up -d worker
+    ```
+    """
+)
+
+
+def test_platform_commands_map_by_their_shape(tmp_path: Path) -> None:
+    path = tmp_path / "storefront.md"
+    path.write_text(PLATFORM_GUIDE, encoding="utf-8")
+    result = import_guide(path)
+    assert result.errors == []
+    doc = yaml.safe_load(next(iter(result.yaml.values())))
+    outcome = {r.text.split(" \\")[0]: (r.outcome, r.detail) for r in result.coverage.commands}
+    assert outcome["kubectl get pods -n shop -l app=checkout"] == (
+        "check",
+        "k8s.unready_pods + k8s.pod_waiting_reasons",
+    )
+    assert outcome["kubectl describe pod checkout-7d9f -n shop"][1] == (
+        "k8s.pod_waiting_reasons + k8s.warning_events"
+    )
+    assert outcome["kubectl logs checkout-7d9f -n shop --previous"][0] == "run"
+    assert outcome["aws secretsmanager get-secret-value --secret-id shop/db"] == (
+        "check",
+        "secretsmanager.secret_state",
+    )
+    metrics = (
+        "aws cloudwatch get-metric-statistics --namespace AWS/RDS --metric-name CPUUtilization"
+    )
+    assert outcome[metrics][0] == "run" and "ECS service" in outcome[metrics][1]
+    checks = {step["use"]: step.get("with", {}) for step in doc["checks"]}
+    assert checks["k8s.unready_pods"] == {"namespace": "$namespace", "selector": "$selector"}
+    assert checks["k8s.warning_events"] == {
+        "namespace": "$namespace",
+        "name": "$pod",
+        "kind": "Pod",
+    }
+    assert checks["k8s.service_endpoints"] == {"namespace": "$namespace", "name": "$service"}
+    assert checks["k8s.deployment_replicas"] == {"namespace": "$namespace", "name": "$deployment"}
+    assert checks["ecs.service_counts"] == {"cluster": "$cluster", "service": "$service"}
+    assert checks["secretsmanager.secret_state"] == {"secrets": "$secret_id"}
+    assert checks["iam.role_allows"] == {"role": "$role", "action": "$iam_action"}
+    assert doc["params"]["iam_action"]["default"] == "s3:GetObject"
+
+    fixes = [fix for cause in doc["causes"] for fix in cause["fixes"]]
+    actions = {fix.get("action"): fix.get("with") for fix in fixes if "action" in fix}
+    assert actions["k8s.rollout_restart"] == {"namespace": "$namespace", "name": "$deployment"}
+    # no namespace in the command: a parameter to fill, not a guess
+    assert actions["k8s.scale"]["replicas"] == "$replicas"
+    assert actions["k8s.delete_pod"] == {"namespace": "$namespace", "pod": "$pod"}
+    assert actions["ecs.set_desired_count"]["count"] == "$desired_count"
+    assert actions["ecs.stop_task"] == {"cluster": "$cluster", "task": "$task_id"}
+    assert doc["params"]["task_id"] == {"description": "the guide's $TASK_ID", "required": True}
+    assert actions["compose.start_service"] == {"service": "$service_2"}
+    delete = next(fix for fix in fixes if "delete-secret" in fix.get("run", ""))
+    assert delete["destructive"] is True  # scheduled deletion: no action, kept as it is
+    records = {r.text.split(" \\")[0]: r for r in result.coverage.commands}
+    for text in ("kubectl delete pod checkout-7d9f -n shop", "aws ecs stop-task"):
+        record = next(r for key, r in records.items() if key.startswith(text))
+        assert record.destructive and record.outcome == "action"
+    assert "value" not in str(checks["secretsmanager.secret_state"])

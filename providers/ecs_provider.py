@@ -237,7 +237,7 @@ class EcsProvider(EcsChecks, EcsActions, AwsNetwork, AwsData, AwsMonitoring, Log
         if streams:
             group, names = next(iter(streams.items()))
             self._log_sources[node_id] = (group, names, None)
-        revision = arn_name(str(task.get("taskDefinitionArn", "")))
+        revision = str(task.get("taskDefinitionArn", "")).rsplit("/", 1)[-1]  # family:revision
         return Node(
             node_id,
             "ecs.task",

@@ -67,6 +67,13 @@ async def test_discover_tree_clusters_services_tasks_containers(aws: MotoAws) ->
     (container,) = stopped.children
     assert container.kind == "ecs.container" and container.name == CONTAINER
     assert "exit 137" in container.status.reason and container.has_logs
+    # A task offers its task definition's check, named family:revision as the API wants it.
+    (call,) = running.checks
+    family, _, revision = call.params["task_definition"].partition(":")
+    assert family and revision == "1"
+    async with opened(aws) as provider:
+        result = await provider.run_check(call, node_id=running.id)
+    assert result.status is CheckStatus.PASS, result.summary
 
 
 async def test_service_counts_pass_when_all_running(aws: MotoAws) -> None:

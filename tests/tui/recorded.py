@@ -3,7 +3,9 @@
 Snapshots pin layout, so every value on screen must be the same on every run; live timings and
 uptimes are not. `record_incident.py` recorded what the real providers reported about real
 servers broken on purpose (recordings/incident.json); this replays it for one target.
-Behaviour is proven against the real servers in test_main_screen.py.
+Behaviour is proven against the real servers in test_main_screen.py. A target may name another
+recording (`options: {recording: platforms}` reads recordings/platforms.json, which
+`record_platforms.py` made); a recording's `logs` map node ids to the lines their tail showed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from providers.contract import (
 )
 
 RECORDED_AT = datetime(2026, 11, 22, 9, 30, 0, tzinfo=UTC)
-RECORDING = Path(__file__).parent / "recordings" / "incident.json"
+RECORDINGS = Path(__file__).parent / "recordings"
+RECORDING = RECORDINGS / "incident.json"
 
 SLOW_LOG = [
     "following the slow log of cache.prod.internal:6379: commands slower than 10 ms "
@@ -40,8 +43,9 @@ SLOW_LOG = [
 
 
 @cache
-def _recording() -> dict[str, Any]:
-    return dict(json.loads(RECORDING.read_text()))
+def _recording(name: str = "incident") -> dict[str, Any]:
+    path = RECORDING if name == "incident" else RECORDINGS / f"{name}.json"
+    return dict(json.loads(path.read_text()))
 
 
 class RecordedProvider(Provider):
@@ -50,8 +54,12 @@ class RecordedProvider(Provider):
     kind = "recorded"
 
     @property
+    def _recording(self) -> dict[str, Any]:
+        return _recording(str(self.target.options.get("recording", "incident")))
+
+    @property
     def _recorded(self) -> dict[str, Any]:
-        for node in _recording()["nodes"]:
+        for node in self._recording["nodes"]:
             if node["id"].split(":", 1)[1] == self.target.name:
                 return dict(node)
         raise KeyError(f"no recorded target named {self.target.name!r}")
@@ -88,7 +96,7 @@ class RecordedProvider(Provider):
     ) -> CheckResult:
         node = node_id or self.root_id
         recorded_node = node.replace("recorded:", f"{self._recorded_kind}:", 1)
-        for result in _recording()["results"]:
+        for result in self._recording["results"]:
             if result["node"] == recorded_node and result["check"] == call.check:
                 return CheckResult(
                     check=result["check"],
@@ -109,4 +117,7 @@ class RecordedProvider(Provider):
                 level = "info" if second == 0 else "warn"
                 when = RECORDED_AT.replace(second=second * 2)
                 yield LogLine(when, f"{self.target.name} slowlog", level, text)
+        recorded_node = node_id.replace("recorded:", f"{self._recorded_kind}:", 1)
+        for when, source, level, text in self._recording.get("logs", {}).get(recorded_node, []):
+            yield LogLine(datetime.fromisoformat(when), source, level, text)
         await asyncio.Event().wait()  # a quiet log: nothing more until the pane changes

@@ -8,6 +8,8 @@ clean-up), and a slow target never delays another: all calls run concurrently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +19,26 @@ from providers.inventory import Inventory
 from providers.registry import create_provider
 
 GRACE_SECONDS = 0.5
+
+# The SDK each kind imports on its first call. Each costs 0.1-0.6 s; imported inside a provider's
+# first call it would run on the event loop and freeze the UI (its first frame included), so the
+# environment imports them in a thread before its first discovery or check.
+SDK_MODULES: dict[str, tuple[str, ...]] = {
+    "redis": ("redis.asyncio",),
+    "postgres": ("psycopg",),
+    "http": ("httpx", "httpcore"),
+    "rabbitmq": ("httpx", "httpcore", "pika"),
+    "compose": ("docker",),
+    "ecs": ("botocore.session",),
+    "kubernetes": ("kubernetes.client",),
+}
+
+
+def _import_all(modules: Iterable[str]) -> None:
+    for name in modules:
+        # A missing SDK is the provider's to report (with its target), on its first call.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +62,8 @@ class LiveEnvironment:
         self.settings = inventory.settings
         self._providers: dict[str, Provider] = {}
         self._load_errors: dict[str, str] = {}
+        self._sdks: asyncio.Future[None] | None = None
+        self._sdks_loaded = False
         for target in self.config.targets:
             root_id = f"{target.kind}:{target.name}"
             try:
@@ -64,8 +88,22 @@ class LiveEnvironment:
                 return provider
         raise KeyError(f"no provider owns node {node_id!r}")
 
+    async def _load_sdks(self) -> None:
+        """Import the configured kinds' SDKs in a thread, once; concurrent callers share it."""
+        if self._sdks_loaded:
+            return
+        loop = asyncio.get_running_loop()
+        if self._sdks is None or self._sdks.get_loop() is not loop:
+            modules = sorted(
+                {m for p in self._providers.values() for m in SDK_MODULES.get(p.kind, ())}
+            )
+            self._sdks = asyncio.ensure_future(asyncio.to_thread(_import_all, modules))
+        await asyncio.shield(self._sdks)
+        self._sdks_loaded = True
+
     async def discover(self) -> list[Node]:
         """Every target's tree, in inventory order; a target that fails shows why."""
+        await self._load_sdks()
         nodes = await asyncio.gather(*(self._discover_one(p) for p in self._providers.values()))
         broken = [
             Node(id=root_id, kind="provider", name=root_id, status=Status(Health.FAILING, reason))
@@ -95,6 +133,7 @@ class LiveEnvironment:
 
     async def run_check(self, item: PlannedCheck) -> CheckResult:
         provider = self.provider_for(item.node_id)
+        await self._load_sdks()
         try:
             async with asyncio.timeout(provider.timeout + GRACE_SECONDS):
                 return await provider.run_check(item.call, node_id=item.node_id)

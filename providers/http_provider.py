@@ -41,6 +41,7 @@ from providers.inventory import SecretError, SecretRef
 from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
 from providers.redact import MASK, redact
 from providers.text import sanitize
+from providers.units import rough_ms
 from providers.x509 import parse_certificate
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ class HttpProvider(NetworkChecks, Provider):
                     )
         if degraded:
             return Status(Health.DEGRADED, "; ".join(degraded))
-        return Status(Health.OK, f"{probe.status_line} in {latency:,.0f} ms")
+        return Status(Health.OK, f"{probe.status_line} in {rough_ms(latency)}")
 
     # --- one request ---
 
@@ -368,7 +369,7 @@ class HttpProvider(NetworkChecks, Provider):
                 (seen,),
             )
         return Finding(
-            CheckStatus.PASS, f"{probe.status_line} in {latency:,.0f} ms", facts, (seen,)
+            CheckStatus.PASS, f"{probe.status_line} in {rough_ms(latency)}", facts, (seen,)
         )
 
 

@@ -26,7 +26,7 @@ from providers.postgres_data_checks import PostgresDataChecks
 from providers.postgres_queries import fetch
 from providers.postgres_watch import PostgresWatch
 from providers.redact import redact
-from providers.units import human_bytes, human_duration
+from providers.units import human_bytes
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -169,8 +169,7 @@ class PostgresProvider(
         if health is not Health.OK:
             return Status(health, reason)
         role = "replica" if server["in_recovery"] else "primary"
-        up = human_duration(server["uptime_seconds"])
-        return Status(Health.OK, f"PostgreSQL {server['version']}, {role}, up {up}, {reason}")
+        return Status(Health.OK, f"PostgreSQL {server['version']}, {role}, {reason}")
 
     def _databases(self, rows: list[dict[str, Any]]) -> tuple[Node, ...]:
         nodes = []

@@ -23,7 +23,7 @@ from providers.contract import (
 )
 from providers.inventory import SecretError
 from providers.redis_keyspace import RedisKeyspace
-from providers.units import human_bytes, human_duration
+from providers.units import human_bytes, rough_ms
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -178,11 +178,10 @@ class RedisProvider(RedisKeyspace, Provider):
                     worst = health
         if reasons:
             return Status(worst, "; ".join(reasons))
-        uptime = human_duration(int(info.get("uptime_in_seconds", 0)))
         role = info.get("role", "master")
         used = human_bytes(int(info.get("used_memory", 0)))
         clients = int(info.get("connected_clients", 0))
-        return Status(Health.OK, f"{role}, up {uptime}, {clients} clients, {used} used")
+        return Status(Health.OK, f"{role}, {clients} clients, {used} used")
 
     def _databases(self, info: Mapping[str, Any]) -> tuple[Node, ...]:
         databases = []
@@ -225,7 +224,7 @@ class RedisProvider(RedisKeyspace, Provider):
                 facts,
                 evidence,
             )
-        return Finding(CheckStatus.PASS, f"PONG in {rtt_ms:.2f} ms", facts, evidence)
+        return Finding(CheckStatus.PASS, f"PONG in {rough_ms(rtt_ms)}", facts, evidence)
 
     @check(
         "redis.memory",

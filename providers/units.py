@@ -25,3 +25,12 @@ def human_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs}s"
     return f"{secs}s"
+
+
+def rough_ms(milliseconds: float) -> str:
+    """A latency in steady words ("under 5 ms"): a status line that does not change at every
+    refresh costs nothing to redraw over a slow link. Evidence keeps the exact figure."""
+    for bound in (1, 5, 20, 100, 500):
+        if milliseconds < bound:
+            return f"under {bound} ms"
+    return f"{milliseconds / 1000:.1f} s"

@@ -89,19 +89,41 @@ def _for_check(check: str, kind: str, text: str, library: list[Runbook]) -> list
     return boosted[:3]
 
 
-def problems_from_logs(
-    node_id: str, lines: Iterable[LogLine], runbooks: Iterable[Runbook]
-) -> list[Problem]:
-    """Log lines that match a runbook's signature (only signatures: a log is noisy)."""
-    library = [runbook for runbook in runbooks if runbook.signatures]
-    found = []
-    for line in lines:
-        matching = [
-            runbook
-            for runbook in library
-            if any(re.search(sig, line.text, re.IGNORECASE) for sig in runbook.signatures)
+class SignatureScanner:
+    """Every runbook signature compiled into one pattern, so a log line is scanned once.
+
+    A noisy service sends thousands of lines a second; testing each against each signature in
+    turn would cost the UI loop more than drawing them.
+    """
+
+    def __init__(self, runbooks: Iterable[Runbook]) -> None:
+        self.library = [runbook for runbook in runbooks if runbook.signatures]
+        # Case is ignored for all, so a signature's own leading (?i) can go.
+        alternatives = [
+            f"(?:{sig.removeprefix('(?i)')})"
+            for runbook in self.library
+            for sig in runbook.signatures
         ]
-        if matching:
+        try:
+            self.any_signature: re.Pattern[str] | None = (
+                re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+            )
+        except re.error:  # a signature with flags of its own: no shortcut, scan them one by one
+            self.any_signature = re.compile("") if alternatives else None
+
+    def problems(self, node_id: str, lines: Iterable[LogLine]) -> list[Problem]:
+        """Log lines that match a runbook's signature (only signatures: a log is noisy)."""
+        if self.any_signature is None:
+            return []
+        found = []
+        for line in lines:
+            if not self.any_signature.search(line.text):
+                continue  # the common case: one scan, no match
+            matching = [
+                runbook
+                for runbook in self.library
+                if any(re.search(sig, line.text, re.IGNORECASE) for sig in runbook.signatures)
+            ]
             found.append(
                 Problem(
                     node_id=node_id,
@@ -112,4 +134,5 @@ def problems_from_logs(
                     suggestions=tuple(suggest(line.text, matching, limit=3)),
                 )
             )
-    return found
+        return found
+

@@ -155,7 +155,7 @@ async def test_healthy_server_passes_with_facts(postgres_server: PostgresServer)
 
     assert root.kind == "postgres.server" and root.id == "postgres:db"
     assert root.status.health is Health.OK, root.status.reason
-    assert re.match(r"PostgreSQL 15\.\d+, primary, up \d+\w", root.status.reason)
+    assert re.match(r"PostgreSQL 15\.\d+, primary, \d+ of 50 connections", root.status.reason)
     postgres_db = next(child for child in root.children if child.name == "postgres")
     assert postgres_db.id == "postgres:db/postgres" and postgres_db.kind == "postgres.database"
     assert postgres_db.status.reason.endswith("MiB")

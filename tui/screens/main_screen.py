@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Input
 from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
 from tui.commands import MAIN_COMMANDS, bindings
-from tui.problems import Problem, problems_from_logs, problems_from_results
+from tui.problems import Problem, SignatureScanner, problems_from_results
 from tui.streams import batched
 from tui.trends import TrendHistory
 from tui.widgets.check_results import CheckResults
@@ -64,6 +64,8 @@ class MainScreen(Screen[None]):
         self.selected: Node | None = None
         self.check_problems: list[Problem] = []
         self.trends = TrendHistory()
+        self._scanner: SignatureScanner | None = None
+        self._scanner_library: object | None = None
         self.last_swept = time.monotonic()
         self.stale_seconds = 0
         self.log_problems: list[Problem] = []
@@ -84,9 +86,16 @@ class MainScreen(Screen[None]):
         self.title = "triage"
         self._set_subtitle()
         self.sweep()
-        self.set_interval(self.live.settings.refresh_interval, self.sweep)
+        self.set_interval(self.live.settings.refresh_interval, self._tick)
         self.set_interval(STALE_CHECK_SECONDS, self._mark_stale)
         self.query_one(ServiceTree).focus()
+
+    def _tick(self) -> None:
+        """A refresh, unless the last sweep is still running: cancelling it to start again would
+        starve a slow environment of any result at all."""
+        if any(w.group == "sweep" and w.is_running for w in self.workers):
+            return
+        self.sweep()
 
     def _mark_stale(self) -> None:
         """Say how old the data is once it is older than two refreshes (a slow link, a hang)."""
@@ -181,7 +190,10 @@ class MainScreen(Screen[None]):
         self.query_one(LogTail).append(message.lines)
         library = getattr(self.app, "library", None)
         if library is not None:
-            found = problems_from_logs(message.node_id, message.lines, library.runbooks.values())
+            if self._scanner is None or self._scanner_library is not library:
+                self._scanner = SignatureScanner(library.runbooks.values())
+                self._scanner_library = library
+            found = self._scanner.problems(message.node_id, message.lines)
             if found:
                 self.log_problems = (self.log_problems + found)[-MAX_LOG_PROBLEMS:]
                 self._set_subtitle()

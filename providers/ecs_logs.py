@@ -137,8 +137,16 @@ class LogTail(AwsSession):
                         break
                     for event in message.get("sessionUpdate", {}).get("sessionResults", []):
                         lines.put(event)
-            except Exception:
-                pass
+            except Exception as error:  # the API refused or the stream broke: say so, then poll
+                reason = sanitize(redact(str(error) or type(error).__name__))
+                lines.put(
+                    {
+                        "message": f"live tail unavailable ({reason}); polling instead",
+                        "timestamp": int(utc_now().timestamp() * 1000),
+                        "logStreamName": "triage",
+                        "eventId": f"triage-live-tail-{id(error)}",
+                    }
+                )
             finally:
                 lines.put(None)
 

@@ -88,8 +88,8 @@ def url_secrets(url: str) -> list[str]:
         if parts.password:
             secrets.append(parts.password)
         secrets.extend(value for _, value in parse_qsl(parts.query))
-    except ValueError:
-        pass
+    except ValueError:  # not a URL urllib can split: it has no password or query to hide
+        return secrets
     return secrets
 
 

@@ -11,6 +11,7 @@ are in `rabbitmq_checks`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -176,28 +177,31 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
         self, vhost: str, queue: str, samples: int, interval: float
     ) -> list[QueueState]:
         """`samples` states of one queue: from the management API when it answers, else AMQP."""
-        states: list[QueueState] = []
-        try:
-            for index in range(samples):
-                if index:
-                    await asyncio.sleep(interval)
-                found = await self._management_queues(vhost, queue)
-                if not found:
-                    raise LookupError(f"{self._address_of(vhost)}: no queue {queue!r}")
-                states.append(found[0])
-            if states[-1].consumers is None:  # stats not emitted yet: ask the queue itself
-                declared = await self._declared([(vhost, queue)])
-                if declared:
-                    states[-1] = with_consumers(states[-1], declared[0].consumers)
-            return states
-        except ManagementUnavailable:
-            pass
+        with contextlib.suppress(ManagementUnavailable):  # then AMQP below answers instead
+            return await self._managed_queue(vhost, queue, samples, interval)
         answers = await asyncio.to_thread(
             sample_depths, self.endpoint(vhost), queue, samples, interval, self.timeout
         )
         if answers and answers[0].error:
             raise LookupError(f"{self._address_of(vhost)}: {answers[0].error}")
         return [from_declared(answer) for answer in answers]
+
+    async def _managed_queue(
+        self, vhost: str, queue: str, samples: int, interval: float
+    ) -> list[QueueState]:
+        states: list[QueueState] = []
+        for index in range(samples):
+            if index:
+                await asyncio.sleep(interval)
+            found = await self._management_queues(vhost, queue)
+            if not found:
+                raise LookupError(f"{self._address_of(vhost)}: no queue {queue!r}")
+            states.append(found[0])
+        if states[-1].consumers is None:  # stats not emitted yet: ask the queue itself
+            declared = await self._declared([(vhost, queue)])
+            if declared:
+                states[-1] = with_consumers(states[-1], declared[0].consumers)
+        return states
 
     # -- the tree --------------------------------------------------------------------------
 

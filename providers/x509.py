@@ -6,6 +6,7 @@ nothing, so an expired or self-signed certificate can still be described.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 from dataclasses import dataclass
@@ -53,11 +54,8 @@ class Certificate:
 
     def matches(self, host: str) -> bool:
         """Whether `host` is one the certificate names in its subjectAltName (RFC 6125)."""
-        try:
+        with contextlib.suppress(ValueError):  # a name, not an address: match DNS names below
             address = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            pass
-        else:
             return any(ipaddress.ip_address(ip) == address for ip in self.ip_addresses)
         wanted = host.lower().rstrip(".")
         for name in self.dns_names:

@@ -340,9 +340,13 @@ async def test_logs_fall_back_to_polling_when_live_tail_is_unavailable(
     async with opened(aws, live_tail=True) as provider:
         events = provider.tail_events(LOG_GROUP, streams=[stream])
         first = await asyncio.wait_for(anext(events), 10)
+        notice = await asyncio.wait_for(anext(events), 15)
         aws.put_logs(LOG_GROUP, stream, ["after live tail failed"])
         second = await asyncio.wait_for(anext(events), 15)
         await events.aclose()
+    # The operator is told the live tail is not there, and lines keep coming by polling.
+    assert notice["message"].startswith("live tail unavailable (")
+    assert notice["message"].endswith("); polling instead")
     assert (first["message"], second["message"]) == ("started", "after live tail failed")
     assert first["logStreamName"] == second["logStreamName"] == stream
 

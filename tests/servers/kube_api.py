@@ -383,8 +383,8 @@ def _handler_for(kube: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
-            except OSError:
-                pass
+            except OSError:  # the client hung up mid-stream, as a followed log's reader does
+                self.close_connection = True
             self.close_connection = True
 
         def _body(self) -> Any:

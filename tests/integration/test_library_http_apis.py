@@ -14,45 +14,15 @@ from typing import Any
 
 import pytest
 
-from providers.environment import LiveEnvironment
-from providers.inventory import Environment, Inventory, Target
-from runbooks.engine import Diagnosis, Verdict, diagnose
-from runbooks.loader import load_library
+from providers.inventory import Target
+from tests.integration.library_scenarios import LIBRARY, assert_first, assert_healthy, run
 from tests.servers.http import HttpServer, Route, serve_http
 from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
-LIBRARY = load_library().runbooks
 KEY_ENV = "TRIAGE_TEST_VENDOR_KEY"
 GOOD_KEY = "good-vendor-key-1234"
-
-
-async def run(runbook_id: str, targets: list[Target], **params: Any) -> Diagnosis:
-    inventory = Inventory(environments={"prod": Environment(targets=targets)})
-    live = LiveEnvironment(inventory)
-    try:
-        return await diagnose(LIBRARY[runbook_id], live, params)
-    finally:
-        await live.close()
-
-
-def describe(diagnosis: Diagnosis) -> str:
-    return "\n".join(
-        f"{item.cause.id}: {item.verdict} "
-        + "; ".join(evidence.explanation for evidence in item.evidence)
-        for item in diagnosis.causes
-    )
-
-
-def assert_first(diagnosis: Diagnosis, cause_id: str) -> None:
-    first = diagnosis.causes[0]
-    assert (first.cause.id, first.verdict) == (cause_id, Verdict.CONFIRMED), describe(diagnosis)
-    assert first.evidence and all(item.holds for item in first.evidence), describe(diagnosis)
-
-
-def assert_healthy(diagnosis: Diagnosis) -> None:
-    assert diagnosis.confirmed == [], describe(diagnosis)
 
 
 def http_target(name: str, url: str, **options: Any) -> Target:

@@ -17,10 +17,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from providers.environment import LiveEnvironment
-from providers.inventory import Environment, Inventory, Target
-from runbooks.engine import Diagnosis, Verdict, diagnose
-from runbooks.loader import load_library
+from providers.inventory import Target
+from runbooks.engine import Verdict
+from tests.integration.library_scenarios import LIBRARY, assert_first, assert_healthy, run
 from tests.servers.fixtures import PostgresFactory
 from tests.servers.http import CertificateFactory, Route, serve_http
 from tests.servers.postgres import SUPERUSER_PASSWORD, PostgresServer
@@ -28,36 +27,9 @@ from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
-LIBRARY = load_library().runbooks
 USERS_TABLE = "triage_http_users"
 MIGRATIONS_TABLE = "triage_http_alembic_version"
 PG_ENV = "TRIAGE_TEST_HTTP_PG_PASSWORD"
-
-
-async def run(runbook_id: str, targets: list[Target], **params: Any) -> Diagnosis:
-    live = LiveEnvironment(Inventory(environments={"prod": Environment(targets=targets)}))
-    try:
-        return await diagnose(LIBRARY[runbook_id], live, params)
-    finally:
-        await live.close()
-
-
-def describe(diagnosis: Diagnosis) -> str:
-    return "\n".join(
-        f"{item.cause.id}: {item.verdict} "
-        + "; ".join(evidence.explanation for evidence in item.evidence)
-        for item in diagnosis.causes
-    )
-
-
-def assert_first(diagnosis: Diagnosis, cause_id: str) -> None:
-    first = diagnosis.causes[0]
-    assert (first.cause.id, first.verdict) == (cause_id, Verdict.CONFIRMED), describe(diagnosis)
-    assert first.evidence and all(item.holds for item in first.evidence), describe(diagnosis)
-
-
-def assert_healthy(diagnosis: Diagnosis) -> None:
-    assert diagnosis.confirmed == [], describe(diagnosis)
 
 
 def http_target(name: str, url: str, **options: Any) -> Target:

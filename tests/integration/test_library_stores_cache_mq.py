@@ -7,51 +7,20 @@ its evidence; each healthy scenario expects no confirmed cause.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from providers.environment import LiveEnvironment
-from providers.inventory import Environment, Inventory, SecretRef, Settings, Target
-from runbooks.engine import Diagnosis, Verdict, diagnose
-from runbooks.loader import load_runbook
+from providers.inventory import SecretRef, Target
+from tests.integration.library_scenarios import assert_first, assert_healthy, run
 from tests.servers.process import free_port
 from tests.servers.rabbitmq import RabbitMQServer
 from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
-LIBRARY = Path(__file__).resolve().parents[2] / "runbooks" / "library"
 MQ_PASSWORD_ENV = "TRIAGE_TEST_STORES_MQ_PASSWORD"
 VHOST = "stores-library"
-
-
-async def run(runbook_id: str, *targets: Target, **given: Any) -> Diagnosis:
-    runbook = load_runbook(LIBRARY / f"{runbook_id}.yaml")
-    inventory = Inventory(
-        settings=Settings(check_timeout=5.0),
-        environments={"test": Environment(targets=list(targets))},
-    )
-    live = LiveEnvironment(inventory)
-    try:
-        return await diagnose(runbook, live, given)
-    finally:
-        await live.close()
-
-
-def assert_first(diagnosis: Diagnosis, cause: str, *evidence: str) -> None:
-    first = diagnosis.causes[0]
-    summary = {c.cause.id: c.verdict.value for c in diagnosis.causes}
-    assert (first.cause.id, first.verdict) == (cause, Verdict.CONFIRMED), summary
-    explained = " | ".join(item.explanation for item in first.evidence)
-    for text in evidence:
-        assert text in explained, explained
-
-
-def assert_healthy(diagnosis: Diagnosis) -> None:
-    confirmed = [c.cause.id for c in diagnosis.confirmed]
-    assert confirmed == [], {k: (v.status, v.summary) for k, v in diagnosis.results.items()}
 
 
 # -- Redis ----------------------------------------------------------------------------------

@@ -10,16 +10,12 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from providers.environment import LiveEnvironment
-from providers.inventory import Environment, Inventory, SecretRef, Settings, Target
-from runbooks.engine import Diagnosis, Verdict, diagnose
-from runbooks.loader import load_runbook
+from providers.inventory import SecretRef, Target
+from tests.integration.library_scenarios import assert_first, assert_healthy, run
 from tests.servers.fixtures import PostgresFactory
 from tests.servers.moto_server import MotoAws
 from tests.servers.postgres import SUPERUSER_PASSWORD, PostgresServer
@@ -27,7 +23,6 @@ from tests.servers.process import free_port
 
 pytestmark = pytest.mark.integration
 
-LIBRARY = Path(__file__).resolve().parents[2] / "runbooks" / "library"
 PASSWORD_ENV = "TRIAGE_TEST_STORES_PG_PASSWORD"
 
 
@@ -44,33 +39,6 @@ def pg(port: int, *, dbname: str = "postgres", password_env: str = PASSWORD_ENV)
         password=SecretRef(env=password_env),
         timeout=3.0,
     )
-
-
-async def run(runbook_id: str, *targets: Target, **given: Any) -> Diagnosis:
-    runbook = load_runbook(LIBRARY / f"{runbook_id}.yaml")
-    inventory = Inventory(
-        settings=Settings(check_timeout=5.0),
-        environments={"test": Environment(targets=list(targets))},
-    )
-    live = LiveEnvironment(inventory)
-    try:
-        return await diagnose(runbook, live, given)
-    finally:
-        await live.close()
-
-
-def assert_first(diagnosis: Diagnosis, cause: str, *evidence: str) -> None:
-    first = diagnosis.causes[0]
-    summary = {c.cause.id: c.verdict.value for c in diagnosis.causes}
-    assert (first.cause.id, first.verdict) == (cause, Verdict.CONFIRMED), summary
-    explained = " | ".join(item.explanation for item in first.evidence)
-    for text in evidence:
-        assert text in explained, explained
-
-
-def assert_healthy(diagnosis: Diagnosis) -> None:
-    confirmed = [c.cause.id for c in diagnosis.confirmed]
-    assert confirmed == [], {k: (v.status, v.summary) for k, v in diagnosis.results.items()}
 
 
 @pytest.fixture

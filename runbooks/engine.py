@@ -192,7 +192,7 @@ async def run_step(
             check=step.use,
             target="",
             status=CheckStatus.SKIPPED,
-            summary=f"skipped: no {kind} target ({target_name}) in {live.name}",
+            summary=f"no {kind} target ({target_name}) in {live.name}",
             facts={"skipped": "no target"},
         )
     return await live.run_check(planned(runbook, step, params, kinds))

@@ -630,5 +630,5 @@ async def test_a_step_on_an_optional_target_absent_here_is_skipped() -> None:
     assert diagnosis.params == {"cache": "cache"}
     skipped = diagnosis.results["alarms"]
     assert skipped.status.value == "skipped"
-    assert skipped.summary == "skipped: no ecs target (aws) in p"
+    assert skipped.summary == "no ecs target (aws) in p"
     assert diagnosis.causes[0].verdict is Verdict.UNKNOWN

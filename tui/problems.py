@@ -135,4 +135,3 @@ class SignatureScanner:
                 )
             )
         return found
-

@@ -117,6 +117,9 @@ class Provider(ABC):
     """One configured target (a Redis instance, a cluster, an API) seen through one SDK."""
 
     kind: ClassVar[str]
+    # True when the root node's log stream is the backend's own change feed (engine events, a
+    # watch): then the tree is refreshed on each change, not only at the next sweep.
+    root_logs_are_changes: ClassVar[bool] = False
     checks: ClassVar[dict[str, CheckSpec]] = {}
     actions: ClassVar[dict[str, ActionSpec]] = {}
     _bodies: ClassVar[dict[str, str]] = {}

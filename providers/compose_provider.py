@@ -56,6 +56,7 @@ class ComposeProvider(ComposeChecks, ComposeEngineChecks, ComposeLogs, ComposeAc
     """One Docker engine (DOCKER_HOST or a URL); its compose projects are the children."""
 
     kind = "compose"
+    root_logs_are_changes = True  # engine events / pod watches
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -111,6 +111,10 @@ class LiveEnvironment:
         ]
         return [*nodes, *broken]
 
+    async def discover_target(self, root_id: str) -> Node:
+        """One target's tree again, when its backend said something changed."""
+        return await self._discover_one(self._providers[root_id])
+
     async def _discover_one(self, provider: Provider) -> Node:
         try:
             async with asyncio.timeout(provider.timeout + GRACE_SECONDS):

@@ -69,6 +69,7 @@ class KubernetesProvider(
     """One cluster context; its namespaces, their workloads and their pods are the tree."""
 
     kind = "kubernetes"
+    root_logs_are_changes = True  # engine events / pod watches
 
     def root_checks(self) -> tuple[CheckCall, ...]:
         return tuple(CheckCall(name) for name in NAMESPACE_CHECKS)

@@ -45,6 +45,18 @@ class MainScreen(Screen[None]):
         results: list[CheckResult]
 
     @dataclass
+    class TargetChanged(Message):
+        """A target's backend reported a change (an engine event, a watch event)."""
+
+        root_id: str
+
+    @dataclass
+    class TargetDiscovered(Message):
+        """One target was discovered again."""
+
+        tree: Node
+
+    @dataclass
     class CheckFinished(Message):
         """One check of the selected node finished."""
 
@@ -86,6 +98,7 @@ class MainScreen(Screen[None]):
         self.title = "triage"
         self._set_subtitle()
         self.sweep()
+        self._watch_changes()
         self.set_interval(self.live.settings.refresh_interval, self._tick)
         self.set_interval(STALE_CHECK_SECONDS, self._mark_stale)
         self.query_one(ServiceTree).focus()
@@ -130,6 +143,22 @@ class MainScreen(Screen[None]):
         nodes, results = await self.live.check_everything()
         self.post_message(self.Swept(nodes, results))
 
+    def _watch_changes(self) -> None:
+        for provider in self.live.providers:
+            if provider.root_logs_are_changes:
+                self.watch_target(provider.root_id)
+
+    @work(group="watch", exit_on_error=False)
+    async def watch_target(self, root_id: str) -> None:
+        """Follow a target's change feed; each batch of changes asks for its tree again."""
+        provider = self.live.provider_for(root_id)
+        async for _ in batched(provider.logs(root_id), interval=0.5):
+            self.post_message(self.TargetChanged(root_id))
+
+    @work(group="rediscover", exit_on_error=False)
+    async def rediscover(self, root_id: str) -> None:
+        self.post_message(self.TargetDiscovered(await self.live.discover_target(root_id)))
+
     @work(exclusive=True, group="checks", exit_on_error=False)
     async def run_checks(self, node: Node) -> None:
         planned = [PlannedCheck(node.id, call) for call in node.checks]
@@ -164,6 +193,13 @@ class MainScreen(Screen[None]):
         kinds = {node.id: node.kind for tree in message.nodes for node in tree.walk()}
         self.check_problems = problems_from_results(message.results, runbooks, kinds)
         self._set_subtitle()
+
+    def on_main_screen_target_changed(self, message: TargetChanged) -> None:
+        if not any(w.group == "rediscover" and w.is_running for w in self.workers):
+            self.rediscover(message.root_id)
+
+    def on_main_screen_target_discovered(self, message: TargetDiscovered) -> None:
+        self.query_one(ServiceTree).show_target(message.tree)
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:
         self.select(message.node)
@@ -202,7 +238,7 @@ class MainScreen(Screen[None]):
 
     def watch_environment(self, live: LiveEnvironment) -> None:
         """Start watching another environment: forget everything seen in the old one."""
-        for group in ("sweep", "checks", "logs"):
+        for group in ("sweep", "checks", "logs", "watch", "rediscover"):
             self.workers.cancel_group(self, group)
         self.live = live
         self.selected = None
@@ -212,6 +248,7 @@ class MainScreen(Screen[None]):
         self.query_one(CheckResults).begin("", ())
         self._set_subtitle()
         self.sweep()
+        self._watch_changes()
 
     def all_nodes(self) -> list[Node]:
         return self.query_one(ServiceTree).all_nodes()

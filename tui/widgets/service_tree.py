@@ -87,6 +87,11 @@ class ServiceTree(Tree[Node]):
         for child in node.children:
             self._place(existing, child, seen)
 
+    def show_target(self, tree: Node) -> None:
+        """One target's fresh tree, the others as they were."""
+        latest = [tree if node.id == tree.id else node for node in self._latest]
+        self.show_nodes(latest if tree.id in {node.id for node in latest} else [*latest, tree])
+
     def forget(self) -> None:
         """Drop every node (another environment is coming)."""
         self._latest = []

@@ -116,7 +116,7 @@ def test_from_problems_to_a_verified_fix(
     terminal.wait_for(lambda s: "cache (" in s and "docker (" in s, "both targets in the tree")
     screen = terminal.wait_for(lambda s: "failing cache" in s, "the cache failing")
     terminal.wait_for(lambda s: "worker" in s, "the crash-looping service in the tree")
-    terminal.wait_for(lambda s: "problems (p)" in s, "the problems count in the header")
+    terminal.wait_for(lambda s: " (p)" in s, "the problems count in the header")
 
     terminal.keys("p")
     screen = terminal.wait_for(lambda s: "Problems right now" in s, "the problems list")

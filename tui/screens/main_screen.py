@@ -128,7 +128,8 @@ class MainScreen(Screen[None]):
         # What matters most first: a narrow terminal cuts the end of the line.
         parts = [self.live.name]
         if self.problems:
-            parts.append(f"{len(self.problems)} problems (p)")
+            count = len(self.problems)
+            parts.append(f"{count} problem{'s' if count != 1 else ''} (p)")
         if self.stale_seconds:
             parts.append(f"STALE: last refresh {self.stale_seconds}s ago")
         if self.live.read_only:

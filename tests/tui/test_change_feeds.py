@@ -20,6 +20,7 @@ LABELS = {"com.docker.compose.project": "shop", "com.docker.compose.container-nu
 
 async def test_an_engine_event_updates_the_tree_without_waiting_for_a_sweep(
     docker_engine: DockerEngine,
+    docker_client: object,  # removes the containers afterwards
 ) -> None:
     docker_engine.run(
         ["sleep", "300"], name="shop-api-1", labels={**LABELS, "com.docker.compose.service": "api"}

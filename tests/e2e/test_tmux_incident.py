@@ -99,7 +99,11 @@ def terminal(
 
 
 def test_from_problems_to_a_verified_fix(
-    terminal: Terminal, redis_server: RedisServer, docker_engine: DockerEngine, tmp_path: Path
+    terminal: Terminal,
+    redis_server: RedisServer,
+    docker_engine: DockerEngine,
+    docker_client: object,  # removes the test's containers afterwards
+    tmp_path: Path,
 ) -> None:
     redis_server.fill_to_maxmemory("2mb")
     docker_engine.run(

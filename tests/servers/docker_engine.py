@@ -20,13 +20,11 @@ import io
 import ipaddress
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
 import tarfile
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any, Literal
 import docker
 import docker.errors
 
+from .docker_host import free_network, ip, reap
 from .process import ServerStartError, die_with_test_process, log_tail, spawn, wait_until
 
 TEST_IMAGE = "triage-test/busybox:latest"
@@ -181,9 +180,9 @@ class DockerEngine:
         (self.root / "bridge").write_text(self.bridge)
         config = self.root / "daemon.json"
         config.write_text(json.dumps({"deprecated-key-path": str(self.root / "key.json")}))
-        _ip("link", "add", "name", self.bridge, "type", "bridge")
-        _ip("addr", "add", f"{self.gateway}/{self.network.prefixlen}", "dev", self.bridge)
-        _ip("link", "set", self.bridge, "up")
+        ip("link", "add", "name", self.bridge, "type", "bridge")
+        ip("addr", "add", f"{self.gateway}/{self.network.prefixlen}", "dev", self.bridge)
+        ip("link", "set", self.bridge, "up")
         self.process = spawn(
             [
                 binary,
@@ -271,7 +270,7 @@ class DockerEngine:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 process.wait(timeout=10)
-        _reap(self.root, self.bridge, self.cgroup_parent)
+        reap(self.root, self.bridge, self.cgroup_parent)
 
     def remove(self) -> None:
         self.stop()
@@ -279,103 +278,6 @@ class DockerEngine:
 
     def log(self) -> str:
         return log_tail(self.log_path, lines=200)
-
-
-# -- host plumbing ---------------------------------------------------------------------------
-
-
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise ServerStartError(f"ip {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
-
-
-def _used_networks() -> list[ipaddress.IPv4Network]:
-    """Every IPv4 prefix this machine routes or has an address in (the default route aside)."""
-    prefixes = []
-    for line in _ip("-4", "route", "show", "table", "all", check=False).stdout.splitlines():
-        words = line.split()
-        if words and words[0] in ("broadcast", "local", "unreachable", "prohibit", "blackhole"):
-            words = words[1:]
-        if words:
-            prefixes.append(words[0])
-    for line in _ip("-4", "-o", "addr", check=False).stdout.splitlines():
-        words = line.split()
-        if "inet" in words[:-1]:
-            prefixes.append(words[words.index("inet") + 1])
-    used = []
-    for prefix in prefixes:
-        with contextlib.suppress(ValueError):  # "default" and the like
-            used.append(ipaddress.IPv4Network(prefix, strict=False))
-    return used
-
-
-def _free_network() -> ipaddress.IPv4Network:
-    """A /24 in 172.31.0.0/16 that no route or address on this machine overlaps."""
-    used = _used_networks()
-    candidates = list(range(256))
-    random.shuffle(candidates)
-    for third in candidates:
-        network = ipaddress.IPv4Network(f"172.31.{third}.0/24")
-        if not any(network.overlaps(other) for other in used if other.prefixlen > 0):
-            return network
-    raise ServerStartError("no free /24 in 172.31.0.0/16 for the test engine's bridge")
-
-
-def _processes_using(root: Path, cgroup_parent: str) -> list[int]:
-    """Pids of an engine: their command line names ``root`` (dockerd, containerd, shims,
-    docker-proxy) or they run in its cgroup parent (the containers' own processes)."""
-    needle = str(root).encode()
-    cgroup = f"/{cgroup_parent}/".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            cgroups = (entry / "cgroup").read_bytes()
-        except OSError:
-            continue
-        if needle in cmdline or cgroup in cgroups:
-            found.append(int(entry.name))
-    return found
-
-
-def _mounts_under(root: Path) -> list[str]:
-    mounts = []
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            point = line.split()[4].encode().decode("unicode_escape")
-            if point == str(root) or point.startswith(f"{root}/"):
-                mounts.append(point)
-    return mounts
-
-
-def _reap(root: Path, bridge: str, cgroup_parent: str) -> None:
-    """Kill what is left of an engine under ``root``, unmount, drop its bridge and cgroups."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = _processes_using(root, cgroup_parent)
-        if not pids:
-            break
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 5
-        while _processes_using(root, cgroup_parent) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    for point in sorted(_mounts_under(root), key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-    if Path(f"/sys/class/net/{bridge}").exists():
-        _ip("link", "del", bridge, check=False)
-    # The cgroup parent sits at the top of each hierarchy, or under the cgroup this sandbox
-    # runs in (the memory hierarchy here). Container cgroups go first, then the parent.
-    for pattern in (cgroup_parent, f"*/{cgroup_parent}", f"*/*/{cgroup_parent}"):
-        for parent in Path("/sys/fs/cgroup").glob(f"*/{pattern}"):
-            children = sorted(parent.glob("**/"), key=lambda path: len(path.parts))
-            for child in reversed(children):
-                with contextlib.suppress(OSError):
-                    child.rmdir()
 
 
 def reap_stale_engines() -> None:
@@ -388,7 +290,7 @@ def reap_stale_engines() -> None:
             continue
         if Path(f"/proc/{owner}").exists():
             continue
-        _reap(root, bridge, f"triage-{bridge}")
+        reap(root, bridge, f"triage-{bridge}")
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -405,7 +307,7 @@ def start_docker_engine() -> Iterator[DockerEngine]:
     engine = DockerEngine(
         root=root,
         bridge=f"{BRIDGE_PREFIX}{os.getpid():x}-{_counter:x}",
-        network=_free_network(),
+        network=free_network(),
     )
     try:
         engine.start()

@@ -33,13 +33,19 @@ from .process import (
     ServerStartError,
     claim_dir,
     die_with_test_process,
-    free_port,
     log_tail,
     port_open,
     reap_stale_dirs,
     require_binary,
     spawn,
     wait_until,
+)
+from .rabbitmq_helpers import (
+    distinct_free_ports,
+    group_alive,
+    node_env,
+    quote_segment,
+    write_node_files,
 )
 
 RABBITMQ_BIN = "/usr/lib/rabbitmq/bin"
@@ -102,67 +108,7 @@ class RabbitMQServer:
 
     def env(self) -> dict[str, str]:
         """The environment that makes rabbitmq-server and rabbitmqctl mean *this* node."""
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("RABBITMQ_", "ERL_"))
-        }
-        env.update(
-            HOME=str(self.home),
-            LC_ALL="C.UTF-8",
-            LANG="C.UTF-8",
-            RABBITMQ_NODENAME=self.nodename,
-            RABBITMQ_NODE_IP_ADDRESS=self.host,
-            RABBITMQ_NODE_PORT=str(self.amqp_port),
-            RABBITMQ_DIST_PORT=str(self.dist_port),
-            RABBITMQ_CONF_ENV_FILE=str(self.workdir / "rabbitmq-env.conf"),
-            RABBITMQ_CONFIG_FILE=str(self.workdir / "rabbitmq.conf"),
-            RABBITMQ_ADVANCED_CONFIG_FILE=str(self.workdir / "advanced.config"),
-            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.workdir / "enabled_plugins"),
-            RABBITMQ_MNESIA_BASE=str(self.workdir / "mnesia"),
-            RABBITMQ_LOG_BASE=str(self.workdir / "log"),
-            RABBITMQ_PLUGINS_EXPAND_DIR=str(self.workdir / "plugins-expand"),
-            RABBITMQ_PID_FILE=str(self.workdir / "rabbitmq.pid"),
-            ERL_EPMD_ADDRESS="127.0.0.1",
-            ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}",
-        )
-        return env
-
-    def _write_config(self) -> None:
-        for sub in ("home", "mnesia", "log", "plugins-expand"):
-            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
-        # An empty env file of our own: the system one names the system node.
-        (self.workdir / "rabbitmq-env.conf").write_text("")
-        # Management stats are sampled every second instead of every five (the default), so
-        # the API's queue depth follows a publish within about two seconds.
-        policies = "[{global, [{605, 1}]}, {basic, [{605, 1}]}, {detailed, [{605, 1}]}]"
-        (self.workdir / "advanced.config").write_text(
-            f"[{{rabbitmq_management_agent, [{{sample_retention_policies, {policies}}}]}},\n"
-            f" {{rabbitmq_management, [{{sample_retention_policies, {policies}}}]}}].\n"
-        )
-        (self.workdir / "enabled_plugins").write_text("[rabbitmq_management].\n")
-        (self.workdir / "rabbitmq.conf").write_text(
-            "\n".join(
-                [
-                    f"listeners.tcp.default = {self.host}:{self.amqp_port}",
-                    f"management.tcp.ip = {self.host}",
-                    f"management.tcp.port = {self.management_port}",
-                    f"default_user = {self.user}",
-                    f"default_pass = {self.password}",
-                    "default_user_tags.administrator = true",
-                    "default_permissions.configure = .*",
-                    "default_permissions.read = .*",
-                    "default_permissions.write = .*",
-                    "loopback_users = none",
-                    # Queues and channels emit their stats every second, not every five.
-                    "collect_statistics_interval = 1000",
-                    "disk_free_limit.absolute = 50MB",
-                    "log.console = false",
-                    "log.file.level = info",
-                    "",
-                ]
-            )
-        )
+        return node_env(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -170,7 +116,7 @@ class RabbitMQServer:
         if self.process is not None and self.process.poll() is None:
             return
         server = require_binary("rabbitmq-server", f"{RABBITMQ_BIN}/rabbitmq-server")
-        self._write_config()
+        write_node_files(self)
         env = self.env()
         # With RABBITMQ_ALLOW_INPUT the script execs the Erlang VM instead of waiting on it
         # in a shell, so our child *is* beam and dies with pytest (die_with_test_process);
@@ -220,9 +166,9 @@ class RabbitMQServer:
                     process.wait(timeout=10)
         # The script may be gone while beam (same process group) lingers: make sure it is not.
         deadline = time.monotonic() + 10
-        while _group_alive(process.pid) and time.monotonic() < deadline:
+        while group_alive(process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _group_alive(process.pid):
+        if group_alive(process.pid):
             self._signal_group(process, signal.SIGKILL)
 
     @staticmethod
@@ -312,16 +258,16 @@ class RabbitMQServer:
 
     def create_vhost(self, name: str) -> None:
         """Create a vhost and give the admin user full permissions on it."""
-        vhost = _quote(name)
+        vhost = quote_segment(name)
         with self.management() as client:
             client.put(f"/api/vhosts/{vhost}").raise_for_status()
             client.put(
-                f"/api/permissions/{vhost}/{_quote(self.user)}",
+                f"/api/permissions/{vhost}/{quote_segment(self.user)}",
                 json={"configure": ".*", "write": ".*", "read": ".*"},
             ).raise_for_status()
 
     def delete_vhost(self, name: str) -> None:
-        response = self.api("DELETE", f"/api/vhosts/{_quote(name)}")
+        response = self.api("DELETE", f"/api/vhosts/{quote_segment(name)}")
         if response.status_code != 404:
             response.raise_for_status()
 
@@ -372,7 +318,7 @@ class RabbitMQServer:
 
     def management_queue(self, queue: str, vhost: str = "/") -> dict[str, Any]:
         """The management API's JSON for one queue (its stats lag by up to a second)."""
-        path = f"/api/queues/{_quote(vhost)}/{_quote(queue)}"
+        path = f"/api/queues/{quote_segment(vhost)}/{quote_segment(queue)}"
         response = self.api("GET", path)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
@@ -402,21 +348,6 @@ class RabbitMQServer:
             connection.channel().queue_delete(queue=queue)
 
 
-def _quote(segment: str) -> str:
-    """One path segment of a management API URL (the default vhost "/" is "%2F")."""
-    return urllib.parse.quote(segment, safe="")
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def start_rabbitmq(host: str = "127.0.0.1") -> Iterator[RabbitMQServer]:
     """Start a private RabbitMQ node with the management plugin; always stopped and removed.
@@ -427,7 +358,7 @@ def start_rabbitmq(host: str = "127.0.0.1") -> Iterator[RabbitMQServer]:
     reap_stale_dirs("triage-mq-")
     workdir = Path(tempfile.mkdtemp(prefix="triage-mq-", dir="/tmp"))
     claim_dir(workdir)
-    ports = _distinct_free_ports(host, 3)
+    ports = distinct_free_ports(host, 3)
     server = RabbitMQServer(
         host=host,
         amqp_port=ports[0],
@@ -441,12 +372,3 @@ def start_rabbitmq(host: str = "127.0.0.1") -> Iterator[RabbitMQServer]:
         yield server
     finally:
         server.remove()
-
-
-def _distinct_free_ports(host: str, count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port(host)
-        if port not in ports:
-            ports.append(port)
-    return ports

@@ -1,123 +1,37 @@
-"""The PostgreSQL provider against real, private postgres servers, healthy and with faults."""
+"""The PostgreSQL provider's checks against real, private postgres servers, healthy and with
+faults.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import socket
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import psycopg
 import pytest
 
 from providers.base import ConfirmationRequired
 from providers.contract import CheckCall, CheckStatus, Health
-from providers.inventory import Target
-from providers.postgres_provider import PostgresProvider
+from tests.integration import postgres_helpers
+from tests.integration.postgres_helpers import (
+    WRONG_PASSWORD,
+    Session,
+    alive,
+    opened,
+    silent_listener,
+    target_for,
+    wait_for,
+)
 from tests.servers.fixtures import PostgresFactory
 from tests.servers.postgres import SUPERUSER_PASSWORD, PostgresServer
 
 pytestmark = pytest.mark.integration
 
-PASSWORD_ENV = "TRIAGE_TEST_PG_PASSWORD"
-WRONG_PASSWORD = "wrong-pg-password-1234"
-
-
-@pytest.fixture(autouse=True)
-def _password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(PASSWORD_ENV, SUPERUSER_PASSWORD)
-    monkeypatch.setenv("TRIAGE_TEST_PG_WRONG", WRONG_PASSWORD)
-
-
-@pytest.fixture
-def shared(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
-    """The session's shared server; what these tests create there is dropped afterwards."""
-    yield postgres_server
-    postgres_server.execute(
-        'drop table if exists lock_probe, scanned_probe, "Order Items";'
-        "drop schema if exists billing_probe cascade"
-    )
-
-
-def target_for(
-    server: PostgresServer | None = None,
-    *,
-    port: int | None = None,
-    dbname: str = "postgres",
-    password_env: str = PASSWORD_ENV,
-    timeout: float = 2.0,
-    options: dict[str, Any] | None = None,
-) -> Target:
-    port = port or (server.port if server else 0)
-    return Target(
-        kind="postgres",
-        name="db",
-        url=f"postgresql://postgres@127.0.0.1:{port}/{dbname}",
-        password={"env": password_env},
-        timeout=timeout,
-        options=options or {},
-    )
-
-
-@contextlib.asynccontextmanager
-async def opened(target: Target) -> AsyncIterator[PostgresProvider]:
-    provider = PostgresProvider(target)
-    try:
-        yield provider
-    finally:
-        await provider.close()
-
-
-class Session:
-    """A connection of its own running `sql` in a thread (a sleeper, a lock waiter)."""
-
-    def __init__(self, server: PostgresServer, application: str, *, autocommit: bool = True):
-        self.conn = server.connect(autocommit=autocommit, application_name=application)
-        self.pid: int = self.conn.info.backend_pid
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-
-    def run(self, sql: str) -> Session:
-        def target() -> None:
-            try:
-                self.conn.execute(sql)
-            except BaseException as error:
-                self.error = error
-
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-        return self
-
-    def close(self) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-
-def wait_for(server: PostgresServer, sql: str, params: Any = None, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not server.execute(sql, params):
-        assert time.monotonic() < deadline, f"never true: {sql}"
-        time.sleep(0.02)
-
-
-def alive(server: PostgresServer, *pids: int) -> set[int]:
-    rows = server.execute("select pid from pg_stat_activity where pid = any(%s)", [list(pids)])
-    return {row[0] for row in rows}
-
-
-@contextlib.contextmanager
-def silent_listener() -> Iterator[int]:
-    """A port that accepts connections and never answers: a hung server."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        yield listener.getsockname()[1]
+# Fixtures shared with test_postgres_actions (the password variables and the shared server),
+# bound here, where pytest looks for them.
+_password = postgres_helpers._password
+shared = postgres_helpers.shared
 
 
 async def test_healthy_server_passes_with_facts(postgres_server: PostgresServer) -> None:
@@ -443,122 +357,3 @@ async def test_database_size_reports_large_tables_read_only_by_sequential_scans(
     assert table["idx_scan"] == 0 and table["seq_scan"] >= 1 and table["size_bytes"] >= 100_000
     assert result.facts["unindexed_count"] == len(result.facts["unindexed_tables"])
     assert any(line.startswith("public.scanned_probe: ") for line in result.evidence)
-
-
-async def test_terminate_idle_in_transaction_previews_exact_pids_and_ends_only_those(
-    postgres_factory: PostgresFactory,
-) -> None:
-    server = postgres_factory()
-    first, second = (Session(server, "worker", autocommit=False) for _ in range(2))
-    idle = Session(server, "idle")
-    for session in (first, second):
-        session.conn.execute("select 1")
-        await asyncio.sleep(0.05)  # so they go idle in a known order
-    await asyncio.sleep(1.1)
-    fresh = Session(server, "fresh", autocommit=False)
-    fresh.conn.execute("select 1")  # idle in transaction, but not for long enough
-    try:
-        async with opened(target_for(server)) as provider:
-            plan = await provider.plan_action(
-                "postgres.terminate_idle_in_transaction", {"older_than_seconds": 1}
-            )
-            with pytest.raises(ConfirmationRequired):
-                await provider.run_action(plan, confirmation=None)
-            assert alive(server, first.pid, second.pid) == {first.pid, second.pid}
-            second.conn.commit()  # no longer idle in transaction: apply must leave it
-            outcome = await provider.run_action(plan, confirmation="postgres")
-        remaining = alive(server, first.pid, second.pid, idle.pid, fresh.pid)
-    finally:
-        for session in (first, second, idle, fresh):
-            session.close()
-
-    preview = plan.preview
-    assert preview.target == "postgres" and preview.destructive
-    assert preview.counts == {"sessions": 2}
-    assert preview.summary == (
-        "terminate 2 sessions idle in transaction for over 1s in database postgres: "
-        f"pids {first.pid}, {second.pid}"
-    )
-    assert [line.split(" (")[0] for line in preview.touches] == [
-        f"pid {first.pid}",
-        f"pid {second.pid}",
-    ]
-    assert all("worker, idle " in line and line.endswith("select 1") for line in preview.touches)
-    assert outcome.ok, outcome.summary
-    assert outcome.summary == (
-        f"terminated 1 of 2 sessions; left {second.pid} (no longer idle in transaction)"
-    )
-    assert remaining == {second.pid, idle.pid, fresh.pid}
-
-
-async def test_vacuum_analyze_quotes_the_table_and_needs_a_yes(
-    shared: PostgresServer,
-) -> None:
-    shared.execute('drop table if exists "Order Items"')
-    shared.execute('create table "Order Items" (id int)')
-    shared.execute('insert into "Order Items" select generate_series(1, 100)')
-    shared.execute('delete from "Order Items" where id <= 10')
-    async with opened(target_for(shared)) as provider:
-        plan = await provider.plan_action("postgres.vacuum_analyze", {"table": '"Order Items"'})
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation=None)
-        outcome = await provider.run_action(plan, confirmation="yes")
-        with pytest.raises(ValueError, match='relation "no_such_table" does not exist'):
-            await provider.plan_action("postgres.vacuum_analyze", {"table": "no_such_table"})
-
-    assert not plan.preview.destructive and plan.preview.target == '"Order Items"'
-    assert plan.preview.summary.startswith('VACUUM ANALYZE "Order Items" (')
-    assert plan.preview.counts["tables"] == 1
-    assert outcome.ok and outcome.summary == 'vacuumed and analyzed "Order Items"'
-    vacuumed = shared.execute(
-        "select vacuum_count, analyze_count from pg_stat_user_tables where relname = %s",
-        ["Order Items"],
-    )
-    assert vacuumed and vacuumed[0][0] >= 1 and vacuumed[0][1] >= 1
-
-
-async def test_log_stream_reports_changes_once_and_the_server_lost_and_back(
-    postgres_factory: PostgresFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("providers.postgres_watch.POLL_SECONDS", 0.05)
-    server = postgres_factory(max_connections=5)
-    target = target_for(server, options={"long_query_seconds": 0.3})
-
-    async def next_line(stream: AsyncIterator[Any]) -> Any:
-        return await asyncio.wait_for(anext(stream), timeout=5)
-
-    async with opened(target) as provider:
-        stream = provider.logs(provider.root_id)
-        banner = await next_line(stream)
-        assert banner.level == "info"
-        assert banner.text == (
-            f"following pg_stat_activity of {server.address}/postgres: queries over 0.3s, "
-            "blocked sessions, connections over 80%"
-        )
-        held = [server.connect() for _ in range(3)]
-        high = await next_line(stream)
-        assert (high.level, high.text) == ("warn", "connections over 80%: 4 of 5 in use (80%)")
-        for conn in held:
-            conn.close()
-        low = await next_line(stream)
-        assert low.level == "info" and low.text.startswith("connections back below 80%: 1 of 5")
-        sleeper = Session(server, "sleeper").run("select pg_sleep(30)")
-        try:
-            long = await next_line(stream)
-            assert long.level == "warn"
-            assert re.fullmatch(
-                rf"long query: pid {sleeper.pid} \(postgres, sleeper\) running \d+s: "
-                r"select pg_sleep\(30\)",
-                long.text,
-            )
-            server.stop()
-        finally:
-            sleeper.close()
-        lost = await next_line(stream)
-        assert lost.level == "error"
-        assert lost.text.startswith("unreachable: ") and lost.text.endswith("; retrying")
-        assert server.address in lost.text
-        server.start()
-        back = await asyncio.wait_for(anext(stream), timeout=10)
-        assert (back.level, back.text) == ("info", f"{server.address}/postgres reachable again")
-        await stream.aclose()

@@ -1,123 +1,35 @@
-"""The RabbitMQ provider against a real, private RabbitMQ node, with backlogs and faults."""
+"""The RabbitMQ provider's checks against a real, private RabbitMQ node, with backlogs and
+faults.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import socket
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
-import pika
 import pytest
 
-from providers.base import ConfirmationRequired
 from providers.contract import CheckCall, CheckStatus, Health
 from providers.inventory import Target
 from providers.rabbitmq_provider import RabbitMQProvider
+from tests.integration import rabbitmq_helpers
+from tests.integration.rabbitmq_helpers import (
+    BACKLOG,
+    consumer,
+    opened,
+    silent_listener,
+    wait_for_management,
+)
 from tests.servers.process import free_port
 from tests.servers.rabbitmq import RabbitMQServer
 
 pytestmark = pytest.mark.integration
 
-PASSWORD_VARIABLE = "TRIAGE_TEST_RABBITMQ_PASSWORD"
-BACKLOG = 10_000
-
-
-def url_of(server: RabbitMQServer, vhost: str = "/", port: int | None = None) -> str:
-    """The AMQP URL without its password (the inventory forbids passwords in URLs)."""
-    quoted = vhost.replace("/", "%2F")
-    return f"amqp://{server.user}@{server.host}:{port or server.amqp_port}/{quoted}"
-
-
-@contextlib.asynccontextmanager
-async def opened(
-    server: RabbitMQServer,
-    monkeypatch: pytest.MonkeyPatch,
-    *,
-    vhost: str = "/",
-    port: int | None = None,
-    password: str | None = None,
-    timeout: float = 3.0,
-    **options: Any,
-) -> AsyncIterator[RabbitMQProvider]:
-    monkeypatch.setenv(PASSWORD_VARIABLE, server.password if password is None else password)
-    options.setdefault("management_url", server.management_url)
-    provider = RabbitMQProvider(
-        Target(
-            kind="rabbitmq",
-            name="mq",
-            url=url_of(server, vhost, port),
-            password={"env": PASSWORD_VARIABLE},
-            timeout=timeout,
-            options=options,
-        )
-    )
-    try:
-        yield provider
-    finally:
-        await provider.close()
-
-
-@contextlib.contextmanager
-def silent_listener() -> Iterator[int]:
-    """A port that accepts connections and never answers: a hung broker."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        yield listener.getsockname()[1]
-
-
-@contextlib.contextmanager
-def consumer(server: RabbitMQServer, queue: str, vhost: str, prefetch: int) -> Iterator[None]:
-    """A pika consumer in a thread that takes `prefetch` messages and never acks them."""
-    stop = threading.Event()
-    ready = threading.Event()
-
-    def run() -> None:
-        connection = server.connect(vhost)
-        try:
-            channel = connection.channel()
-            channel.basic_qos(prefetch_count=prefetch)
-            channel.basic_consume(queue, lambda *_: None)
-            ready.set()
-            while not stop.is_set():
-                connection.process_data_events(time_limit=0.05)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(10)
-
-
-def wait_for_management(
-    server: RabbitMQServer, queue: str, vhost: str, **expected: int
-) -> dict[str, Any]:
-    deadline = time.monotonic() + 15
-    while True:
-        found = server.management_queue(queue, vhost)
-        if all(found.get(key) == value for key, value in expected.items()):
-            return found
-        assert time.monotonic() < deadline, f"management API shows {found} for {queue}"
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def vhost(rabbitmq_server: RabbitMQServer) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    rabbitmq_server.create_vhost(name)
-    yield name
-    rabbitmq_server.delete_vhost(name)
+# Fixtures shared with test_rabbitmq_actions (a vhost of its own),
+# bound here, where pytest looks for them.
+vhost = rabbitmq_helpers.vhost
 
 
 async def test_backlog_without_consumers_fails_via_management_and_via_amqp(
@@ -346,114 +258,3 @@ async def test_a_hung_broker_costs_one_timeout(monkeypatch: pytest.MonkeyPatch) 
         assert by_name[name].status is CheckStatus.ERROR, by_name[name].summary
         assert by_name[name].summary == f"127.0.0.1:{port}: no answer within 0.5s"
     assert elapsed < 0.5 * 1.5
-
-
-async def test_purge_previews_the_exact_count_and_needs_the_queue_name(
-    rabbitmq_server: RabbitMQServer, vhost: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rabbitmq_server.publish("dead-letters", BACKLOG, vhost=vhost)
-    async with opened(rabbitmq_server, monkeypatch, vhost=vhost) as provider:
-        plan = await provider.plan_action(
-            "rabbitmq.purge_queue", {"queue": "dead-letters", "vhost": vhost}
-        )
-        assert plan.preview.summary.startswith(f"purge {BACKLOG:,} messages from dead-letters")
-        assert plan.preview.counts == {"messages": BACKLOG}
-        assert plan.preview.destructive is True
-        assert plan.confirmation_word() == "dead-letters"
-
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation=None)
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="yes")
-        assert rabbitmq_server.queue_depth("dead-letters", vhost) == BACKLOG
-
-        outcome = await provider.run_action(plan, confirmation="dead-letters")
-    assert outcome.ok, outcome.summary
-    assert outcome.summary == f"purged {BACKLOG:,} messages from dead-letters"
-    assert rabbitmq_server.queue_depth("dead-letters", vhost) == 0
-
-
-async def test_log_stream_reports_backlogs_and_lost_consumers(
-    rabbitmq_server: RabbitMQServer, vhost: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("providers.rabbitmq_provider.POLL_SECONDS", 0.05)
-    rabbitmq_server.declare_queue("events", vhost)
-    async with opened(
-        rabbitmq_server,
-        monkeypatch,
-        vhost=vhost,
-        management_url=False,
-        queues=["events"],
-        backlog_threshold=100,
-    ) as provider:
-        stream = provider.logs(provider.root_id)
-        banner = await asyncio.wait_for(anext(stream), 5)
-        assert (banner.level, banner.text) == ("info", "watching 1 queues")
-        rabbitmq_server.publish("events", 150, vhost=vhost)
-        over = await asyncio.wait_for(anext(stream), 5)
-        assert (over.level, over.text) == ("warn", f"{vhost}/events: backlog 150 messages over 100")
-        with consumer(rabbitmq_server, "events", vhost, prefetch=1):
-            attached = await asyncio.wait_for(anext(stream), 5)
-            assert (attached.level, attached.text) == (
-                "info",
-                f"{vhost}/events: 1 consumer(s) attached",
-            )
-        lost = await asyncio.wait_for(anext(stream), 5)
-        assert lost.level == "warn"
-        assert re.fullmatch(
-            rf"{vhost}/events: lost its 1 consumer\(s\), 1(49|50) messages waiting", lost.text
-        ), lost.text
-        await stream.aclose()
-
-
-async def test_log_stream_reports_an_unreachable_broker_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("providers.rabbitmq_provider.POLL_SECONDS", 0.01)
-    port = free_port()
-    provider = RabbitMQProvider(
-        Target(
-            kind="rabbitmq",
-            name="mq",
-            url=f"amqp://guest@127.0.0.1:{port}/%2F",
-            timeout=1,
-            options={"management_url": False},
-        )
-    )
-    stream = provider.logs(provider.root_id)
-    first = await asyncio.wait_for(anext(stream), 5)
-    assert (first.level, first.text) == (
-        "error",
-        f"unreachable: 127.0.0.1:{port}: connection refused; retrying",
-    )
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(anext(stream), 0.3)
-    await stream.aclose()
-    await provider.close()
-
-
-def test_module_imports_without_pika_or_httpx() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; sys.modules['pika'] = None; sys.modules['httpx'] = None; "
-        "import providers.rabbitmq_provider"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    assert pika  # the real one is here for the other tests
-
-
-def test_log_changes_name_alarms_and_connection_jumps() -> None:
-    from providers.rabbitmq_watch import Snapshot, changes
-
-    calm = Snapshot(frozenset(), {}, 4)
-    alarmed = Snapshot(frozenset({"memory alarm on rabbit@a"}), {}, 40)
-    raised = changes(calm, alarmed, 1000)
-    assert raised == [
-        ("error", None, "alarm raised: memory alarm on rabbit@a"),
-        ("warn", None, "connections jumped from 4 to 40"),
-    ]
-    assert changes(alarmed, Snapshot(frozenset(), {}, 41), 1000) == [
-        ("info", None, "alarm cleared: memory alarm on rabbit@a")
-    ]

@@ -7,36 +7,16 @@ backend objects; the provider reads them through the real API.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
-import pytest_asyncio
 
-from providers.contract import CheckCall, CheckResult, CheckStatus
+from providers.contract import CheckStatus
 from providers.ecs_provider import EcsProvider
+from tests.integration import aws_checks
+from tests.integration.aws_checks import run
 from tests.servers.moto_server import MotoAws
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["tests.servers.moto_server"]  # the aws and moto_server fixtures
-
-SECRET_VALUE = "s3cr3t-Value-Never-Shown"
-
-
-@pytest_asyncio.fixture
-async def provider(aws: MotoAws) -> AsyncIterator[EcsProvider]:
-    opened = EcsProvider(aws.target())
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def run(provider: EcsProvider, name: str, **params: Any) -> CheckResult:
-    result = await provider.run_check(CheckCall(name, params))
-    assert SECRET_VALUE not in json.dumps(result.to_dict(), default=str)
-    return result
+provider = aws_checks.ecs_provider  # the fixture, under the name the tests use
 
 
 def _load_balancer(aws: MotoAws) -> tuple[str, str]:

@@ -6,38 +6,19 @@ pending confirmation, which moto cannot produce, is set on its backend objects.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from providers.base import ConfirmationRequired
-from providers.contract import CheckCall, CheckResult, CheckStatus
+from providers.contract import CheckStatus
 from providers.ecs_provider import EcsProvider
+from tests.integration import aws_checks
+from tests.integration.aws_checks import SECRET_VALUE, run
 from tests.servers.moto_server import MotoAws
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["tests.servers.moto_server"]  # the aws and moto_server fixtures
-
-SECRET_VALUE = "s3cr3t-Value-Never-Shown"
-
-
-@pytest_asyncio.fixture
-async def provider(aws: MotoAws) -> AsyncIterator[EcsProvider]:
-    opened = EcsProvider(aws.target())
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def run(provider: EcsProvider, name: str, **params: Any) -> CheckResult:
-    result = await provider.run_check(CheckCall(name, params))
-    assert SECRET_VALUE not in json.dumps(result.to_dict(), default=str)
-    return result
+provider = aws_checks.ecs_provider  # the fixture, under the name the tests use
 
 
 async def test_rds_cluster_stopped_then_started(aws: MotoAws, provider: EcsProvider) -> None:

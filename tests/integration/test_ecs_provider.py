@@ -21,7 +21,6 @@ from providers.ecs_provider import EcsProvider
 from tests.servers.moto_server import CONTAINER, LOG_GROUP, SECRET_ARN, MotoAws, ecs_target
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["tests.servers.moto_server"]  # the aws and moto_server fixtures
 
 
 @contextlib.asynccontextmanager

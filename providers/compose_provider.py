@@ -24,6 +24,7 @@ from providers.base import Provider
 from providers.compose_actions import ComposeActions
 from providers.compose_checks import ComposeChecks
 from providers.compose_engine_checks import ComposeEngineChecks
+from providers.compose_log_checks import ComposeLogChecks
 from providers.compose_logs import ComposeLogs
 from providers.compose_model import (
     STANDALONE_KEY,
@@ -52,7 +53,9 @@ SERVICE_CHECKS = (
 MAX_POOL_SIZE = 32
 
 
-class ComposeProvider(ComposeChecks, ComposeEngineChecks, ComposeLogs, ComposeActions, Provider):
+class ComposeProvider(
+    ComposeChecks, ComposeEngineChecks, ComposeLogChecks, ComposeLogs, ComposeActions, Provider
+):
     """One Docker engine (DOCKER_HOST or a URL); its compose projects are the children."""
 
     kind = "compose"

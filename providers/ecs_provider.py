@@ -25,13 +25,16 @@ from providers.ecs_actions import EcsActions
 from providers.ecs_api import log_config, stream_name
 from providers.ecs_checks import EcsChecks
 from providers.ecs_classify import BENIGN_CLASSES, classify, service_state
+from providers.ecs_log_checks import EcsLogChecks
 from providers.ecs_logs import LogTail, event_key
 
 STOPPED_SHOWN = 5  # stopped tasks shown per service in the tree
 _TASK_HEALTH = {"RUNNING": Health.OK, "STOPPED": Health.FAILING}
 
 
-class EcsProvider(EcsChecks, EcsActions, AwsNetwork, AwsData, AwsMonitoring, LogTail, Provider):
+class EcsProvider(
+    EcsChecks, EcsActions, AwsNetwork, AwsData, AwsMonitoring, EcsLogChecks, LogTail, Provider
+):
     """One AWS account and region: its ECS clusters and what they depend on."""
 
     kind = "ecs"

@@ -17,6 +17,7 @@ from providers.contract import CheckCall, Health, Node, Status
 from providers.kubernetes_actions import KubernetesActions
 from providers.kubernetes_client import KubernetesBase, owner
 from providers.kubernetes_event_checks import KubernetesEventChecks
+from providers.kubernetes_log_checks import KubernetesLogChecks
 from providers.kubernetes_logs import KubernetesLogs
 from providers.kubernetes_pod_checks import KubernetesPodChecks
 from providers.kubernetes_state import (
@@ -61,6 +62,7 @@ class KubernetesProvider(
     KubernetesPodChecks,
     KubernetesWorkloadChecks,
     KubernetesEventChecks,
+    KubernetesLogChecks,
     KubernetesActions,
     KubernetesLogs,
     KubernetesBase,

@@ -24,6 +24,7 @@ from providers.postgres_actions import PostgresActions
 from providers.postgres_checks import WARN_RATIO, PostgresChecks, connection_health
 from providers.postgres_data_checks import PostgresDataChecks
 from providers.postgres_queries import fetch
+from providers.postgres_sql import PostgresSql
 from providers.postgres_watch import PostgresWatch
 from providers.redact import redact
 from providers.units import human_bytes
@@ -37,7 +38,7 @@ APPLICATION_NAME = "triage"
 
 # The catalogue lists checks and actions in the order of these mixins.
 class PostgresProvider(
-    PostgresChecks, PostgresDataChecks, PostgresActions, PostgresWatch, Provider
+    PostgresChecks, PostgresDataChecks, PostgresActions, PostgresSql, PostgresWatch, Provider
 ):
     """One PostgreSQL server reached by URL or libpq DSN; its databases are the children."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from providers.base import Finding, check
 from providers.contract import CheckStatus, ParamSpec
-from providers.kubernetes_client import KubernetesBase, path_of
+from providers.kubernetes_client import KubernetesBase, api_status, path_of
 from providers.kubernetes_pod_checks import POD_KINDS, SCOPE, scope_text
 from providers.kubernetes_state import name_of, namespace_of
 from providers.log_search import (
@@ -42,6 +42,11 @@ class KubernetesLogChecks(KubernetesBase):
         params={
             **SCOPE,
             "container": ParamSpec("Only this container of each pod", str, ""),
+            "previous": ParamSpec(
+                "Read the previous (crashed) run of each container (kubectl logs --previous)",
+                bool,
+                False,
+            ),
             **SEARCH_PARAMS,
         },
     )
@@ -64,22 +69,40 @@ class KubernetesLogChecks(KubernetesBase):
         if not sources:
             return Finding(CheckStatus.FAIL, f"{scope}: no container named {wanted}", {"count": 0})
         texts = await asyncio.gather(
-            *(self._recent_log(pod, container, lines, since) for pod, container in sources)
+            *(
+                self._recent_log(pod, container, lines, since, bool(params.get("previous")))
+                for pod, container in sources
+            )
         )
         several = len(sources) > 1
+        no_previous = []
         for (pod, container), text in zip(sources, texts, strict=True):
             many = len(pod["spec"]["containers"]) > 1
             source = f"{name_of(pod)}/{container}" if many else name_of(pod)
+            if text is None:
+                no_previous.append(source)
+                continue
             search.feed(source if several else "", text.splitlines())
         window = window_text(lines, since)
+        if params.get("previous"):
+            window += f"; previous runs, {len(no_previous)} containers had none"
         if len(pods) > len(read):
             window += f"; {len(read)} of {len(pods)} pods read"
-        return search.finding(scope, window, pods=len(read))
+        return search.finding(scope, window, pods=len(read), no_previous_run=no_previous)
 
     async def _recent_log(
-        self, pod: Mapping[str, Any], container: str, lines: int, since: int | None
-    ) -> str:
+        self, pod: Mapping[str, Any], container: str, lines: int, since: int | None, previous: bool
+    ) -> str | None:
+        """The lines of one container; None when `previous` and it has no previous run."""
         query: dict[str, Any] = {"container": container, "tailLines": lines}
+        if previous:
+            query["previous"] = True
         if since is not None:
             query["sinceSeconds"] = since
-        return await self._text(path_of("pods", namespace_of(pod), name_of(pod), "log"), query)
+        path = path_of("pods", namespace_of(pod), name_of(pod), "log")
+        try:
+            return await self._text(path, query)
+        except Exception as error:
+            if previous and api_status(error) == 400:  # this container never restarted
+                return None
+            raise

@@ -22,6 +22,7 @@ from runbooks.importer.mapping import Arg, map_command
 from runbooks.importer.markdown import Block, Section, slugify, strip_inline
 from runbooks.importer.params import ParamTable, fill_placeholders, parameterize, redact_headers
 from runbooks.importer.prose import prose_checks
+from runbooks.importer.purpose import purpose
 from runbooks.importer.report import CommandRecord
 
 SNIPPET_LIMIT = 1500
@@ -221,6 +222,7 @@ class Builder:
                 "run",
                 destructive=command.destructive,
                 changing=command.changing,
+                purpose=purpose(command),
             ),
         )
         self.draft.records.append(record)

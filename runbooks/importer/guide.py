@@ -264,6 +264,8 @@ class Measurement:
     """Both shares over a set of guides, with the numbers of each."""
 
     per_guide: dict[str, tuple[int, int, int, int]]  # name -> sections done/total, commands
+    # name -> diagnostic commands mapped/total (those not for provisioning, builds, files ...)
+    diagnostic: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def section_share(self) -> float:
@@ -277,10 +279,18 @@ class Measurement:
         total = sum(v[3] for v in self.per_guide.values())
         return done / total if total else 1.0
 
+    @property
+    def diagnostic_share(self) -> float:
+        done = sum(v[0] for v in self.diagnostic.values())
+        total = sum(v[1] for v in self.diagnostic.values())
+        return done / total if total else 1.0
+
 
 def measure(paths: Iterable[Path]) -> Measurement:
-    """Imports every guide and counts symptom sections imported and commands mapped."""
+    """Imports every guide and counts symptom sections imported and commands mapped: all of
+    them, and the diagnostic ones."""
     per_guide: dict[str, tuple[int, int, int, int]] = {}
+    diagnostics: dict[str, tuple[int, int]] = {}
     for path in paths:
         coverage = import_guide(path).coverage
         symptoms = coverage.symptom_sections
@@ -291,4 +301,9 @@ def measure(paths: Iterable[Path]) -> Measurement:
             sum(1 for c in counted if c.outcome in MAPPED),
             len(counted),
         )
-    return Measurement(per_guide)
+        diagnostic = coverage.diagnostic_commands()
+        diagnostics[path.name] = (
+            sum(1 for c in diagnostic if c.outcome in MAPPED),
+            len(diagnostic),
+        )
+    return Measurement(per_guide, diagnostics)

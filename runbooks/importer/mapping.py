@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.postgres_sql import read_only_refusal, statements
 from runbooks.importer.commands import Command
 from runbooks.importer.mapping_aws import AWS_ARG_NAMES, AWS_EXTRACTORS, AWS_NO_CHECK, AWS_RULES
 from runbooks.importer.mapping_containers import (
@@ -26,10 +27,18 @@ from runbooks.importer.mapping_containers import (
     CONTAINER_RULES,
     compose_service,
 )
+from runbooks.importer.mapping_logs import LOG_ARG_NAMES, LOG_EXTRACTORS, LOG_NO_CHECK, LOG_RULES
 from runbooks.importer.ruletypes import Arg, Extractor, Rule, found, option
 
 __all__ = ["NO_CHECK", "RULES", "Arg", "Rule", "find_rule", "map_command", "subject"]
 
+
+_CHANGING_SQL = (
+    r"^(?:alter|create|insert|update|delete|merge|reindex|vacuum|analyze|cluster|refresh|grant|"
+    r"revoke|comment|drop|truncate)\b"
+)
+
+_RUN_SQL = Rule("sql", _CHANGING_SQL, action="postgres.run_sql", args=("sql", "database"))
 
 RULES: list[Rule] = [
     # Redis (redis-cli, also inside docker exec / kubectl exec)
@@ -81,6 +90,15 @@ RULES: list[Rule] = [
         action="postgres.vacuum_analyze",
         args=("table",),
     ),
+    # any other statement: read-only ones run as a query, changing ones through the gate
+    Rule(
+        "sql",
+        r"^\(*\s*(?:select|with|values|table|show|explain)\b",
+        "postgres.query",
+        args=("sql", "database"),
+    ),
+    _RUN_SQL,
+    Rule("vacuumdb", r"^vacuumdb\b", action="postgres.run_sql", args=("vacuumdb_sql", "database")),
     Rule("psql", r"^pg_isready\b", "postgres.ready"),
     Rule("psql", r"^psql\b(?!.*\s<\s)", "postgres.ready"),  # a connection test, no SQL
     # RabbitMQ
@@ -101,6 +119,7 @@ RULES: list[Rule] = [
     Rule("net", r"^(?:nc|ncat|telnet)\b", "tcp.connect", args=("host", "port")),
     Rule("net", r"^(?:nslookup|dig|host)\b", "dns.resolve", args=("host",)),
     Rule("net", r"^openssl\s+s_client\b", "tls.certificate", args=("host", "port")),
+    *LOG_RULES,
     *CONTAINER_RULES,
     *AWS_RULES,
 ]
@@ -109,6 +128,7 @@ NO_CHECK: list[tuple[str, str, str]] = [
     ("curl", r"-x\s*(?:post|put|patch|delete)|\s-d\s|--data", "http.status only sends GET"),
     ("net", r"^openssl\s+(?:x509|rand)", "reads a local file or makes a value, not a server"),
     ("redis", r"^monitor\b", "an interactive stream, not a check"),
+    *LOG_NO_CHECK,
     *CONTAINER_NO_CHECK,
     *AWS_NO_CHECK,
 ]
@@ -168,7 +188,35 @@ def _interval_seconds(sql: str) -> float | None:
 def _database(command: Command) -> Arg | None:
     named = re.search(r"pg_database_size\('([\w-]+)'\)", command.sql)
     value = named.group(1) if named else option(command.words, "-d", "--dbname")
+    if value is None and command.tool == "vacuumdb":  # vacuumdb [options] DBNAME
+        valued = {"-U", "-h", "-p", "-t", "--table", "-j", "--jobs", "--username", "--host"}
+        words = command.words
+        value = next(
+            (w for i, w in enumerate(words[1:], 1) if not w.startswith("-")
+             and words[i - 1] not in valued and w not in {">", "|"}),
+            None,
+        )  # fmt: skip
     return Arg(value, "database") if value and "$" not in value else None
+
+
+def _sql(command: Command) -> Arg | None:
+    """The statement, when the command runs exactly one (several: one step each, by hand)."""
+    parts = statements(command.sql)
+    return Arg(parts[0]) if len(parts) == 1 else None
+
+
+def _vacuumdb_sql(command: Command) -> Arg | None:
+    """`vacuumdb --full --analyze -t orders db` as the VACUUM statement it runs."""
+    words = command.words
+    options = [
+        word
+        for flag, word in (("--full", "FULL"), ("-f", "FULL"), ("--analyze", "ANALYZE"),
+                           ("-z", "ANALYZE"), ("--verbose", "VERBOSE"), ("-v", "VERBOSE"))
+        if flag in words
+    ]  # fmt: skip
+    table = option(words, "-t", "--table")
+    statement = "VACUUM" + (f" ({', '.join(dict.fromkeys(options))})" if options else "")
+    return Arg(statement + (f" {table}" if table else ""))
 
 
 def _redis_key(command: Command) -> Arg | None:
@@ -204,17 +252,22 @@ EXTRACTORS: dict[str, Extractor] = {
         _int_arg(m.group(1)) if (m := re.search(r"_backend\(\s*(\d+)", c.sql)) else None
     ),
     "service": lambda c: _service(c),
+    "sql": _sql,
+    "vacuumdb_sql": _vacuumdb_sql,
     **CONTAINER_EXTRACTORS,
     **AWS_EXTRACTORS,
+    **LOG_EXTRACTORS,
 }
 # Check parameters named differently from their extractor.
 ARG_NAMES = {
     "redis_key": "pattern",
     "redis_db": "db",
+    "vacuumdb_sql": "sql",
     "redis_addr": "addr",
     "threshold": "threshold_seconds",
     **CONTAINER_ARG_NAMES,
     **AWS_ARG_NAMES,
+    **LOG_ARG_NAMES,
 }
 
 
@@ -243,10 +296,29 @@ def find_rule(command: Command) -> tuple[Rule | None, str]:
     for tool, pattern, reason in NO_CHECK:
         if tool == command.tool and re.search(pattern, text):
             return None, reason
+    passed: Rule | None = None  # a check's rule, for a changing command: an action may follow
     for rule in RULES:
         if rule.tool == family and re.search(rule.match, text, re.IGNORECASE):
-            return rule, ""
+            if rule.check and command.changing:
+                passed = passed or rule
+                continue
+            return _sql_rule(rule, command)
+    if passed is not None:
+        return passed, ""
     return None, f"no mapping for {command.tool or 'this command'}"
+
+
+def _sql_rule(rule: Rule, command: Command) -> tuple[Rule | None, str]:
+    """A query that acts on the server (pg_reload_conf()) runs through the gate; a command
+    of several statements stays a step by hand (each would need its own preview)."""
+    if rule.name not in {"postgres.query", "postgres.run_sql"} or rule.tool != "sql":
+        return rule, ""
+    parts = statements(command.sql)
+    if len(parts) != 1:
+        return None, "several SQL statements in one command: run them by hand"
+    if rule.check and read_only_refusal(parts[0]):
+        return _RUN_SQL, ""
+    return rule, ""
 
 
 def _loop_bound(arg: Arg, command: Command) -> bool:

@@ -120,7 +120,6 @@ AWS_RULES: list[Rule] = [
 ]
 # Commands no check can replace, and why. Matched before the rules.
 AWS_NO_CHECK: list[tuple[str, str, str]] = [
-    ("aws", r"^aws\s+logs\b", "logs: read them in the log pane; no check reads logs"),
     ("aws", r"^aws\s+(?:ecs\s+execute-command|ssm\s+start-session)", "an interactive shell"),
     (
         "aws",

@@ -99,9 +99,6 @@ CONTAINER_RULES: list[Rule] = [
     ),
 ]
 CONTAINER_NO_CHECK: list[tuple[str, str, str]] = [
-    ("compose", r"\blogs\b", "logs: read them in the log pane; no check reads logs"),
-    ("docker", r"^docker\s+logs\b", "logs: read them in the log pane; no check reads logs"),
-    ("kubectl", r"\blogs\b", "logs: read them in the log pane; no check reads logs"),
     ("compose", r"\bdown\b", "no action takes a project down (removes its containers)"),
     ("compose", r"\b(?:build|pull|push|config)\b", "builds or shows configuration: no check"),
     ("docker", r"^docker\s+(?:build|pull|push|login|tag)\b", "builds or ships images: no check"),
@@ -201,6 +198,8 @@ def compose_service(command: Command) -> Arg | None:
         word = words[index]
         if word in {"|", "&&", ";", ">", "||"}:
             return None
+        if word.isdigit() and words[index + 1 : index + 2] in ([">"], [">>"]):
+            return None  # `2>&1`: a redirection, not a service
         if word in {"--scale", "-t", "--timeout", "--tail", "--since"}:
             index += 2
             continue

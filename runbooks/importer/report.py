@@ -20,6 +20,7 @@ class CommandRecord:
     detail: str = ""  # the check or action, or why it stayed a step to run by hand
     destructive: bool = False
     changing: bool = False
+    purpose: str = ""  # what it is for when not diagnostic (runbooks.importer.purpose)
 
 
 @dataclass
@@ -62,6 +63,18 @@ class Coverage:
             if c.section in sections and c.outcome not in {"lookup", "unknown"}
         ]
 
+    def diagnostic_commands(self) -> list[CommandRecord]:
+        """Counted commands that look at or act on a running system: not those that provision
+        infrastructure as code, build images, edit files, set up the host, wait or make a value."""
+        return [c for c in self.counted_commands() if not c.purpose]
+
+    @property
+    def diagnostic_share(self) -> float:
+        """Diagnostic commands of symptom sections that became checks or actions."""
+        commands = self.diagnostic_commands()
+        mapped = [c for c in commands if c.outcome in MAPPED]
+        return len(mapped) / len(commands) if commands else 1.0
+
     @property
     def command_share(self) -> float:
         """Commands of symptom sections that became checks or actions, of all of them."""
@@ -93,6 +106,17 @@ class Coverage:
             f"Commands mapped to checks or actions: {len(mapped)}/{len(counted)} "
             f"({self.command_share:.0%})"
         )
+        diagnostic = self.diagnostic_commands()
+        lines.append(
+            f"Diagnostic commands mapped to checks or actions: "
+            f"{sum(1 for c in diagnostic if c.outcome in MAPPED)}/{len(diagnostic)} "
+            f"({self.diagnostic_share:.0%}); not diagnostic: {len(counted) - len(diagnostic)}"
+        )
+        others = Counter(c.purpose for c in counted if c.purpose)
+        if others:
+            lines.append(
+                "  not diagnostic: " + ", ".join(f"{n} {why}" for why, n in others.most_common())
+            )
         lines += ["", "Sections:"]
         for section in self.sections:
             if section.kind == "container":
@@ -116,6 +140,7 @@ class Coverage:
             lines += ["", f"{title}: {len(by_outcome[outcome])}"]
             for command in by_outcome[outcome]:
                 flag = " [destructive]" if command.destructive else ""
+                flag += f" [{command.purpose}]" if command.purpose else ""
                 detail = f"  -> {command.detail}" if command.detail else ""
                 lines.append(f"  line {command.line:4}: {command.text[:70]}{flag}{detail}")
         missing = self.missing_by_provider()

@@ -20,6 +20,7 @@ TOOLS = _words(
     journalctl ufw iptables sleep gunzip cp mv rm nano vi vim certbot chmod chown fallocate mkswap
     swapon taskkill findstr tail head less jq python python3 node npm kill ps alembic git make ssh
     scp tar gzip export for while uname date mkdir tee xargs awk sed sort uniq wc cut lsof
+    apt apt-get yum dnf apk brew pip pip3 uuidgen
     Get-Process Stop-Process Test-NetConnection Invoke-WebRequest
     """
 )

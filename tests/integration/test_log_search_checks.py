@@ -97,6 +97,7 @@ async def test_kubernetes_log_search_reads_each_selected_pod_with_tail_lines(
     for line in ("started", "ERROR old failure", "served 200", "served 200"):
         kube_api.add_log("prod", "web-2", line)
     kube_api.add_log("prod", "db-1", "FATAL database is starting up")
+    kube_api.add_log("prod", "web-1", "panic: nil map", previous=True)
     provider = KubernetesProvider(kube_target(kubeconfig, 3.0))
     scope = {"namespace": "prod", "selector": "app=web"}
     try:
@@ -104,6 +105,9 @@ async def test_kubernetes_log_search_reads_each_selected_pod_with_tail_lines(
         tail = await provider.run_check(CheckCall("k8s.log_search", {**scope, "lines": 2}))
         one = await provider.run_check(
             CheckCall("k8s.log_search", {"namespace": "prod", "pod": "db-1", "pattern": "fatal"})
+        )
+        previous = await provider.run_check(
+            CheckCall("k8s.log_search", {**scope, "previous": True})
         )
         none = await provider.run_check(
             CheckCall("k8s.log_search", {"namespace": "prod", "selector": "app=gone"})
@@ -121,6 +125,8 @@ async def test_kubernetes_log_search_reads_each_selected_pod_with_tail_lines(
     assert SECRET not in _plain(found)
     assert tail.facts["count"] == 2 and tail.facts["scanned"] == 4  # tailLines=2 per pod
     assert one.evidence == ("FATAL database is starting up",)
+    assert previous.evidence == ("web-1: panic: nil map",)  # web-2 never restarted
+    assert previous.facts["no_previous_run"] == ["web-2"]
     assert none.status is CheckStatus.FAIL and none.summary == "no pods with app=gone in prod"
 
 

@@ -231,7 +231,7 @@ def test_platform_commands_map_by_their_shape(tmp_path: Path) -> None:
     assert outcome["kubectl describe pod checkout-7d9f -n shop"][1] == (
         "k8s.pod_waiting_reasons + k8s.warning_events"
     )
-    assert outcome["kubectl logs checkout-7d9f -n shop --previous"][0] == "run"
+    assert outcome["kubectl logs checkout-7d9f -n shop --previous"] == ("check", "k8s.log_search")
     assert outcome["aws secretsmanager get-secret-value --secret-id shop/db"] == (
         "check",
         "secretsmanager.secret_state",
@@ -248,6 +248,7 @@ def test_platform_commands_map_by_their_shape(tmp_path: Path) -> None:
         "kind": "Pod",
     }
     assert checks["k8s.service_endpoints"] == {"namespace": "$namespace", "name": "$service"}
+    assert checks["k8s.log_search"] == {"namespace": "$namespace", "pod": "$pod", "previous": True}
     assert checks["k8s.deployment_replicas"] == {"namespace": "$namespace", "name": "$deployment"}
     assert checks["ecs.service_counts"] == {"cluster": "$cluster", "service": "$service"}
     assert checks["secretsmanager.secret_state"] == {"secrets": "$secret_id"}

@@ -37,6 +37,7 @@ from providers.endpoints import (
     url_address,
     url_secrets,
 )
+from providers.http_request import HttpRequests
 from providers.inventory import SecretError, SecretRef
 from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
 from providers.redact import MASK, redact
@@ -76,7 +77,7 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
-class HttpProvider(NetworkChecks, Provider):
+class HttpProvider(NetworkChecks, HttpRequests, Provider):
     """One HTTP(S) endpoint, reached by URL, and the host and port under it."""
 
     kind = "http"

@@ -114,6 +114,12 @@ RULES: list[Rule] = [
     Rule("curl", r"://[^/\s]+:15672/api/queues", "rabbitmq.queues"),
     Rule("url", r"://[^/\s]+:15672\b", "rabbitmq.queues"),
     # HTTP and the network under it
+    Rule(
+        "curl",
+        r"-x\s*(?:post|put|patch|delete)\b|\s(?:-d|--data(?:-raw|-binary)?|--json)[\s=]",
+        action="http.request",
+        args=("url", "http_method", "http_body"),
+    ),
     Rule("curl", r"^(?:curl|wget)\b", "http.status", args=("url",)),
     Rule("url", r"^https?://", "http.status", args=("url",)),
     Rule("net", r"^(?:nc|ncat|telnet)\b", "tcp.connect", args=("host", "port")),
@@ -125,7 +131,6 @@ RULES: list[Rule] = [
 ]
 # Commands no check can replace, and why (shown in the report instead of "no mapping").
 NO_CHECK: list[tuple[str, str, str]] = [
-    ("curl", r"-x\s*(?:post|put|patch|delete)|\s-d\s|--data", "http.status only sends GET"),
     ("net", r"^openssl\s+(?:x509|rand)", "reads a local file or makes a value, not a server"),
     ("redis", r"^monitor\b", "an interactive stream, not a check"),
     *LOG_NO_CHECK,
@@ -205,6 +210,13 @@ def _sql(command: Command) -> Arg | None:
     return Arg(parts[0]) if len(parts) == 1 else None
 
 
+def _http_body(command: Command) -> Arg | None:
+    body = option(command.words, "-d", "--data", "--data-raw", "--data-binary", "--json")
+    if body is not None and body.startswith("@"):  # read from a file the guide does not give
+        return Arg(None, "body", fill="the request body (the guide reads it from a file)")
+    return Arg(body) if body else None
+
+
 def _vacuumdb_sql(command: Command) -> Arg | None:
     """`vacuumdb --full --analyze -t orders db` as the VACUUM statement it runs."""
     words = command.words
@@ -253,6 +265,8 @@ EXTRACTORS: dict[str, Extractor] = {
     ),
     "service": lambda c: _service(c),
     "sql": _sql,
+    "http_method": lambda c: Arg(m.upper()) if (m := option(c.words, "-X", "--request")) else None,
+    "http_body": _http_body,
     "vacuumdb_sql": _vacuumdb_sql,
     **CONTAINER_EXTRACTORS,
     **AWS_EXTRACTORS,
@@ -263,6 +277,8 @@ ARG_NAMES = {
     "redis_key": "pattern",
     "redis_db": "db",
     "vacuumdb_sql": "sql",
+    "http_method": "method",
+    "http_body": "body",
     "redis_addr": "addr",
     "threshold": "threshold_seconds",
     **CONTAINER_ARG_NAMES,

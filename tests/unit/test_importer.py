@@ -18,12 +18,13 @@ GUIDES = sorted(Path(__file__).resolve().parents[3].joinpath("shared", "guides")
 # redis, postgres, rabbitmq and http providers; 92/286 = 0.322 once compose and ecs registered
 # (the importer reads the registry when it runs); 132/286 = 0.462 with rules for every registered
 # provider (kubectl, the AWS services around ECS, compose) and required parameters a command
-# lacks made parameters to fill; 170/286 = 0.594 with the log search checks (compose, kubectl,
-# CloudWatch: 37 commands) and SQL (postgres.query, postgres.run_sql). Of the diagnostic
-# commands (not those that provision with terraform/pulumi, build or push images, edit local
-# files, set up the host, wait or make a value: 47 of the 286), 170/239 = 0.711.
-COMMAND_SHARE_FLOOR = 0.59
-DIAGNOSTIC_SHARE_FLOOR = 0.71
+# lacks made parameters to fill; 177/286 = 0.619 with the log search checks (compose, kubectl,
+# CloudWatch: 37 commands), SQL (postgres.query, postgres.run_sql) and requests other than GET
+# (http.request). Of the diagnostic commands (not those that provision with terraform/pulumi,
+# build or push images, edit local files, set up the host, wait or make a value: 47 of the
+# 286), 177/239 = 0.741, short of the 0.75 goal: see the report's "stayed manual" list.
+COMMAND_SHARE_FLOOR = 0.61
+DIAGNOSTIC_SHARE_FLOOR = 0.74
 
 
 @pytest.fixture(scope="module")

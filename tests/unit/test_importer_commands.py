@@ -109,6 +109,18 @@ def test_sql_reads_become_queries_and_changes_the_gated_action() -> None:
     assert several.rule is None and "several SQL statements" in several.reason
 
 
+def test_requests_other_than_get_become_the_confirmed_request_action() -> None:
+    assert mapped("curl -X PATCH https://api.example.test/v1/items/7 -d '{\"on\": true}'") == (
+        "http.request",
+        {"url": "https://api.example.test/v1/items/7", "method": "PATCH", "body": '{"on": true}'},
+    )
+    name, args = mapped("curl -s https://api.example.test/v1/jobs --data @job.json")
+    assert name == "http.request" and args["body"] is None  # a file: the body is to fill
+    delete = map_command(one("curl -X DELETE https://api.example.test/v1/items/7"), CHECKS, ACTIONS)
+    assert delete.rule is None and "destructive" in delete.reason  # never made a safe action
+    assert mapped("curl -sf https://api.example.test/health")[0] == "http.status"
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [

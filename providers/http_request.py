@@ -9,7 +9,9 @@ not sent: it would need a destructive action of its own.
 
 from __future__ import annotations
 
+import inspect
 import re
+import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -19,9 +21,6 @@ from providers.contract import ActionOutcome, ActionPreview, ParamSpec
 from providers.endpoints import check_not_reserved, display_url
 from providers.redact import redact
 from providers.text import sanitize
-
-if TYPE_CHECKING:
-    import ssl
 
 METHODS = ("POST", "PUT", "PATCH")
 # JSON members whose name says they are secret: "password": "x" -> "password": "***"
@@ -50,7 +49,7 @@ class HttpRequests:
 
         def _scrub(self, text: str, secrets: list[str]) -> str: ...
 
-        async def _verify(self, params: Mapping[str, Any]) -> bool | ssl.SSLContext: ...
+        def _verify(self, params: Mapping[str, Any]) -> Any: ...
 
     @action(
         "http.request",
@@ -97,7 +96,9 @@ class HttpRequests:
         async def apply() -> ActionOutcome:
             import httpx
 
-            verify = await self._verify(params)
+            verify: bool | ssl.SSLContext = self._verify(params)
+            if inspect.isawaitable(verify):  # the provider may build its trust store async
+                verify = await verify
             async with httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(self.timeout)) as c:
                 response = await c.request(method, url, content=body.encode(), headers=headers)
             status = f"{response.status_code} {response.reason_phrase}".strip()

@@ -42,6 +42,7 @@ from providers.inventory import SecretError, SecretRef
 from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
 from providers.redact import MASK, redact
 from providers.text import sanitize
+from providers.tls import trust_context_async
 from providers.units import rough_ms
 from providers.x509 import parse_certificate
 
@@ -253,7 +254,7 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
         secrets = header_secrets + self._url_secrets(url)
         shown = display_url(url)
         body_contains = self._option(params, "body_contains", None)
-        verify = self._verify(params)
+        verify = await self._verify(params)
         password = self.target.resolve_password()
         auth = (self.target.username or "", password) if password else None
         budget = self._budget()
@@ -298,13 +299,11 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
             peer_certificate=certificate,
         )
 
-    def _verify(self, params: Mapping[str, Any]) -> bool | ssl.SSLContext:
+    async def _verify(self, params: Mapping[str, Any]) -> bool | ssl.SSLContext:
         if not _bool(self._option(params, "verify_tls", True)):
             return False
         ca_file = self.target.options.get("ca_file")
-        if ca_file:
-            return ssl.create_default_context(cafile=str(ca_file))
-        return True
+        return await trust_context_async(str(ca_file) if ca_file else None)
 
     # --- checks ---
 

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Static
 
 from providers.contract import CheckCall, CheckResult
 from providers.text import sanitize
+from providers.units import rough_ms
 from tui.widgets.glyphs import check_badge
 from tui.widgets.trends import Trends
 
@@ -19,6 +20,7 @@ class CheckResults(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.results: dict[str, CheckResult] = {}
+        self._evidence = ""
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(
@@ -53,20 +55,17 @@ class CheckResults(Vertical):
             self._show_evidence("")
 
     def record(self, result: CheckResult) -> None:
+        """Keep the result; redraw only the cells and the evidence whose text changed."""
         previous = self.results.get(result.check)
-        if previous is not None and (previous.status, previous.summary, previous.evidence) == (
-            result.status,
-            result.summary,
-            result.evidence,
-        ):
-            self.results[result.check] = result
-            return  # nothing on screen would change: no redraw
         self.results[result.check] = result
         table = self.table
         if result.check not in table.rows:
             table.add_row("", result.check, "", key=result.check)
-        table.update_cell(result.check, "status", check_badge(result.status))
-        table.update_cell(result.check, "summary", sanitize(result.summary), update_width=True)
+            previous = None
+        if previous is None or previous.status != result.status:
+            table.update_cell(result.check, "status", check_badge(result.status))
+        if previous is None or previous.summary != result.summary:
+            table.update_cell(result.check, "summary", sanitize(result.summary), update_width=True)
         if table.row_count and table.coordinate_to_cell_key(table.cursor_coordinate).row_key == (
             result.check
         ):
@@ -79,10 +78,17 @@ class CheckResults(Vertical):
             self._show_result(result)
 
     def _show_result(self, result: CheckResult) -> None:
-        took = f"{result.duration * 1000:.0f} ms"
-        lines = [f"{result.check} ({result.status.value} in {took}): {sanitize(result.summary)}"]
+        # The duration in steady words, so a re-run that took 3 ms more redraws nothing.
+        took = rough_ms(result.duration * 1000)
+        lines = [f"{result.check} ({result.status.value}, {took}): {sanitize(result.summary)}"]
         lines.extend(sanitize(line) for line in result.evidence)
         self._show_evidence("\n".join(lines))
 
     def _show_evidence(self, text: str) -> None:
-        self.query_one("#check-evidence", Static).update(Text(text))
+        """The evidence below the table; the same text twice draws nothing, and a text of the
+        same height redraws only itself (no new layout of the screen)."""
+        if text == self._evidence:
+            return
+        same_height = text.count("\n") == self._evidence.count("\n")
+        self._evidence = text
+        self.query_one("#check-evidence", Static).update(Text(text), layout=not same_height)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rich.text import Text
@@ -53,6 +54,8 @@ class ServiceTree(Tree[Node]):
         self.auto_expand = False  # Enter selects; Space expands or collapses
         self.guide_depth = 2
         self._by_node_id: dict[str, TreeNode[Node]] = {}
+        self._labels: dict[str, Text] = {}  # as given: the tree's own copy is processed
+        self._order: dict[str, int] = {}
         self._latest: list[Node] = []
         self.filter_text = ""
 
@@ -65,44 +68,69 @@ class ServiceTree(Tree[Node]):
         if self.filter_text:
             nodes = [kept for node in nodes if (kept := matching(node, self.filter_text))]
         seen: set[str] = set()
-        for node in nodes:
-            self._place(self.root, node, seen)
+        self._place_all(self.root, nodes, seen)
         for node_id in list(self._by_node_id):
             if node_id not in seen:
                 self._by_node_id.pop(node_id).remove()
+                self._labels.pop(node_id, None)
 
-    def _place(self, parent: TreeNode[Node], node: Node, seen: set[str]) -> None:
+    def _place_all(self, parent: TreeNode[Node], nodes: Sequence[Node], seen: set[str]) -> None:
+        """Place siblings in their order: a node that arrives late goes before the first of its
+        later siblings already shown (targets answer in any order; the tree keeps the
+        inventory's)."""
+        for index, node in enumerate(nodes):
+            later = (self._by_node_id.get(sibling.id) for sibling in nodes[index + 1 :])
+            before = next((found for found in later if found is not None), None)
+            self._place(parent, node, seen, before)
+
+    def _place(
+        self,
+        parent: TreeNode[Node],
+        node: Node,
+        seen: set[str],
+        before: TreeNode[Node] | None = None,
+    ) -> None:
         seen.add(node.id)
         existing = self._by_node_id.get(node.id)
         label = node_label(node)
         if existing is None:
-            existing = parent.add(label, data=node, expand=True, allow_expand=bool(node.children))
+            existing = parent.add(
+                label, data=node, before=before, expand=True, allow_expand=bool(node.children)
+            )
             self._by_node_id[node.id] = existing
+            self._labels[node.id] = label
         else:
-            if existing.data != node:
-                existing.data = node
-            if existing.label != label:
+            existing.data = node
+            if self._labels.get(node.id) != label:
+                self._labels[node.id] = label
                 existing.set_label(label)
-            existing.allow_expand = bool(node.children)
-        for child in node.children:
-            self._place(existing, child, seen)
+            if existing.allow_expand != bool(node.children):
+                existing.allow_expand = bool(node.children)
+        self._place_all(existing, node.children, seen)
+
+    def expect(self, root_ids: Sequence[str]) -> None:
+        """The targets' order (the inventory's), before any of them has answered."""
+        self._order = {root_id: index for index, root_id in enumerate(root_ids)}
 
     def show_target(self, tree: Node) -> None:
         """One target's fresh tree, the others as they were."""
-        latest = [tree if node.id == tree.id else node for node in self._latest]
-        self.show_nodes(latest if tree.id in {node.id for node in latest} else [*latest, tree])
+        latest = [node for node in self._latest if node.id != tree.id] + [tree]
+        latest.sort(key=lambda node: self._order.get(node.id, len(self._order)))
+        self.show_nodes(latest)
 
     def forget(self) -> None:
         """Drop every node (another environment is coming)."""
         self._latest = []
         self.clear()
         self._by_node_id = {}
+        self._labels = {}
 
     def set_filter(self, text: str) -> None:
         """Show only services whose name or kind contains `text` (and their parents)."""
         self.filter_text = text.strip()
         self.clear()
         self._by_node_id = {}
+        self._labels = {}
         self.show_nodes(self._latest)
 
     def all_nodes(self) -> list[Node]:

@@ -10,6 +10,27 @@ from tui.trends import TrendFact
 
 MAX_TRENDS = 2
 MIN_SAMPLES = 3  # one or two points draw a block, not a trend
+LEVELS = 16  # a sparkline's resolution: changes finer than 1/16 of the peak are noise
+
+
+def picture(values: list[float]) -> list[float]:
+    """The values as the sparkline can show them: in sixteenths of the series' peak.
+
+    A sparkline stretches its data between its minimum and maximum, so 1,048,576 and 1,048,600
+    bytes would draw as a cliff; quantised against the peak, a flat series stays flat (and so
+    draws the same picture every sweep: nothing is redrawn).
+    """
+    peak = max((abs(value) for value in values), default=0.0)
+    if peak == 0:
+        return [0.0 for _ in values]
+    steps = [round(value / peak * LEVELS) for value in values]
+    if len(set(steps)) == 1:
+        return [1.0 for _ in values]
+    return [float(step) for step in steps]
+
+
+def value_text(latest: float, unit: str) -> str:
+    return f"{latest:.0f}{unit}" if unit else f"{latest:,.0f}"
 
 
 class Trends(Vertical):
@@ -17,7 +38,7 @@ class Trends(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.shown: list[tuple[str, list[float]]] = []
+        self.shown: list[tuple[str, str, tuple[float, ...] | None]] = []
 
     def compose(self) -> ComposeResult:
         for index in range(MAX_TRENDS):
@@ -27,21 +48,30 @@ class Trends(Vertical):
                 yield Label("", classes="trend-value")
 
     def show(self, trends: list[tuple[TrendFact, list[float]]]) -> None:
+        """Draw what changed, and only that: an idle environment redraws nothing."""
         trends = [(trend, values) for trend, values in trends if len(values) >= MIN_SAMPLES]
-        wanted = [(trend.label, values) for trend, values in trends[:MAX_TRENDS]]
+        trends = trends[:MAX_TRENDS]
+        wanted: list[tuple[str, str, tuple[float, ...] | None]] = []
+        for trend, values in trends:
+            drawn = picture(values)
+            # A flat line draws the same however many samples it has.
+            shape = None if len(set(drawn)) <= 1 else tuple(drawn)
+            wanted.append((trend.label, value_text(values[-1], trend.unit), shape))
         if wanted == self.shown:
-            return  # nothing changed: no redraw
-        self.shown = wanted
+            return
+        previous, self.shown = self.shown, wanted
         for index in range(MAX_TRENDS):
             row = self.query_one(f"#trend-{index}", Horizontal)
             if index >= len(trends):
                 row.add_class("hidden")
                 continue
-            trend, values = trends[index]
+            label, text, shape = wanted[index]
+            before = previous[index] if index < len(previous) else None
             row.remove_class("hidden")
-            row.query_one(".trend-label", Label).update(trend.label)
-            row.query_one(Sparkline).data = values
-            latest = values[-1]
-            text = f"{latest:.0f}{trend.unit}" if trend.unit else f"{latest:,.0f}"
-            row.query_one(".trend-value", Label).update(text)
+            if before is None or before[0] != label:
+                row.query_one(".trend-label", Label).update(label, layout=False)
+            if before is None or before[2] != shape or before[0] != label:
+                row.query_one(Sparkline).data = picture(trends[index][1])
+            if before is None or before[1] != text:
+                row.query_one(".trend-value", Label).update(text, layout=False)
         self.set_class(not trends, "hidden")

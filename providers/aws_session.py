@@ -11,9 +11,11 @@ throttling). Connect and read timeouts are the target's timeout, so a dead endpo
 from __future__ import annotations
 
 import asyncio
+import configparser
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from providers.redact import redact
@@ -66,6 +68,42 @@ def _new_session(profile: str | None) -> BotocoreSession:
     session = botocore.session.Session(profile=profile)
     session.register_component("data_loader", _LOADER)
     return session
+
+
+def aws_config_files() -> tuple[Path, Path]:
+    """The shared config and credentials files, where the AWS CLI and boto3 look for them."""
+    config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    credentials = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    return Path(config).expanduser(), Path(credentials).expanduser()
+
+
+def aws_profiles() -> dict[str, str]:
+    """Every profile of the shared config and credentials files, with its region ("" if none).
+
+    Only section names and `region` are read out: keys stay in the files. Raises ValueError
+    naming a file that cannot be read.
+    """
+    config_file, credentials_file = aws_config_files()
+    profiles: dict[str, str] = {}
+    for path, prefixed in ((config_file, True), (credentials_file, False)):
+        if not path.exists():
+            continue
+        parser = configparser.RawConfigParser(default_section="\0no-defaults")
+        try:
+            parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+        except OSError as error:
+            raise ValueError(f"AWS config {path}: {error.strerror or error}") from error
+        except configparser.Error as error:
+            # Not str(error): it quotes the offending line, which could hold a key.
+            raise ValueError(f"AWS config {path}: cannot parse ({type(error).__name__})") from error
+        for section in parser.sections():
+            # In config, profiles are `[profile name]` (and `[default]`); in credentials, `[name]`.
+            name = section.removeprefix("profile ").strip() if prefixed else section.strip()
+            if prefixed and section != "default" and not section.startswith("profile "):
+                continue  # [sso-session ...], [services ...]: not profiles
+            region = parser.get(section, "region", fallback="") if prefixed else ""
+            profiles[name] = profiles.get(name) or region
+    return profiles
 
 
 class AwsSession:

@@ -14,8 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from providers.base import Provider
+from providers.contexts import (
+    ContextChoices,
+    ContextOverrides,
+    context_choices,
+    context_line,
+    contexts_in_use,
+)
 from providers.contract import CheckCall, CheckResult, CheckStatus, Health, Node, Status
-from providers.inventory import Inventory
+from providers.inventory import Inventory, Target
 from providers.registry import create_provider
 
 GRACE_SECONDS = 0.5
@@ -53,18 +60,26 @@ class LiveEnvironment:
     """The providers of one environment, created on first use and closed together."""
 
     def __init__(
-        self, inventory: Inventory, name: str | None = None, *, read_only: bool = False
+        self,
+        inventory: Inventory,
+        name: str | None = None,
+        *,
+        read_only: bool = False,
+        overrides: ContextOverrides | None = None,
     ) -> None:
         self.inventory = inventory
         self.name = inventory.environment_name(name)
         self._forced_read_only = read_only
+        self.overrides = overrides or ContextOverrides()
         self.config = inventory.environments[self.name]
         self.settings = inventory.settings
+        self.targets = [self.overrides.apply(target) for target in self.config.targets]
         self._providers: dict[str, Provider] = {}
         self._load_errors: dict[str, str] = {}
         self._sdks: asyncio.Future[None] | None = None
         self._sdks_loaded = False
-        for target in self.config.targets:
+        self._contexts: dict[str, tuple[str, ...]] | None = None
+        for target in self.targets:
             root_id = f"{target.kind}:{target.name}"
             try:
                 provider = create_provider(target, default_timeout=self.settings.check_timeout)
@@ -82,11 +97,40 @@ class LiveEnvironment:
     def providers(self) -> list[Provider]:
         return list(self._providers.values())
 
+    def targets_of(self, kind: str) -> list[Target]:
+        return [target for target in self.targets if target.kind == kind]
+
+    @property
+    def contexts_in_use(self) -> dict[str, tuple[str, ...]]:
+        """The kube contexts, AWS profiles and regions the targets use, by picker section.
+
+        Empty until `read_contexts` has run (in a thread: it reads the kubeconfig and AWS
+        config files); the environment runs it with its first discovery or check.
+        """
+        return self._contexts or {}
+
+    def read_contexts(self) -> dict[str, tuple[str, ...]]:
+        if self._contexts is None:
+            self._contexts = contexts_in_use(self.targets)
+        return self._contexts
+
+    def context_line(self) -> str:
+        """`kube prod-eu · aws ops/eu-west-1`, for the header; "" without such targets."""
+        return context_line(self.contexts_in_use)
+
+    def context_choices(self) -> ContextChoices:
+        """Every kube context, AWS profile and region to switch to (reads files: in a thread)."""
+        return context_choices(self.targets)
+
     def provider_for(self, node_id: str) -> Provider:
         for root_id, provider in self._providers.items():
             if node_id == root_id or node_id.startswith(f"{root_id}/"):
                 return provider
         raise KeyError(f"no provider owns node {node_id!r}")
+
+    def _prepare(self, modules: Iterable[str]) -> None:
+        _import_all(modules)
+        self.read_contexts()  # file reads, so here in the thread rather than on the loop
 
     async def _load_sdks(self) -> None:
         """Import the configured kinds' SDKs in a thread, once; concurrent callers share it."""
@@ -97,7 +141,7 @@ class LiveEnvironment:
             modules = sorted(
                 {m for p in self._providers.values() for m in SDK_MODULES.get(p.kind, ())}
             )
-            self._sdks = asyncio.ensure_future(asyncio.to_thread(_import_all, modules))
+            self._sdks = asyncio.ensure_future(asyncio.to_thread(self._prepare, modules))
         await asyncio.shield(self._sdks)
         self._sdks_loaded = True
 

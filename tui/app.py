@@ -9,6 +9,7 @@ from textual import work
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
+from providers.contexts import ContextOverrides
 from providers.contract import Node
 from providers.environment import LiveEnvironment
 from providers.inventory import Inventory
@@ -128,18 +129,38 @@ class TriageApp(App[int]):
             self.action_show_help_panel()
 
     def action_switch_environment(self) -> None:
+        self.open_picker("environment")
+
+    def action_switch_context(self) -> None:
+        self.open_picker("kube" if self.live.targets_of("kubernetes") else "aws-profile")
+
+    def open_picker(self, start: str) -> None:
         from tui.screens.environments import EnvironmentPicker
 
-        def chosen(name: str | None) -> None:
-            if name is not None and name != self.live.name:
-                self.switch_environment(name)
+        picker = EnvironmentPicker(self.live, start=start)
 
-        self.push_screen(EnvironmentPicker(self.inventory, self.live.name), chosen)
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            section, name = choice
+            if section == "environment":
+                if name != self.live.name:
+                    # Another environment is another set of targets: chosen contexts reset.
+                    self.switch_environment(name, ContextOverrides())
+            elif picker.choices is not None:
+                overrides = self.live.overrides.choose(section, name, picker.choices)
+                if overrides != self.live.overrides:
+                    self.switch_environment(self.live.name, overrides)
+
+        self.push_screen(picker, chosen)
 
     @work(exclusive=True, group="environment", exit_on_error=False)
-    async def switch_environment(self, name: str) -> None:
+    async def switch_environment(self, name: str, overrides: ContextOverrides) -> None:
+        """Watch `name` with `overrides` applied: new providers, the tree discovered again."""
         old = self.live
-        self.live = LiveEnvironment(self.inventory, name, read_only=self.forced_read_only)
+        self.live = LiveEnvironment(
+            self.inventory, name, read_only=self.forced_read_only, overrides=overrides
+        )
         main = self.main_screen()
         if main is not None:
             while self.screen is not main:

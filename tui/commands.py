@@ -32,6 +32,7 @@ APP_COMMANDS = (
     Command("app.walkthrough", "w", "app.walkthrough", "Walkthrough"),
     Command("app.problems", "p", "app.problems", "Problems"),
     Command("app.environment", "E", "app.switch_environment", "Environment", show=False),
+    Command("app.context", "C", "app.switch_context", "Kube context / AWS profile", show=False),
 )
 
 MAIN_COMMANDS = (

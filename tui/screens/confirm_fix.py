@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from providers.text import sanitize
 from runbooks.fixing import PlannedFix
@@ -32,7 +32,8 @@ class ConfirmFix(ModalScreen[str | None]):
         planned = self.planned
         with Vertical(id="confirm-dialog"):
             kind = "DESTRUCTIVE fix" if planned.destructive else "Fix"
-            yield Label(f"{kind}: {sanitize(planned.title)}", id="confirm-title")
+            # Static, not Label: a long title wraps instead of being cut at 80 columns.
+            yield Static(f"{kind}: {sanitize(planned.title)}", id="confirm-title")
             yield Static(sanitize(planned.preview), id="confirm-preview")
             if self.read_only:
                 yield Static(
@@ -47,7 +48,7 @@ class ConfirmFix(ModalScreen[str | None]):
                     if planned.destructive
                     else "Type yes to run it, Escape to cancel"
                 )
-                yield Label(prompt, id="confirm-prompt")
+                yield Static(prompt, id="confirm-prompt")
                 yield Input(placeholder=word if not planned.destructive else "", id="confirm-input")
 
     def on_mount(self) -> None:

@@ -1,53 +1,133 @@
-"""Choosing the inventory environment to watch, from the keyboard."""
+"""Choosing what to watch, from the keyboard: the environment, kube context, AWS profile, region.
+
+The environments are the inventory's; the contexts, profiles and regions are read from the
+kubeconfig and the AWS config files in a thread (names only: no address, no credential), so the
+dialog opens at once and its context sections appear when the files have been read.
+"""
 
 from __future__ import annotations
 
-from textual import on
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from providers.inventory import Inventory
+from providers.contexts import ContextChoices
+from providers.environment import LiveEnvironment
+
+# What dismissing with a choice returns: (section, name), a section being one of these.
+SECTIONS = {
+    "environment": "Environment",
+    "kube": "Kubernetes context (every Kubernetes target)",
+    "aws-profile": "AWS profile (every ECS/AWS target)",
+    "aws-region": "AWS region",
+}
+KINDS = {"kube": "kubernetes", "aws-profile": "ecs", "aws-region": "ecs"}
 
 
-class EnvironmentPicker(ModalScreen[str | None]):
-    """Dismisses with the chosen environment's name, or None."""
+class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
+    """Dismisses with (section, name) for the chosen line, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="environments.cancel")]
 
-    def __init__(self, inventory: Inventory, current: str) -> None:
+    @dataclass
+    class ChoicesRead(Message):
+        choices: ContextChoices
+        in_use: dict[str, tuple[str, ...]]
+
+    def __init__(self, live: LiveEnvironment, *, start: str = "environment") -> None:
         super().__init__()
-        self.inventory = inventory
-        self.current = current
+        self.live = live
+        self.inventory = live.inventory
+        self.current = live.name
+        self.start = start
+        self.choices: ContextChoices | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="environment-dialog"):
-            yield Label(f"Environments of {self.inventory.source or 'the inventory'}")
-            options = []
-            for name, environment in self.inventory.environments.items():
-                marks = [f"{len(environment.targets)} targets"]
-                if environment.read_only:
-                    marks.append("read-only")
-                if name == self.current:
-                    marks.append("current")
-                text = f"{name}  ({', '.join(marks)})"
-                if environment.description:
-                    text += f"  {environment.description}"
-                options.append(Option(text, id=name))
-            yield OptionList(*options, id="environment-list")
+            yield Label(f"Switch what triage watches ({self.inventory.source or 'inventory'})")
+            yield OptionList(*self._environment_options(), id="environment-list")
+
+    def _environment_options(self) -> list[Option]:
+        options = [_heading("environment")]
+        for name, environment in self.inventory.environments.items():
+            marks = [f"{len(environment.targets)} targets"]
+            if environment.read_only:
+                marks.append("read-only")
+            if name == self.current:
+                marks.append("current")
+            text = f"  {name}  ({', '.join(marks)})"
+            if environment.description:
+                text += f"  {environment.description}"
+            options.append(Option(text, id=f"environment:{name}"))
+        return options
 
     def on_mount(self) -> None:
+        self._highlight(f"environment:{self.current}")
+        self.query_one(OptionList).focus()
+        if self.live.targets_of("kubernetes") or self.live.targets_of("ecs"):
+            self.read_choices()
+
+    @work(thread=True, exclusive=True, group="context-choices", exit_on_error=False)
+    def read_choices(self) -> None:
+        self.post_message(self.ChoicesRead(self.live.context_choices(), self.live.read_contexts()))
+
+    def on_environment_picker_choices_read(self, message: ChoicesRead) -> None:
+        self.choices = message.choices
         options = self.query_one(OptionList)
-        names = list(self.inventory.environments)
-        options.highlighted = names.index(self.current) if self.current in names else 0
-        options.focus()
+        names = {
+            "kube": list(message.choices.kube_contexts),
+            "aws-profile": list(message.choices.aws_profiles),
+            "aws-region": list(message.choices.aws_regions),
+        }
+        for section, values in names.items():
+            if not self.live.targets_of(KINDS[section]):
+                continue
+            options.add_option(_heading(section))
+            in_use = message.in_use.get(section, ())
+            for value in values:
+                marks = []
+                region = message.choices.aws_profiles.get(value) if section == "aws-profile" else ""
+                if region:
+                    marks.append(region)
+                if value in in_use:
+                    marks.append("current")
+                text = f"  {value}" + (f"  ({', '.join(marks)})" if marks else "")
+                options.add_option(Option(text, id=f"{section}:{value}"))
+            if not values:
+                options.add_option(Option(Text("  none found", style="dim"), disabled=True))
+        for problem in message.choices.unreadable:
+            options.add_option(Option(Text(f"  {problem}", style="dim"), disabled=True))
+        if self.start != "environment":
+            in_use = message.in_use.get(self.start, ())
+            first = next(
+                (o.id for o in options.options if o.id and o.id.startswith(f"{self.start}:")), None
+            )
+            self._highlight(f"{self.start}:{in_use[0]}" if in_use else first)
+
+    def _highlight(self, option_id: str | None) -> None:
+        options = self.query_one(OptionList)
+        ids = [option.id for option in options.options]
+        if option_id in ids:
+            options.highlighted = ids.index(option_id)
+        else:
+            options.action_first()
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(str(event.option.id))
+        section, _, name = str(event.option.id).partition(":")
+        self.dismiss((section, name))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _heading(section: str) -> Option:
+    return Option(Text(SECTIONS[section], style="bold"), disabled=True)

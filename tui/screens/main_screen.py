@@ -132,6 +132,8 @@ class MainScreen(Screen[None]):
             parts.append(f"{count} problem{'s' if count != 1 else ''} (p)")
         if self.stale_seconds:
             parts.append(f"STALE: last refresh {self.stale_seconds}s ago")
+        if self.live.context_line():  # kube context, AWS profile/region: names only
+            parts.append(self.live.context_line())
         if self.live.read_only:
             parts.append("read-only")
         parts.append(str(self.live.inventory.source))

@@ -114,7 +114,7 @@ class Walkthrough(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "triage walkthrough"
-        self.sub_title = f"{self.live.name}{' · read-only' if self.live.read_only else ''}"
+        self._set_subtitle()
         self.query_one("#walk-runbooks", OptionList).border_title = "Runbooks"
         self._list_runbooks(self.symptom)
         if self.preselected and self.preselected in self.library.runbooks:
@@ -176,8 +176,14 @@ class Walkthrough(Screen[None]):
         self.query_one(ContentSwitcher).current = "walk-diagnosis"
         self.query_one(DiagnosisView).begin(runbook)
         self.query_one("#walk-result", Static).update("")
-        self.sub_title = f"{self.live.name} · {runbook.id}"
+        self._set_subtitle(runbook.id)
         self.diagnose(runbook, params)
+
+    def _set_subtitle(self, runbook_id: str = "") -> None:
+        """Where this runs (environment, contexts), what runs, and whether fixes are blocked."""
+        parts = [self.live.name, self.live.context_line(), runbook_id]
+        parts.append("read-only" if self.live.read_only else "")
+        self.sub_title = " · ".join(part for part in parts if part)
 
     # Workers: provider calls only; results go back as messages.
 

@@ -52,7 +52,10 @@ class DiagnosisView(Vertical):
         table.add_column("check", key="check")
         table.add_column("summary", key="summary")
         table.border_title = "Checks"
-        self.query_one("#walk-causes", OptionList).border_title = "Causes"
+        causes = self.query_one("#walk-causes", OptionList)
+        causes.border_title = "Causes"
+        # In the border, so it stays in sight when a long explanation fills the pane below.
+        causes.border_subtitle = "Enter: preview the first fix · 1-3: preview fix [n]"
 
     def begin(self, runbook: Runbook) -> None:
         """Show the runbook's checks as running; forget an earlier diagnosis."""
@@ -121,8 +124,6 @@ class DiagnosisView(Vertical):
             else:
                 how = fix.action or f"by hand: {fix.manual}"
             lines.append(f"  [{number}] {fix.title}: {sanitize(str(how))}")
-        if item.cause.fixes:
-            lines.append("Enter or a fix's number to preview it.")
         self._detail("\n".join(lines))
 
     def _detail(self, text: str) -> None:

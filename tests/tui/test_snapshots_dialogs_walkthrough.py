@@ -1,0 +1,178 @@
+"""The walkthrough at each of its states, pinned: behaviour asserted before each picture.
+
+symptom -> runbooks ranked -> checks done, causes ranked with evidence -> a fix's preview ->
+typed confirmation of a destructive fix (or read-only refusal) -> verification before/after.
+The Redis here replays recordings/walkthrough.json (record_walkthrough.py recorded the real
+provider, engine and gate on a private Redis at maxmemory); the real flow is tested in
+test_walkthrough.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, OptionList, Static
+
+from providers.contract import CheckStatus
+from providers.inventory import Environment, Inventory, Settings, Target
+from runbooks.engine import Verdict
+from tests.tui.conftest import wait_for_group, wait_until
+from tests.tui.replayed import ReplayedRedis, replayed_kinds  # noqa: F401 - a fixture
+from tui.app import TriageApp
+from tui.screens.confirm_fix import ConfirmFix
+from tui.screens.walkthrough import Walkthrough
+
+SYMPTOM = "OOM command not allowed when used memory > 'maxmemory'"
+SIZES = [(80, 24), (120, 40)]
+
+
+def walkthrough_app(tmp_path: Path, *, read_only: bool = False) -> TriageApp:
+    cache = Target(
+        kind="redis",
+        name="cache",
+        url="redis://cache.prod.internal:6379/0",
+        options={"recording": "walkthrough"},
+    )
+    inventory = Inventory(
+        settings=Settings(audit_log=tmp_path / "audit.jsonl"),
+        environments={
+            "prod": Environment(read_only=read_only, targets=[cache], params={"pattern": "fill:*"})
+        },
+        source="triage.yaml",
+    )
+    return TriageApp(inventory)
+
+
+async def symptom_typed(pilot) -> Walkthrough:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await wait_until(pilot, lambda: app.library is not None and app.screen.selected is not None)
+    await wait_for_group(app, "sweep")
+    await pilot.press("w")
+    await wait_until(pilot, lambda: isinstance(app.screen, Walkthrough))
+    screen = app.screen
+    screen.query_one("#walk-symptom", Input).value = SYMPTOM
+    await pilot.pause()
+    return screen  # type: ignore[no-any-return]
+
+
+async def diagnosed(pilot) -> Walkthrough:  # type: ignore[no-untyped-def]
+    screen = await symptom_typed(pilot)
+    screen.query_one("#walk-runbooks", OptionList).focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.diagnosis is not None)
+    await wait_for_group(screen, "walk-diagnose")
+    await pilot.pause()
+    return screen
+
+
+async def confirming(pilot, key: str) -> ConfirmFix:  # type: ignore[no-untyped-def]
+    """Diagnose, then ask for a fix of the first cause (`enter`: its first runnable one)."""
+    await diagnosed(pilot)
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmFix))
+    await pilot.pause()
+    return pilot.app.screen  # type: ignore[no-any-return]
+
+
+def replayed_cache(app: TriageApp) -> ReplayedRedis:
+    provider = app.live.provider_for("redis:cache")
+    assert isinstance(provider, ReplayedRedis)
+    return provider
+
+
+@pytest.mark.usefixtures("replayed_kinds")
+class TestWalkthrough:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_a_symptom_ranks_the_runbooks(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            screen = await symptom_typed(pilot)
+            runbooks = screen.query_one("#walk-runbooks", OptionList)
+            assert runbooks.get_option_at_index(0).id == "redis-out-of-memory"
+            why = str(screen.query_one("#walk-why", Static).render())
+            assert "matches signature" in why
+
+        assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_causes_ranked_with_their_evidence(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            screen = await diagnosed(pilot)
+            diagnosis = screen.diagnosis
+            assert diagnosis is not None and diagnosis.params["pattern"] == "fill:*"
+            statuses = {step: result.status for step, result in diagnosis.results.items()}
+            assert statuses == {
+                "memory": CheckStatus.FAIL,
+                "keys": CheckStatus.WARN,
+                "persistence": CheckStatus.PASS,
+            }
+            ranking = [(item.cause.id, item.verdict) for item in diagnosis.causes]
+            assert ranking == [
+                ("maxmemory-noeviction", Verdict.CONFIRMED),
+                ("keys-without-ttl", Verdict.CONFIRMED),
+                ("bgsave-failing", Verdict.RULED_OUT),
+            ]
+            detail = str(screen.query_one("#walk-detail", Static).render())
+            assert detail.startswith("CONFIRMED: Memory is full")
+            assert "  • memory.oom_errors > 0: it is 1" in detail.splitlines()
+
+        assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_a_fix_preview_asks_for_yes(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            dialog = await confirming(pilot, "2")
+            assert not dialog.planned.destructive
+            assert dialog.planned.preview == (
+                'run `redis-cli -u "$REDIS_URL" CONFIG SET maxmemory-policy allkeys-lru`'
+            )
+            assert dialog.planned.confirmation_word == "yes"
+            assert pilot.app.focused is dialog.query_one("#confirm-input", Input)
+
+        assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_a_destructive_fix_wants_its_target_typed(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            dialog = await confirming(pilot, "enter")
+            assert dialog.planned.destructive
+            assert dialog.planned.preview == (
+                "delete 97 keys matching fill:* on cache.prod.internal:6379"
+            )
+            assert dialog.planned.confirmation_word == "fill:*"
+            await pilot.press(*"fill:")  # typed so far, not yet submitted
+            assert dialog.query_one("#confirm-input", Input).value == "fill:"
+            assert not replayed_cache(pilot.app).fixed
+
+        assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_read_only_refuses_and_says_why(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            dialog = await confirming(pilot, "enter")
+            blocked = str(dialog.query_one("#confirm-blocked", Static).render())
+            assert blocked.startswith("prod is read-only")
+            assert not dialog.query("#confirm-input")
+
+        app = walkthrough_app(tmp_path, read_only=True)
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_verification_before_and_after(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            await confirming(pilot, "enter")
+            await pilot.press(*"fill:*", "enter")
+            screen = pilot.app.screen
+            assert isinstance(screen, Walkthrough)
+            await wait_until(pilot, lambda: "Verification" in screen.result_text())
+            await wait_for_group(screen, "walk-fix")
+            text = screen.result_text()
+            assert text.startswith("Done: deleted 97 keys matching fill:*")
+            assert "Verification verified" in text
+            assert "  memory: ✖ fail    -> ▲ warn    1.2 MiB of 2.0 MiB maxmemory (61%)" in text
+            assert replayed_cache(pilot.app).fixed
+            audit = (tmp_path / "audit.jsonl").read_text().splitlines()
+            assert [line.count('"phase"') for line in audit] == [1, 1]
+            await pilot.pause()
+
+        assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)

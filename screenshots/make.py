@@ -1,7 +1,8 @@
 """Regenerate the README's SVGs from a private Redis driven into a known incident.
 
 Run with `make screenshots`. It starts its own redis-server on a free port (never the system
-one), fills it to maxmemory, records some slow commands, and photographs triage watching it.
+one), fills it to maxmemory, records some slow commands, and photographs triage watching it
+and its walkthrough of the incident (checks done, causes ranked with their evidence).
 """
 
 from __future__ import annotations
@@ -9,16 +10,21 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from textual.widgets import Input, OptionList
 
 from providers.inventory import Environment, Inventory, Target
 from tests.servers.redis import start_redis
 from tui.app import TriageApp
 from tui.screens.main_screen import MainScreen
+from tui.screens.walkthrough import Walkthrough
 from tui.widgets.check_results import CheckResults
 from tui.widgets.log_tail import LogTail
 
 HERE = Path(__file__).parent
+SYMPTOM = "OOM command not allowed when used memory > 'maxmemory'"
 
 
 async def photograph(url: str, name: str, size: tuple[int, int]) -> Path:
@@ -43,6 +49,43 @@ async def photograph(url: str, name: str, size: tuple[int, int]) -> Path:
     return path
 
 
+async def photograph_walkthrough(url: str, name: str, size: tuple[int, int]) -> Path:
+    """The walkthrough on the same Redis: its checks done and the causes ranked with evidence."""
+    inventory = Inventory(
+        environments={
+            "prod": Environment(
+                targets=[Target(kind="redis", name="cache", url=url)],
+                params={"pattern": "fill:*"},
+            )
+        },
+        source="triage.yaml",
+    )
+    app = TriageApp(inventory)
+    async with app.run_test(size=size) as pilot:
+        deadline = time.monotonic() + 15
+
+        async def settle(what: str, done: Callable[[], bool]) -> None:
+            while not done():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{name}: {what} not reached within 15s")
+                await pilot.pause(0.1)
+
+        await settle("the runbook library", lambda: app.library is not None)
+        await pilot.press("w")
+        await settle("the walkthrough", lambda: isinstance(app.screen, Walkthrough))
+        walkthrough = app.screen
+        assert isinstance(walkthrough, Walkthrough)
+        walkthrough.query_one("#walk-symptom", Input).value = SYMPTOM
+        await pilot.pause()
+        walkthrough.query_one("#walk-runbooks", OptionList).focus()
+        await pilot.press("enter")
+        await settle("the diagnosis", lambda: walkthrough.diagnosis is not None)
+        await pilot.pause(0.2)
+        path = HERE / f"{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(HERE))
+    return path
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, start_redis(Path(workdir)) as server:
         client = server.client()
@@ -55,6 +98,8 @@ def main() -> None:
         for size in ((80, 24), (120, 36)):
             path = asyncio.run(photograph(server.url, f"main-{size[0]}x{size[1]}", size))
             print(f"wrote {path}")
+        path = asyncio.run(photograph_walkthrough(server.url, "walkthrough-80x24", (80, 24)))
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

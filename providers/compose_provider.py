@@ -7,7 +7,8 @@ deadline. `docker` is imported inside functions only: importing this module cost
 Discovery lists the containers once and reads each one's state; between discoveries the engine's
 event stream (the root node's `logs()`) tells what changed: a container died, was OOM killed,
 turned unhealthy or restarted. The checks, the log streams and the actions are mixins from
-`compose_checks`, `compose_engine_checks`, `compose_logs` and `compose_actions`.
+`compose_checks`, `compose_engine_checks`, `compose_logs`, `compose_actions` and
+`compose_lifecycle`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from providers.base import Provider
 from providers.compose_actions import ComposeActions
 from providers.compose_checks import ComposeChecks
 from providers.compose_engine_checks import ComposeEngineChecks
+from providers.compose_lifecycle import ComposeLifecycle
 from providers.compose_log_checks import ComposeLogChecks
 from providers.compose_logs import ComposeLogs
 from providers.compose_model import (
@@ -54,7 +56,13 @@ MAX_POOL_SIZE = 32
 
 
 class ComposeProvider(
-    ComposeChecks, ComposeEngineChecks, ComposeLogChecks, ComposeLogs, ComposeActions, Provider
+    ComposeChecks,
+    ComposeEngineChecks,
+    ComposeLogChecks,
+    ComposeLogs,
+    ComposeActions,
+    ComposeLifecycle,
+    Provider,
 ):
     """One Docker engine (DOCKER_HOST or a URL); its compose projects are the children."""
 

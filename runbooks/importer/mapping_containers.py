@@ -18,7 +18,13 @@ _WORKLOAD = r"(?:deployments?|deploy|statefulsets?|sts|daemonsets?|ds)\b"
 CONTAINER_RULES: list[Rule] = [
     # Docker Compose and Docker
     Rule("compose", r"\bps\b", "compose.running", args=("service",)),
-    Rule("compose", r"--scale\s", action="compose.scale", args=("service",)),
+    Rule(
+        "compose",
+        r"--scale[\s=]|\bscale\s+[\w.-]+=",
+        action="compose.scale",
+        args=("scale_service", "scale_replicas", "compose_project"),
+    ),
+    Rule("compose", r"\bdown\b", action="compose.down", args=("compose_project", "down_volumes")),
     Rule("compose", r"\brestart\b", action="compose.restart_service", args=("service",)),
     Rule("compose", r"\b(?:up|start)\b", action="compose.start_service", args=("service",)),
     Rule("compose", r"\bstop\b", action="compose.stop_service", args=("service",)),
@@ -99,7 +105,8 @@ CONTAINER_RULES: list[Rule] = [
     ),
 ]
 CONTAINER_NO_CHECK: list[tuple[str, str, str]] = [
-    ("compose", r"\bdown\b", "no action takes a project down (removes its containers)"),
+    ("compose", r"\bdown\b.*\s--rmi\b", "also removes images: no action does"),
+    ("compose", r"--scale\b.*\s--scale\b", "scales several services: one compose.scale each"),
     ("compose", r"\b(?:build|pull|push|config)\b", "builds or shows configuration: no check"),
     ("docker", r"^docker\s+(?:build|pull|push|login|tag)\b", "builds or ships images: no check"),
 ]
@@ -209,6 +216,36 @@ def compose_service(command: Command) -> Arg | None:
     return None
 
 
+def _scaled(command: Command) -> tuple[str, str] | None:
+    """(service, replicas) of `up --scale api=3`, `--scale=api=3` or `scale api=3`."""
+    words = command.words
+    for index, word in enumerate(words):
+        value = None
+        if word == "--scale" or (word == "scale" and "--scale" not in words):
+            value = words[index + 1] if index + 1 < len(words) else None
+        elif word.startswith("--scale="):
+            value = word.removeprefix("--scale=")
+        service, sep, replicas = (value or "").partition("=")
+        if sep and service and replicas:
+            return service, replicas
+    return None
+
+
+def _scale_replicas(command: Command) -> Arg | None:
+    scaled = _scaled(command)
+    if scaled is None:
+        return None
+    replicas = scaled[1]
+    return Arg(int(replicas), "replicas") if replicas.isdigit() else found(replicas, "replicas")
+
+
+def _down_volumes(command: Command) -> Arg | None:
+    """`down -v` / `down --volumes`: the named volumes go too."""
+    words = command.words
+    after = words[words.index("down") + 1 :] if "down" in words else []
+    return Arg(True) if any(w in {"-v", "--volumes", "--volumes=true"} for w in after) else None
+
+
 def _pod(command: Command) -> Arg | None:
     kind, name = k8s_object(command)
     return found(name, "pod") if kind == "pod" else None
@@ -244,6 +281,18 @@ CONTAINER_EXTRACTORS: dict[str, Extractor] = {
     "event_name": _pod,
     "event_kind": lambda c: Arg("Pod") if _pod(c) else None,
     "container": _container,
+    "scale_service": lambda c: found(s[0], "service") if (s := _scaled(c)) else None,
+    "scale_replicas": _scale_replicas,
+    "compose_project": lambda c: found(option(c.words, "-p", "--project-name"), "project"),
+    "down_volumes": _down_volumes,
 }
 # Check parameters named differently from their extractor.
-CONTAINER_ARG_NAMES = {"k8s_name": "name", "event_name": "name", "event_kind": "kind"}
+CONTAINER_ARG_NAMES = {
+    "k8s_name": "name",
+    "event_name": "name",
+    "event_kind": "kind",
+    "scale_service": "service",
+    "scale_replicas": "replicas",
+    "compose_project": "project",
+    "down_volumes": "volumes",
+}

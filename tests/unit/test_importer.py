@@ -22,9 +22,10 @@ GUIDES = sorted(Path(__file__).resolve().parents[3].joinpath("shared", "guides")
 # CloudWatch: 37 commands), SQL (postgres.query, postgres.run_sql) and requests other than GET
 # (http.request). Of the diagnostic commands (not those that provision with terraform/pulumi,
 # build or push images, edit local files, set up the host, wait or make a value: 47 of the
-# 286), 177/239 = 0.741, short of the 0.75 goal: see the report's "stayed manual" list.
-COMMAND_SHARE_FLOOR = 0.61
-DIAGNOSTIC_SHARE_FLOOR = 0.74
+# 286), 177/239 = 0.741. With compose.scale (`up --scale SERVICE=N`) and compose.down (`down`,
+# `down -v`): 182/286 = 0.636 of all commands, 182/239 = 0.762 of the diagnostic ones.
+COMMAND_SHARE_FLOOR = 0.63
+DIAGNOSTIC_SHARE_FLOOR = 0.76
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +118,9 @@ def test_destructive_commands_are_marked_and_never_safe(results: dict) -> None:
     assert backlog["params"]["queue"]["default"] == "inbound-whatsapp-messages"
 
     database = _yaml(results, "004", "cannot-connect-to-database")
-    down = next(fix for fix in _fixes(database) if "down -v" in fix.get("run", ""))
-    assert down["destructive"] is True
+    down = next(fix for fix in _fixes(database) if fix.get("action") == "compose.down")
+    assert down["with"] == {"volumes": True}  # `down -v`: a destructive action, volumes too
+    assert action_catalogue()["compose.down"][1].destructive
     disk = results[GUIDES[4].name].coverage.commands
     prunes = [record for record in disk if "prune" in record.text]
     assert len(prunes) == 4 and all(record.destructive for record in prunes)

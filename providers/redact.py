@@ -6,6 +6,30 @@ import re
 
 MASK = "***"
 
+# The secret words a name ends in: the env-style rule's list, spelled for any case.
+_SECRET_WORDS = r"(?:secret|password|passwd|token|api[_-]?key|private[_-]?key|access[_-]?key)"
+# A value that is not a string: masked too (a numeric PIN), unless it says only that the secret
+# is missing or set (null, true, false).
+_BARE_VALUE = r"(?!(?:null|true|false)\b)[-+.\w]+"
+# JSON members `"name": "value"` (and 'name': 'value') whose name ends in a secret word; a
+# string's escapes (\") are part of it. An empty string stays: it hides nothing.
+_JSON_MEMBER = re.compile(
+    rf"(?i)(?P<key>(?P<q>[\"'])[^\"'\s\\]*{_SECRET_WORDS}(?P=q)\s*:\s*)"
+    rf"(?:(?P=q)(?:\\.|(?!(?P=q))[^\\\n])+(?P=q)|{_BARE_VALUE})"
+)
+# The same members in JSON carried inside a JSON string (a log line's message):
+# {\"password\": \"value\"}, where \\\" is a quote and \\\\ a backslash of the value.
+_ESCAPED_JSON_MEMBER = re.compile(
+    rf"(?i)(?P<key>(?P<q>\\\")[^\"'\s\\]*{_SECRET_WORDS}\\\"\s*:\s*)"
+    rf"(?:\\\"(?:\\\\\\\\|\\\\\\\"|(?!\\\")[^\n])+\\\"|{_BARE_VALUE})"
+)
+
+
+def _mask_member(match: re.Match[str]) -> str:
+    quote = match.group("q")
+    return f"{match.group('key')}{quote}{MASK}{quote}"
+
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # SQL: PASSWORD 'secret' (CREATE/ALTER ROLE, a session's query text); first, so a quoted
     # password holding `=` or `:` is masked whole
@@ -35,10 +59,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1\3{MASK}",
     ),
     # Lower-case keys ending in a secret word: password: x, client_secret=x, api-key: x
-    # (not `secretsmanager:GetSecretValue`, where the word is only a prefix).
+    # (not `secretsmanager:GetSecretValue`, where the word is only a prefix, nor the
+    # `123456789012:secret:name` of an ARN, where it follows the account).
     (
         re.compile(
-            r"(?i)\b([a-z0-9_-]*(secret|password|passwd|token|api[_-]?key|private[_-]?key))"
+            r"(?i)(?<!\d:)\b([a-z0-9_-]*(secret|password|passwd|token|api[_-]?key|private[_-]?key))"
             r"(?![a-z0-9])(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
         ),
         rf"\1\3{MASK}",
@@ -48,6 +73,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def redact(text: str) -> str:
     """The text with every secret shape we know replaced by ***."""
+    for member in (_JSON_MEMBER, _ESCAPED_JSON_MEMBER):
+        text = member.sub(_mask_member, text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -88,8 +88,12 @@ async def test_connections_warn_near_the_limit_fail_at_it_and_when_exhausted(
         full = await provider.run_check(CheckCall("postgres.connections"))
         server.exhaust_connections()
         ready = await provider.run_check(CheckCall("postgres.ready"))
-        refused = await provider.run_check(CheckCall("postgres.connections"))
-        failing = await provider.discover()
+        # The connection kept from the last call still answers: who holds the slots is shown.
+        kept = await provider.run_check(CheckCall("postgres.connections"))
+        kept_discovery = await provider.discover()
+        async with opened(target_for(server)) as newcomer:  # nothing kept: refused as any client
+            refused = await newcomer.run_check(CheckCall("postgres.connections"))
+            failing = await newcomer.discover()
     for conn in held:
         conn.close()
 
@@ -107,6 +111,10 @@ async def test_connections_warn_near_the_limit_fail_at_it_and_when_exhausted(
     assert ready.status is CheckStatus.FAIL
     assert ready.facts == {"reason": "too_many_clients", "address": address}
     assert ready.summary == f"{address}: too many clients (max_connections reached)"
+    assert kept.status is CheckStatus.FAIL, kept.summary
+    assert kept.facts["in_use"] >= 5 and kept.facts["top_applications"]["held"] == 4
+    assert kept_discovery.status.health is Health.FAILING
+    assert kept_discovery.status.reason.startswith("connection limit reached")
     assert refused.status is CheckStatus.ERROR and refused.summary == ready.summary
     assert failing.status.health is Health.FAILING and failing.status.reason == ready.summary
 
@@ -292,7 +300,8 @@ async def test_a_stopped_server_is_refused_and_discovery_names_host_and_port(
 async def test_a_hung_server_costs_one_timeout_and_never_more() -> None:
     with silent_listener() as port:
         async with opened(target_for(port=port, timeout=0.5)) as provider:
-            calls = [CheckCall(name, {"table": "orders"}) for name in provider.checks]
+            params = {"table": "orders", "sql": "select 1"}
+            calls = [CheckCall(name, params) for name in provider.checks]
             started = time.monotonic()
             results = await asyncio.gather(
                 *(provider.run_check(call) for call in calls),

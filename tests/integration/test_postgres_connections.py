@@ -1,0 +1,50 @@
+"""The PostgreSQL provider keeps one idle connection per database between calls, and never hands
+out one the server has dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.contract import CheckCall, CheckStatus
+from tests.integration import postgres_helpers
+from tests.integration.postgres_helpers import opened, target_for
+from tests.servers.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+_password = postgres_helpers._password  # the password variable, bound where pytest looks
+
+BACKEND = CheckCall("postgres.query", {"sql": "select pg_backend_pid() as pid"})
+
+
+def backend_pid(result_evidence: tuple[str, ...]) -> str:
+    rows = [line for line in result_evidence if any(ch.isdigit() for ch in line)]
+    assert rows, result_evidence
+    return rows[-1]
+
+
+async def test_calls_share_one_kept_connection_and_a_dropped_one_is_replaced(
+    postgres_server: PostgresServer,
+) -> None:
+    async with opened(target_for(postgres_server)) as provider:
+        first = await provider.run_check(BACKEND)
+        second = await provider.run_check(BACKEND)
+        assert first.status is CheckStatus.PASS and second.status is CheckStatus.PASS
+        assert backend_pid(first.evidence) == backend_pid(second.evidence)
+
+        # The server drops triage's connection (an operator's pg_terminate_backend, a restart).
+        postgres_server.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity "
+            "where application_name = 'triage' and pid <> pg_backend_pid()"
+        )
+        third = await provider.run_check(BACKEND)
+        assert third.status is CheckStatus.PASS, third.summary
+        assert backend_pid(third.evidence) != backend_pid(first.evidence)
+
+        kept = postgres_server.execute(
+            "select count(*) from pg_stat_activity where application_name = 'triage'"
+        )
+    assert kept == [(1,)]
+    closed = postgres_server.execute(
+        "select count(*) from pg_stat_activity where application_name = 'triage'"
+    )
+    assert closed == [(0,)]  # close() let the kept connection go

@@ -30,6 +30,7 @@ from providers.contract import (
 )
 from providers.inventory import Target
 from providers.redact import redact
+from providers.streams import LineBatch, batched
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -170,6 +171,19 @@ class Provider(ABC):
         """Follow the node's log stream. Providers without logs yield nothing."""
         return
         yield  # pragma: no cover - makes this an async generator
+
+    async def log_batches(
+        self, node_id: str, *, since: datetime | None = None
+    ) -> AsyncIterator[LineBatch]:
+        """Follow the node's log stream in batches, one per `BATCH_SECONDS` at most.
+
+        A noisy service then costs its consumer one update per batch, not one per line; a
+        consumer that falls behind gets bigger batches, and past `MAX_PENDING` waiting lines an
+        exact count of those dropped. This default batches `logs()`; a provider whose lines come
+        from reader threads hands over whole batches from the threads instead.
+        """
+        async for batch in batched(self.logs(node_id, since=since)):
+            yield LineBatch(batch.items, batch.dropped)
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Safe to call twice."""

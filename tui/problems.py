@@ -7,7 +7,7 @@ tails, and shows the ranked list.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from providers.contract import CheckResult, CheckStatus, LogLine
@@ -89,49 +89,160 @@ def _for_check(check: str, kind: str, text: str, library: list[Runbook]) -> list
     return boosted[:3]
 
 
-class SignatureScanner:
-    """Every runbook signature compiled into one pattern, so a log line is scanned once.
+@dataclass(frozen=True, slots=True)
+class _Signature:
+    pattern: re.Pattern[str]
+    runbook: Runbook
+    texts: tuple[bytes, ...] | None  # one of these is in any line it matches (lowercase)
+    words: tuple[bytes | None, ...]  # each text's longest run of letters, if 3 or more
+    whole: bool  # searching the joined batch finds a match if a line holds one
 
-    A noisy service sends thousands of lines a second; testing each against each signature in
-    turn would cost the UI loop more than drawing them.
+
+class SignatureScanner:
+    """Every runbook signature, scanned a batch of lines at a time.
+
+    A noisy service sends thousands of lines a second, and one regex of all 220 signatures
+    costs about a millisecond a line. So a batch is first asked for the plain text that any
+    match of a signature must contain (`required_text`), through the set of words it has (a
+    log repeats its words; its numbers differ); the few signatures left are searched for in
+    the whole batch at once, and only those found are run line by line.
     """
 
     def __init__(self, runbooks: Iterable[Runbook]) -> None:
         self.library = [runbook for runbook in runbooks if runbook.signatures]
-        # Case is ignored for all, so a signature's own leading (?i) can go.
-        alternatives = [
-            f"(?:{sig.removeprefix('(?i)')})"
-            for runbook in self.library
-            for sig in runbook.signatures
+        self._signatures = [
+            _signature(sig, runbook) for runbook in self.library for sig in runbook.signatures
         ]
-        try:
-            self.any_signature: re.Pattern[str] | None = (
-                re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
-            )
-        except re.error:  # a signature with flags of its own: no shortcut, scan them one by one
-            self.any_signature = re.compile("") if alternatives else None
 
-    def problems(self, node_id: str, lines: Iterable[LogLine]) -> list[Problem]:
-        """Log lines that match a runbook's signature (only signatures: a log is noisy)."""
-        if self.any_signature is None:
+    def problems(
+        self, node_id: str, lines: Sequence[LogLine], *, limit: int | None = None
+    ) -> list[Problem]:
+        """Log lines that match a runbook's signature (only signatures: a log is noisy), in
+        order; with `limit`, only the last `limit` of them."""
+        if not self._signatures or not lines:
             return []
-        found = []
-        for line in lines:
-            if not self.any_signature.search(line.text):
-                continue  # the common case: one scan, no match
-            matching = [
-                runbook
-                for runbook in self.library
-                if any(re.search(sig, line.text, re.IGNORECASE) for sig in runbook.signatures)
-            ]
-            found.append(
-                Problem(
-                    node_id=node_id,
-                    target=line.source,
-                    origin="log",
-                    text=sanitize(line.text)[:300],
-                    severity=LOG_SEVERITY,
-                    suggestions=tuple(suggest(line.text, matching, limit=3)),
+        joined = "\n".join(line.text for line in lines)
+        ascii_text = joined if joined.isascii() else joined.translate(_ASCII_TWINS)
+        raw = ascii_text.encode("ascii", "replace")
+        lowered, words = raw.translate(_LOWER), b" ".join(set(raw.translate(_WORDS).split()))
+        present = [
+            sig
+            for sig in self._signatures
+            if _has_text(sig, lowered, words) and (not sig.whole or sig.pattern.search(joined))
+        ]
+        found: list[Problem] = []
+        for line in reversed(lines if present else ()):
+            if limit is not None and len(found) >= limit:
+                break
+            text = line.text
+            runbooks = (sig.runbook for sig in present if sig.pattern.search(text))
+            matching = list({id(runbook): runbook for runbook in runbooks}.values())
+            if matching:
+                found.append(
+                    Problem(
+                        node_id=node_id,
+                        target=line.source,
+                        origin="log",
+                        text=sanitize(text)[:300],
+                        severity=LOG_SEVERITY,
+                        suggestions=tuple(suggest(text, matching, limit=3)),
+                    )
                 )
-            )
-        return found
+        return found[::-1]
+
+
+# Non-ASCII letters that match an ASCII one when case is ignored (re's own special cases).
+_ASCII_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+# Bytes tables: ASCII lowercased; and only letters kept (lowercased), the rest made spaces.
+_LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))
+_WORDS = bytes((c | 0x20) if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))
+_LETTERS = re.compile("[a-z]{3,}")
+# What makes a match depend on where a line starts or ends (anchors, lookarounds).
+_LINE_BOUND = re.compile(r"(?<!\[)\^|\$|\\[AZ]|\(\?<?[=!]")
+
+
+def _signature(signature: str, runbook: Runbook) -> _Signature:
+    texts = required_text(signature)
+    words = tuple(
+        max(_LETTERS.findall(text), key=len, default="").encode() or None for text in texts or ()
+    )
+    pattern = re.compile(signature, re.IGNORECASE)
+    whole = _LINE_BOUND.search(signature) is None
+    return _Signature(
+        pattern, runbook, tuple(t.encode() for t in texts or ()) or None, words, whole
+    )
+
+
+def _has_text(sig: _Signature, lowered: bytes, words: bytes) -> bool:
+    """Whether one of the texts `sig` needs is in the batch (always, when it needs none)."""
+    if sig.texts is None:
+        return True
+    return any(
+        (word is None or word in words) and text in lowered
+        for text, word in zip(sig.texts, sig.words, strict=True)
+    )
+
+
+def required_text(signature: str) -> tuple[str, ...] | None:
+    """Lowercase ASCII text of which any match of `signature` contains one; None when some
+    alternative has none that this simple reading can vouch for.
+
+    Reads top-level alternatives, and in each the longest run of plain characters that no
+    quantifier makes optional; groups, classes and escapes like `\\d` end a run.
+    """
+    if re.compile(signature).flags & re.VERBOSE:
+        return None  # spaces in the pattern are not text
+    pattern = signature.removeprefix("(?i)")
+    branches: list[str] = []
+    best, run = "", ""
+    depth, index = 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        index += 1
+        atom: str | None = None  # a plain character, or None for anything else
+        if char == "\\" and index < len(pattern):
+            escaped = pattern[index]
+            index += 1
+            plain = escaped.isascii() and not escaped.isalnum()
+            atom = escaped if depth == 0 and plain else None
+            index += _ESCAPE_TAIL.get(escaped, 0)  # \\x41's 41 is no text either
+            while escaped.isdigit() and pattern[index : index + 1].isdigit():
+                index += 1  # \\12: a group or an octal escape
+        elif char == "[":
+            index = _class_end(pattern, index)
+        elif char == "{":  # a repeat count: what it repeats is optional or already counted
+            index = pattern.find("}", index) + 1 or len(pattern)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(max(best, run, key=len))
+            best, run = "", ""
+            continue
+        elif depth == 0 and char not in ".^$*+?{}" and char.isascii():
+            atom = char
+        following = pattern[index : index + 1]
+        optional = following in ("?", "*", "{") or char in "*?{"
+        if atom is None or optional or depth > 0:
+            best, run = max(best, run, key=len), ""
+            continue
+        run += atom.lower()
+        if following == "+":
+            best, run = max(best, run, key=len), ""
+    branches.append(max(best, run, key=len))
+    return None if not all(branches) else tuple(dict.fromkeys(branches))
+
+
+_ESCAPE_TAIL = {"x": 2, "u": 4, "U": 8, "N": 0}  # characters an escape takes after its letter
+
+
+def _class_end(pattern: str, index: int) -> int:
+    """The index just past the `]` that closes a character class opened before `index`."""
+    if pattern[index : index + 1] == "^":
+        index += 1
+    if pattern[index : index + 1] == "]":
+        index += 1
+    while index < len(pattern) and pattern[index] != "]":
+        index += 2 if pattern[index] == "\\" else 1
+    return index + 1

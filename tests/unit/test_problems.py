@@ -1,12 +1,16 @@
-"""Problems from log lines: one scan per line against every runbook signature at once."""
+"""Problems from log lines: every runbook signature, scanned a batch of lines at a time."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+import pytest
+
 from providers.contract import CheckResult, CheckStatus, LogLine
+from providers.text import sanitize
 from runbooks.loader import load_library
-from tui.problems import SignatureScanner, problems_from_results
+from tui.problems import SignatureScanner, problems_from_results, required_text
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -52,3 +56,55 @@ def test_a_failing_check_ranks_the_runbook_that_runs_it_and_fits_the_node() -> N
     best = problem.suggestions[0]
     assert best.runbook.id == "redis-out-of-memory"
     assert best.reasons[:2] == ("made for redis.instance", "runs redis.memory")
+
+
+def test_the_batch_scan_finds_exactly_what_each_signature_finds_line_by_line() -> None:
+    """The shortcuts (plain text first, the batch at once) never miss a line a signature
+    matches, nor add one; letters that match an ASCII one when case is ignored included."""
+    library = load_library().runbooks.values()
+    texts = [
+        *(f"GET /orders/{n} 200 in {n % 97}ms trace=4bf92f35e0{n:x}" for n in range(300)),
+        "error: connect econnrefused 127.0.0.1:6379",  # case differs from the signature
+        "\u212aEYERROR: 'SECRET_KEY'",  # Kelvin sign: matches `k` when case is ignored
+        "worker: Out of memory: \u017fomething",
+        "Sending build context to Docker daemon\n 2.5 GB",  # a newline inside a line
+        'relation "orders',  # this line and the next match only when read as one
+        '" does not exist',
+        "failed E011 while importing",
+        "x" * 50 + "İnternal server error",  # dotted capital I: matches `i`
+        '{"level": "error", "msg": "OOMKilled"}',
+    ]
+    lines = [line(text) for text in texts]
+    expected = [
+        text
+        for text in texts
+        if any(
+            re.search(sig, text, re.IGNORECASE) for runbook in library for sig in runbook.signatures
+        )
+    ]
+    found = SignatureScanner(library).problems("n", lines)
+    assert [problem.text for problem in found] == [sanitize(text) for text in expected]
+    assert len(expected) == 7 and 'relation "orders' not in expected
+    last = SignatureScanner(library).problems("n", lines, limit=2)
+    assert [problem.text for problem in last] == [sanitize(text) for text in expected[-2:]]
+
+
+@pytest.mark.parametrize(
+    ("signature", "texts"),
+    [
+        ("ECONNREFUSED", ("econnrefused",)),
+        ("(?i)access token (has )?expired|OAuthException", ("access token ", "oauthexception")),
+        ("(?i)(read|gateway|request) time-?out", (" time",)),
+        ("(?i)duration: \\d{4,}(\\.\\d+)? ms", ("duration: ",)),
+        ("Restarting \\(\\d+\\)", ("restarting (",)),
+        ("\\x41BC", ("bc",)),
+        ("ab+c", ("ab",)),
+        ("a[xyz]bcd|efg", ("bcd", "efg")),
+        ("(?x) spaced out", None),
+        ("\\d+|word", None),  # one alternative has no text
+    ],
+)
+def test_the_text_a_signature_needs_is_read_conservatively(
+    signature: str, texts: tuple[str, ...] | None
+) -> None:
+    assert required_text(signature) == texts

@@ -69,6 +69,7 @@ class MainScreen(Screen[None]):
 
         node_id: str
         lines: list[LogLine]
+        dropped: int = 0  # lines the stream lost before these: the pane fell behind
 
     def __init__(self, live: LiveEnvironment) -> None:
         super().__init__()
@@ -170,9 +171,15 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="logs", exit_on_error=False)
     async def tail_logs(self, node: Node) -> None:
+        """Follow the node's log in batches, taking the next only once the last was handled:
+        a pane that falls behind gets bigger batches (and, past the provider's bound, an exact
+        count of the lines dropped), never a queue of messages that grows without end."""
         provider = self.live.provider_for(node.id)
-        async for lines in batched(provider.logs(node.id)):
-            self.post_message(self.LogBatch(node.id, lines))
+        async for batch in provider.log_batches(node.id):
+            self.post_message(self.LogBatch(node.id, batch.lines, batch.dropped))
+            handled = asyncio.Event()
+            if self.call_later(handled.set):  # runs after the batch's handler
+                await handled.wait()
 
     # Handlers: they own the state.
 
@@ -226,13 +233,14 @@ class MainScreen(Screen[None]):
     def on_main_screen_log_batch(self, message: LogBatch) -> None:
         if self.selected is None or message.node_id != self.selected.id:
             return
-        self.query_one(LogTail).append(message.lines)
+        self.query_one(LogTail).append(message.lines, dropped=message.dropped)
         library = getattr(self.app, "library", None)
         if library is not None:
             if self._scanner is None or self._scanner_library is not library:
                 self._scanner = SignatureScanner(library.runbooks.values())
                 self._scanner_library = library
-            found = self._scanner.problems(message.node_id, message.lines)
+            scanner = self._scanner
+            found = scanner.problems(message.node_id, message.lines, limit=MAX_LOG_PROBLEMS)
             if found:
                 self.log_problems = (self.log_problems + found)[-MAX_LOG_PROBLEMS:]
                 self._set_subtitle()

@@ -88,8 +88,9 @@ class LogTail(Vertical):
         self.border_title = Content(f"Log: {sanitize(source)}")
         self._retitle()
 
-    def append(self, lines: Sequence[LogLine]) -> None:
-        self.view.append(lines)
+    def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> None:
+        """Add a batch; `dropped` lines were lost before it upstream and count as dropped."""
+        self.view.append(lines, dropped=dropped)
         self._retitle()
 
     def toggle_follow(self) -> bool:

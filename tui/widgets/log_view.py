@@ -114,8 +114,9 @@ class LogView(ScrollView, can_focus=True):
 
     # Lines arriving.
 
-    def append(self, lines: Sequence[LogLine]) -> None:
-        """Add a batch, merged into the timeline by time; the oldest lines go when full."""
+    def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> None:
+        """Add a batch by time, after `dropped` lines lost upstream; the oldest go when full."""
+        self.dropped += dropped
         if not lines:
             return
         before = self.line_count

@@ -1,0 +1,92 @@
+"""A container's log flood through the compose provider: every line in order, in batches, or an
+exact count of the lines dropped when the consumer falls behind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import cast
+
+import docker
+import pytest
+
+from providers.streams import LineBatch
+from tests.integration.compose_helpers import provider_on
+from tests.servers.docker_engine import DockerEngine
+
+pytestmark = pytest.mark.integration
+
+LINES = 20_000
+NODE = "compose:local/_standalone/flood"
+
+
+def flood(engine: DockerEngine, then: str = "sleep 300") -> object:
+    """A container that says `ready`, waits for /go, writes LINES numbered lines, `flood-done`."""
+    script = (
+        "echo ready; while [ ! -e /go ]; do sleep 0.05; done; "
+        f"seq 1 {LINES} | sed 's/^/line /'; {then}"
+    )
+    return engine.run(["sh", "-c", script], name="flood")
+
+
+async def test_a_flood_arrives_whole_and_in_order_in_batches(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    container = flood(docker_engine, then="echo flood-done; sleep 300")
+    provider = provider_on(docker_engine)
+    stream = cast(AsyncGenerator[LineBatch, None], provider.log_batches(NODE))
+    texts: list[str] = []
+    batches = dropped = 0
+    try:
+        first = await anext(stream)
+        assert [line.text for line in first.lines] == ["ready"]
+        container.exec_run(["touch", "/go"])  # type: ignore[attr-defined]
+        async for batch in stream:
+            texts += [line.text for line in batch.lines]
+            batches, dropped = batches + 1, dropped + batch.dropped
+            if texts and texts[-1] == "flood-done":
+                break
+    finally:
+        await stream.aclose()
+        await provider.close()
+
+    assert texts == [*(f"line {n}" for n in range(1, LINES + 1)), "flood-done"]
+    assert dropped == 0
+    assert batches < LINES / 10  # handed over in batches, not line by line
+
+
+async def test_a_consumer_that_falls_behind_is_told_exactly_how_many_lines_went(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    # The container writes everything and exits while the consumer takes nothing; with room
+    # for 500 waiting lines, the rest go, and the batches say how many.
+    container = flood(docker_engine, then="sleep 1; echo flood-done")
+    provider = provider_on(docker_engine)
+    provider.log_backlog = 500
+    stream = cast(AsyncGenerator[LineBatch, None], provider.log_batches(NODE))
+    numbers: list[int] = []
+    gaps = dropped = 0
+    try:
+        first = await anext(stream)
+        assert [line.text for line in first.lines] == ["ready"]
+        container.exec_run(["touch", "/go"])  # type: ignore[attr-defined]
+        container.wait()  # type: ignore[attr-defined]  # blocks the loop: nothing is taken
+        done = False
+        async for batch in stream:
+            dropped += batch.dropped
+            for line in batch.lines:
+                if line.text == "flood-done":
+                    done = True
+                else:
+                    number = int(line.text.removeprefix("line "))
+                    gaps += number - (numbers[-1] if numbers else 0) - 1
+                    numbers.append(number)
+            if done:
+                break
+    finally:
+        await stream.aclose()
+        await provider.close()
+
+    assert numbers == sorted(numbers)  # in order, whatever was dropped
+    assert dropped == gaps + (LINES - numbers[-1])  # exactly the lines that never arrived
+    assert len(numbers) + dropped == LINES
+    assert dropped > 0

@@ -1,7 +1,8 @@
 """How many log lines per second the log pane takes in and draws, in a headless app.
 
-Each batch (5,000 lines, the most `tui.streams.batched` hands over at once) is appended, then
-every row on screen is drawn with `render_line`, as a frame would, then the app's loop runs.
+Each batch of 5,000 lines (a flood handed over by `Provider.log_batches` while the pane was busy)
+is appended, then every row on screen is drawn with `render_line`, as a frame would, then the
+app's loop runs.
 Textual's `Log` fed the same batches is measured the same way, for reference.
 
 Run: `python -m bench.log_flood` (add `--total 500000` for a longer flood).

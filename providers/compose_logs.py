@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from providers.compose_model import PROJECT_LABEL, ContainerView, parse_time
@@ -84,10 +84,24 @@ def frames(chunks: Iterable[bytes]) -> Iterator[bytes]:
             yield b"".join(payloads)
 
 
+_seconds: dict[str, datetime] = {}  # the engine's UTC stamps to the second, parsed once
+
+
 def split_stamp(raw: bytes) -> tuple[datetime, str]:
-    """`2024-05-01T10:00:00.123456789Z text` (docker logs --timestamps) -> time, text."""
+    """`2024-05-01T10:00:00.123456789Z text` (docker logs --timestamps) -> time, text.
+
+    A flood shares each second among thousands of lines: the second is parsed once and the
+    fraction added, which costs a tenth of parsing every stamp in full."""
     text = raw.decode("utf-8", errors="replace").rstrip("\r")
     stamp, _, rest = text.partition(" ")
+    fraction = stamp[20:-1]
+    if len(stamp) > 21 and stamp[19] == "." and stamp[-1] == "Z" and fraction.isdigit():
+        second = _seconds.get(stamp[:19]) or parse_time(stamp[:19] + "Z")
+        if second is not None:
+            if len(_seconds) > 1_000:
+                _seconds.clear()
+            _seconds[stamp[:19]] = second
+            return second + timedelta(microseconds=int(fraction[:6].ljust(6, "0"))), rest
     parsed = parse_time(stamp)
     if parsed is None:
         return utc_now(), text
@@ -260,7 +274,8 @@ class ComposeLogs:
                     if last is not None and when <= last:
                         continue  # already sent before the stream was opened again
                     last = when
-                    read.append(LogLine(when, view.name, stream, prefix + sanitize(text)))
+                    safe = text if text.isprintable() else sanitize(text)  # most lines are
+                    read.append(LogLine(when, view.name, stream, prefix + safe))
                 pump.put_many(read)
             if mark is None and last is None:
                 mark = max(1.0, opened - 1)

@@ -1,60 +1,35 @@
 """Kubernetes through the official client: namespaces, their workloads and pods, checks, logs.
 
 One target is one cluster context (`options: {context, kubeconfig, namespaces}`). This module
-holds discovery; the connection is `kubernetes_client`, the checks `kubernetes_pod_checks` and
-`kubernetes_workload_checks`, the fixes `kubernetes_actions`, the streams `kubernetes_logs`, and
-what an object's JSON means `kubernetes_state`. Importing it does not import `kubernetes`.
+holds discovery's calls (all namespaces: one cluster-wide list per kind; else per namespace);
+the tree they make is `kubernetes_tree`, the connection `kubernetes_client`, the checks
+`kubernetes_pod_checks` and `kubernetes_workload_checks`, the fixes `kubernetes_actions`, the
+streams `kubernetes_logs`, and what an object's JSON means `kubernetes_state`. Importing it does
+not import `kubernetes`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable
 from typing import Any
 
 from providers.base import Provider
 from providers.contract import CheckCall, Health, Node, Status
 from providers.kubernetes_actions import KubernetesActions
-from providers.kubernetes_client import KubernetesBase, owner
+from providers.kubernetes_client import KubernetesBase, api_status
 from providers.kubernetes_event_checks import KubernetesEventChecks
 from providers.kubernetes_log_checks import KubernetesLogChecks
 from providers.kubernetes_logs import KubernetesLogs
 from providers.kubernetes_pod_checks import KubernetesPodChecks
-from providers.kubernetes_state import (
-    name_of,
-    pod_status,
-    selector_string,
-    selects,
-    workload_status,
-    worst,
-)
+from providers.kubernetes_state import namespace_of, worst
+from providers.kubernetes_tree import NAMESPACE_CHECKS, WORKLOADS, namespace_node
 from providers.kubernetes_workload_checks import KubernetesWorkloadChecks
 
-WORKLOADS = (
-    ("deployment", "Deployment"),
-    ("statefulset", "StatefulSet"),
-    ("daemonset", "DaemonSet"),
-)
-NAMESPACE_CHECKS = (
-    "k8s.pod_waiting_reasons",
-    "k8s.pending_pods",
-    "k8s.restarts",
-    "k8s.unready_pods",
-    "k8s.missing_references",
-    "k8s.deployment_replicas",
-    "k8s.hpa_at_max",
-    "k8s.service_endpoints",
-    "k8s.warning_events",
-    "k8s.resource_usage",
-)
-POD_CHECKS = (
-    "k8s.pod_waiting_reasons",
-    "k8s.pending_pods",
-    "k8s.restarts",
-    "k8s.unready_pods",
-    "k8s.missing_references",
-    "k8s.resource_usage",
-)
+# What discovery lists in each namespace: pods, then the workloads in the order of WORKLOADS.
+LISTED = ("pods", *(f"{resource}s" for resource, _ in WORKLOADS))
+# resource -> namespace -> its objects, from cluster-wide lists; None where one was forbidden.
+ClusterLists = dict[str, dict[str, list[Any]] | None]
 
 
 # The catalogue lists checks and actions in the order of these mixins.
@@ -80,9 +55,12 @@ class KubernetesProvider(
         name = f"{self.target.name} ({self.context or '?'} @ {self.address})"
         try:
             async with asyncio.timeout(self.timeout):
-                version = await self._request("GET", "/version/")
-                namespaces = await self.namespaces()
-                children = await asyncio.gather(*(self._namespace(ns) for ns in namespaces))
+                version, namespaces, cluster = await first_error(
+                    self._request("GET", "/version/"), self.namespaces(), self._cluster_lists()
+                )
+                contents = await asyncio.gather(*(self._contents(ns, cluster) for ns in namespaces))
+                # 2,000 pods take a while to turn into nodes: not on the loop that draws the UI.
+                children = await asyncio.to_thread(self._namespaces, namespaces, contents)
         except TimeoutError:
             status = Status(Health.FAILING, f"{self.address}: no answer within {self.timeout:g}s")
             return self._root(name, status, ())
@@ -107,89 +85,62 @@ class KubernetesProvider(
             detail=self.context,
         )
 
-    async def _namespace(self, namespace: str) -> Node:
-        lists = await asyncio.gather(
-            self._items("pods", namespace),
-            *(self._items(f"{r}s", namespace) for r, _ in WORKLOADS),
-        )
-        pods, workloads = lists[0], [item for found in lists[1:] for item in found]
-        kinds = [kind for (kind, _), found in zip(WORKLOADS, lists[1:], strict=True) for _ in found]
-        claimed: set[str] = set()
+    async def _cluster_lists(self) -> ClusterLists:
+        """Pods and workloads of all namespaces, a list of each, unless namespaces are set.
+
+        One list per kind instead of one per kind and namespace (50 namespaces: 4 lists, not
+        200). A list the account may not make cluster-wide (403) is None: its objects are then
+        listed in each namespace, as they would be with namespaces set.
+        """
+        if self.namespaces_option():
+            return {}
+        lists = await asyncio.gather(*(self._cluster_list(resource) for resource in LISTED))
+        return dict(zip(LISTED, lists, strict=True))
+
+    async def _cluster_list(self, resource: str) -> dict[str, list[Any]] | None:
+        try:
+            items = await self._items(resource)
+        except Exception as error:
+            if api_status(error) != 403:
+                raise
+            return None  # forbidden cluster-wide: the caller lists it in each namespace
+        grouped: dict[str, list[Any]] = {}
+        for item in items:
+            grouped.setdefault(namespace_of(item), []).append(item)
+        return grouped
+
+    async def _contents(self, namespace: str, cluster: ClusterLists) -> list[list[Any]]:
+        """The namespace's pods, deployments, statefulsets and daemonsets (in LISTED order)."""
+
+        async def listed(resource: str) -> list[Any]:
+            grouped = cluster.get(resource)
+            if grouped is None:
+                return await self._items(resource, namespace)
+            return grouped.get(namespace, [])
+
+        return list(await asyncio.gather(*(listed(resource) for resource in LISTED)))
+
+    def _namespaces(self, namespaces: list[str], contents: list[list[list[Any]]]) -> list[Node]:
+        """The namespaces' nodes (in a worker thread: pure work on the listed objects)."""
         children = []
-        for resource, workload in zip(kinds, workloads, strict=True):
-            mine = [pod for pod in pods if self._owned(resource, workload, pod)]
-            claimed.update(name_of(pod) for pod in mine)
-            children.append(self._workload(namespace, resource, workload, mine))
-        children.extend(self._pod(namespace, pod) for pod in pods if name_of(pod) not in claimed)
-        health = worst(child.status.health for child in children)
-        bad = [child for child in children if child.status.health is not Health.OK]
-        if bad:
-            reason = f"{len(bad)} of {len(children)} not ok: {bad[0].name}: {bad[0].status.reason}"
-        else:
-            reason = f"{len(workloads)} workloads, {len(pods)} pods, all ok"
-        params = {"namespace": namespace}
-        return Node(
-            id=f"{self.root_id}/{namespace}",
-            kind="k8s.namespace",
-            name=namespace,
-            status=Status(health, reason),
-            children=tuple(children),
-            checks=tuple(CheckCall(check, params) for check in NAMESPACE_CHECKS),
-            has_logs=True,
-            detail=f"{len(pods)} pods",
-        )
+        for namespace, (pods, *lists) in zip(namespaces, contents, strict=True):
+            workloads = [
+                (resource, item)
+                for (resource, _), found in zip(WORKLOADS, lists, strict=True)
+                for item in found
+            ]
+            children.append(namespace_node(self.root_id, namespace, pods, workloads))
+        return children
 
-    @staticmethod
-    def _owned(resource: str, workload: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
-        controller = owner(pod)
-        name = name_of(workload)
-        if controller and controller[0] != "ReplicaSet":
-            return controller[0].lower() == resource and controller[1] == name
-        if resource != "deployment":
-            return False
-        if controller:  # ReplicaSet <deployment>-<pod-template-hash>
-            template_hash = pod.get("metadata", {}).get("labels", {}).get("pod-template-hash")
-            if template_hash:
-                return controller[1] == f"{name}-{template_hash}"
-            return controller[1].rsplit("-", 1)[0] == name
-        return selects(workload.get("spec", {}).get("selector"), pod["metadata"].get("labels", {}))
 
-    def _workload(
-        self, namespace: str, resource: str, workload: Mapping[str, Any], pods: list[Any]
-    ) -> Node:
-        name = name_of(workload)
-        health, reason = workload_status(workload, pods)
-        selector = selector_string(workload.get("spec", {}).get("selector"))
-        scope = {"namespace": namespace, "selector": selector}
-        named = {"namespace": namespace, "name": name}
-        checks = [CheckCall("k8s.deployment_replicas", {**named, "kind": resource})]
-        checks += [CheckCall(check, scope) for check in POD_CHECKS]
-        checks.append(CheckCall("k8s.warning_events", named))
-        if resource == "deployment":
-            checks.append(CheckCall("k8s.hpa_at_max", {"namespace": namespace, "name": ""}))
-        return Node(
-            id=f"{self.root_id}/{namespace}/{resource}/{name}",
-            kind=f"k8s.{resource}",
-            name=f"{resource}/{name}",
-            status=Status(health, reason),
-            children=tuple(self._pod(namespace, pod) for pod in pods),
-            checks=tuple(checks),
-            has_logs=True,
-            detail=reason.split(";", 1)[0],
-        )
+async def first_error(*calls: Awaitable[Any]) -> list[Any]:
+    """The answers of calls made at once; if any failed, the error of the first that did.
 
-    def _pod(self, namespace: str, pod: Mapping[str, Any]) -> Node:
-        name = name_of(pod)
-        health, reason = pod_status(pod)
-        scope = {"namespace": namespace, "pod": name}
-        checks = [CheckCall(check, scope) for check in POD_CHECKS]
-        checks.append(CheckCall("k8s.warning_events", {"namespace": namespace, "name": name}))
-        return Node(
-            id=f"{self.root_id}/{namespace}/pod/{name}",
-            kind="k8s.pod",
-            name=name,
-            status=Status(health, reason),
-            checks=tuple(checks),
-            has_logs=True,
-            detail=str(pod.get("status", {}).get("phase", "")),
-        )
+    All are awaited, so which error shows does not depend on which failed soonest: a server
+    that refuses /version is reported for /version, as when the calls were made in turn.
+    """
+    answers = await asyncio.gather(*calls, return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return answers

@@ -235,10 +235,22 @@ def workload_counts(obj: Obj) -> tuple[int, int]:
     return int(1 if desired is None else desired), int(status.get("readyReplicas", 0))
 
 
-def workload_status(obj: Obj, pods: Iterable[Obj] = ()) -> tuple[Health, str]:
+def workload_status(
+    obj: Obj,
+    pods: Iterable[Obj] = (),
+    *,
+    statuses: Iterable[tuple[Health, str]] | None = None,
+) -> tuple[Health, str]:
+    """A workload's health and reason, from its replica counts and its pods.
+
+    `statuses` are the pods' `pod_status`, when the caller has worked them out already (then
+    `pods` is not read); else each pod's status is worked out here, once.
+    """
     desired, ready = workload_counts(obj)
     text = f"{ready}/{desired} ready"
-    failing = [pod_status(pod)[1] for pod in pods if pod_status(pod)[0] is Health.FAILING]
+    if statuses is None:
+        statuses = (pod_status(pod) for pod in pods)
+    failing = [reason for health, reason in statuses if health is Health.FAILING]
     progressing = condition(obj, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         text += ", ProgressDeadlineExceeded"

@@ -10,6 +10,8 @@ and streams what real servers stream, chunked: ``?watch=true`` on lists (JSON wa
   deletes one (watchers get DELETED); ``get(...)`` reads one back;
 - ``add_log(ns, pod, text, container=, previous=)`` appends a log line (followers see it);
 - ``metrics_available = False`` makes metrics.k8s.io answer 404, as without metrics-server;
+- ``forbidden`` holds paths (``/api/v1/pods``) whose GET answers 403, as RBAC would;
+- ``requests`` records every (method, path with its query) asked;
 - ``end_streams()`` ends every open watch and followed log;
 - ``write_kubeconfig(path)`` writes a kubeconfig whose current context points here.
 
@@ -107,6 +109,7 @@ class FakeKubeApi:
         self.logs: dict[tuple[str, str, str, bool], list[str]] = {}
         self.metrics_available = True
         self.requests: list[tuple[str, str]] = []
+        self.forbidden: set[str] = set()
         self._revision = itertools.count(1000)
         self._resource_version = "1000"
         self._lock = threading.RLock()

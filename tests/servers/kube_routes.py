@@ -183,6 +183,17 @@ def handler_for(kube: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 return True
             return False
 
+        def _forbidden(self, key: tuple[str, str], namespace: str | None) -> None:
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            return self._error(
+                403,
+                "Forbidden",
+                f'{key[1]} is forbidden: User "system:serviceaccount:ops:triage" cannot list '
+                f'resource "{key[1]}" in API group "{key[0]}" {scope}',
+                **({"group": key[0]} if key[0] else {}),
+                kind=key[1],
+            )
+
         # -- verbs -----------------------------------------------------------------------------
 
         def do_GET(self) -> None:
@@ -196,6 +207,8 @@ def handler_for(kube: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             if self._metrics_gone(key):
                 return None
             api, kind, _ = RESOURCES[key]
+            if urlsplit(self.path).path in kube.forbidden:
+                return self._forbidden(key, namespace)
             if name is None and query.get("watch") in ("true", "1"):
                 return self._watch(key, namespace, query)
             if name is None:

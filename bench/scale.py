@@ -24,7 +24,8 @@ RENDER_GOAL = 2.0
 KEY_GOAL = 0.050
 TARGET_TIMEOUT = 30
 SHOW_CAP = 120.0  # seconds to wait for the tree
-POD_NAME = re.compile(rb"app-\d{3}-5d9c7b8f4-[a-e]{5}\d+")
+# The last rows of the tree: its last namespace (large groups start closed) or, opened, a pod.
+BOTTOM_ROW = re.compile(rb"bench-ns-\d{2}|app-\d{3}-5d9c7b8f4-[a-e]{5}\d+")
 
 
 def measure(servers: Servers, results_dir: Path, *, quick: bool) -> list[Figure]:
@@ -111,10 +112,10 @@ def _drive(
     app.write(b"\x1b[F")  # End: which pods the last rows show
     app.frame_after(offset, 30)
     app.quiet(0.5, timeout=20)
-    pods = POD_NAME.findall(bytes(app.output[offset:]))
-    if not pods:
-        raise RuntimeError("End showed no pod rows; see bench/results/scale.pty")
-    bottom = pods[-1]
+    rows = BOTTOM_ROW.findall(bytes(app.output[offset:]))
+    if not rows:
+        raise RuntimeError("End showed no namespace or pod rows; see bench/results/scale.pty")
+    bottom = rows[-1]
     samples = []
     for press in range(presses):
         key, marker = (b"\x1b[H", b"bench-scale-aws (") if press % 2 == 0 else (b"\x1b[F", bottom)

@@ -8,7 +8,8 @@ service's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from providers.aws_session import AwsSession, arn_name, chunks
@@ -16,6 +17,7 @@ from providers.aws_session import AwsSession, arn_name, chunks
 SERVICES_PER_CALL = 10
 TASKS_PER_CALL = 100
 CLUSTERS_PER_CALL = 100
+BATCHES_AT_ONCE = 5  # describe calls in flight per listing (adaptive retries absorb throttling)
 
 
 class EcsApi(AwsSession):
@@ -44,11 +46,26 @@ class EcsApi(AwsSession):
         """Services of a cluster, described 10 at a time."""
         if names is None:
             names = await self.aws_pages("ecs", "list_services", "serviceArns", cluster=cluster)
-        found: list[dict[str, Any]] = []
-        for batch in chunks(names, SERVICES_PER_CALL):
-            answer = await self.aws("ecs", "describe_services", cluster=cluster, services=batch)
-            found.extend(answer.get("services", []))
-        return found
+        answers = await self._batched(
+            "describe_services", chunks(names, SERVICES_PER_CALL), cluster=cluster, key="services"
+        )
+        return [service for answer in answers for service in answer.get("services", [])]
+
+    async def _batched(
+        self, operation: str, batches: Iterable[list[str]], *, cluster: str, key: str
+    ) -> list[dict[str, Any]]:
+        """One ECS describe call per batch, BATCHES_AT_ONCE at a time, answers in order: 300
+        services are 30 calls, and one after the other they cost 30 round trips."""
+        gate = asyncio.Semaphore(BATCHES_AT_ONCE)
+
+        async def one(batch: list[str]) -> dict[str, Any]:
+            async with gate:
+                answer: dict[str, Any] = await self.aws(
+                    "ecs", operation, cluster=cluster, **{key: batch}
+                )
+                return answer
+
+        return list(await asyncio.gather(*(one(batch) for batch in batches)))
 
     async def service(self, cluster: str, service: str) -> dict[str, Any]:
         found = await self.services(cluster, [service])
@@ -69,10 +86,10 @@ class EcsApi(AwsSession):
     async def describe_tasks(
         self, cluster: str, arns: list[str], *, service: str | None = None
     ) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for batch in chunks(arns, TASKS_PER_CALL):
-            answer = await self.aws("ecs", "describe_tasks", cluster=cluster, tasks=batch)
-            found.extend(answer.get("tasks", []))
+        answers = await self._batched(
+            "describe_tasks", chunks(arns, TASKS_PER_CALL), cluster=cluster, key="tasks"
+        )
+        found = [task for answer in answers for task in answer.get("tasks", [])]
         if service:
             found = [task for task in found if task.get("group") == f"service:{service}"]
         return found

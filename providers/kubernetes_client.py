@@ -256,8 +256,41 @@ class KubernetesBase:
     async def _request(
         self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None
     ) -> Any:
-        """The answer to one request, as JSON, from a thread."""
-        return json.loads(await asyncio.to_thread(self._send, method, path, query, body))
+        """The answer to one request, as JSON (read and parsed in a thread).
+
+        A GET asked while the same one is in flight shares its answer: a sweep's discovery and
+        its ten checks all list the same 2,000 pods at once, and one list serves them all. No
+        answer is older than its question (nothing is kept once answered), and callers only
+        read what they get.
+        """
+        if method != "GET":
+            return await asyncio.to_thread(self._send_json, method, path, query, body)
+        loop = asyncio.get_running_loop()
+        # As `_send` asks: empty values are left out, so `labelSelector=""` shares with none.
+        asked = {k: v for k, v in (query or {}).items() if v is not None and v != ""}
+        key = (path, tuple(sorted((k, str(v)) for k, v in asked.items())))
+        in_flight = self._in_flight()
+        task = in_flight.get(key)
+        if task is None or task.get_loop() is not loop:
+            task = loop.create_task(asyncio.to_thread(self._send_json, method, path, query, body))
+            in_flight[key] = task
+
+            def answered(done: asyncio.Task[Any]) -> None:
+                if in_flight.get(key) is done:
+                    del in_flight[key]
+                if not done.cancelled():
+                    done.exception()  # retrieved here, so a failure nobody awaits is not "lost"
+
+            task.add_done_callback(answered)
+        return await asyncio.shield(task)  # one caller's timeout never cancels the others' call
+
+    def _in_flight(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], asyncio.Task[Any]]:
+        in_flight: dict[tuple[str, tuple[tuple[str, str], ...]], asyncio.Task[Any]]
+        in_flight = self.__dict__.setdefault("_in_flight_gets", {})
+        return in_flight
+
+    def _send_json(self, method: str, path: str, query: Mapping[str, Any] | None, body: Any) -> Any:
+        return json.loads(self._send(method, path, query, body))
 
     async def _text(self, path: str, query: Mapping[str, Any] | None = None) -> str:
         data = await asyncio.to_thread(self._send, "GET", path, query)

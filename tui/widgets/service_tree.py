@@ -14,6 +14,8 @@ from providers.contract import Health, Node
 from providers.text import sanitize
 from tui.widgets.glyphs import health_badge
 
+EXPAND_UP_TO = 20  # children a new node may have and still open by itself
+
 
 def unhealthy_below(node: Node) -> int:
     """How many descendants fail or are degraded (the count a group shows)."""
@@ -69,10 +71,14 @@ class ServiceTree(Tree[Node]):
             nodes = [kept for node in nodes if (kept := matching(node, self.filter_text))]
         seen: set[str] = set()
         self._place_all(self.root, nodes, seen)
-        for node_id in list(self._by_node_id):
-            if node_id not in seen:
-                self._by_node_id.pop(node_id).remove()
-                self._labels.pop(node_id, None)
+        gone = [node_id for node_id in self._by_node_id if node_id not in seen]
+        for node_id in gone:
+            tree_node = self._by_node_id.pop(node_id)
+            self._labels.pop(node_id, None)
+            parent = tree_node.parent
+            # A child goes with its parent: removing it again would fail.
+            if parent is None or tree_node in parent.children:
+                tree_node.remove()
 
     def _place_all(self, parent: TreeNode[Node], nodes: Sequence[Node], seen: set[str]) -> None:
         """Place siblings in their order: a node that arrives late goes before the first of its
@@ -95,7 +101,13 @@ class ServiceTree(Tree[Node]):
         label = node_label(node)
         if existing is None:
             existing = parent.add(
-                label, data=node, before=before, expand=True, allow_expand=bool(node.children)
+                label,
+                data=node,
+                before=before,
+                # A small group opens; a large one (50 namespaces, 100 services) stays closed
+                # with its count of unhealthy members, until the operator opens it.
+                expand=len(node.children) <= EXPAND_UP_TO,
+                allow_expand=bool(node.children),
             )
             self._by_node_id[node.id] = existing
             self._labels[node.id] = label

@@ -1,0 +1,59 @@
+"""The service tree on its own: order, removal, what opens by itself."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from providers.contract import Health, Node, Status
+from tui.widgets.service_tree import EXPAND_UP_TO, ServiceTree
+
+OK = Status(Health.OK, "")
+
+
+def node(node_id: str, *children: Node) -> Node:
+    return Node(id=node_id, kind="x", name=node_id.rsplit("/", 1)[-1], status=OK, children=children)
+
+
+class TreeApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ServiceTree(id="tree")
+
+
+def labels(tree: ServiceTree) -> list[str]:
+    return [str(child.label) for child in tree.root.children]
+
+
+async def test_a_parent_and_its_child_can_go_in_one_refresh() -> None:
+    async with TreeApp().run_test() as pilot:
+        tree = pilot.app.query_one(ServiceTree)
+        tree.show_nodes([node("r", node("r/a", node("r/a/b")))])
+        await pilot.pause()
+        tree.show_nodes([node("r")])  # r/a and r/a/b are gone together
+        await pilot.pause()
+        assert [n.id for n in tree.all_nodes()] == ["r"]
+        assert tree.node_by_id("r/a") is None and tree.node_by_id("r/a/b") is None
+        assert len(tree.root.children[0].children) == 0
+
+
+async def test_targets_keep_the_inventory_order_whatever_answers_first() -> None:
+    async with TreeApp().run_test() as pilot:
+        tree = pilot.app.query_one(ServiceTree)
+        tree.expect(["first", "second", "third"])
+        tree.show_target(node("third"))
+        tree.show_target(node("first"))
+        tree.show_target(node("second"))
+        await pilot.pause()
+        assert [n.id for n in tree.all_nodes()] == ["first", "second", "third"]
+        assert [label.split()[-1] for label in labels(tree)] == ["first", "second", "third"]
+
+
+async def test_a_large_group_starts_closed_a_small_one_open() -> None:
+    many = node("big", *(node(f"big/{n}") for n in range(EXPAND_UP_TO + 1)))
+    few = node("small", *(node(f"small/{n}") for n in range(3)))
+    async with TreeApp().run_test() as pilot:
+        tree = pilot.app.query_one(ServiceTree)
+        tree.show_nodes([many, few])
+        await pilot.pause()
+        big, small = tree.root.children
+        assert not big.is_expanded and big.allow_expand
+        assert small.is_expanded

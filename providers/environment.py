@@ -8,9 +8,11 @@ clean-up), and a slow target never delays another: all calls run concurrently.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import importlib
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from providers.base import Provider
@@ -46,6 +48,31 @@ def _import_all(modules: Iterable[str]) -> None:
         # A missing SDK is the provider's to report (with its target), on its first call.
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+_ROOMY: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+IO_THREADS = 64
+
+
+def _roomy_threads(loop: asyncio.AbstractEventLoop) -> None:
+    """Give the loop enough threads for blocking SDK calls (Docker, boto3, kubernetes, pika).
+
+    asyncio's default pool has min(32, CPUs + 4) threads: 6 on a 2-core bastion, so six calls
+    to a dead host would hold every thread and every other target's checks would wait behind
+    them. The calls mostly wait on sockets, so many threads cost little.
+    """
+    if loop not in _ROOMY:
+        loop.set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(IO_THREADS, thread_name_prefix="triage-io")
+        )
+        _ROOMY.add(loop)
+
+
+def _below(tree: Node, depth: int = 1) -> Iterator[tuple[Node, int]]:
+    """Every descendant of a target's tree with its depth (children are 1)."""
+    for child in tree.children:
+        yield child, depth
+        yield from _below(child, depth + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +159,18 @@ class LiveEnvironment:
         _import_all(modules)
         self.read_contexts()  # file reads, so here in the thread rather than on the loop
 
+    async def prepare(self) -> None:
+        """Ready for provider calls made outside this class (log streams, change feeds): the
+        SDKs are imported by one thread only, since two threads importing the same module can
+        deadlock in the import system."""
+        await self._load_sdks()
+
     async def _load_sdks(self) -> None:
         """Import the configured kinds' SDKs in a thread, once; concurrent callers share it."""
         if self._sdks_loaded:
             return
         loop = asyncio.get_running_loop()
+        _roomy_threads(loop)
         if self._sdks is None or self._sdks.get_loop() is not loop:
             modules = sorted(
                 {m for p in self._providers.values() for m in SDK_MODULES.get(p.kind, ())}
@@ -145,10 +179,21 @@ class LiveEnvironment:
         await asyncio.shield(self._sdks)
         self._sdks_loaded = True
 
-    async def discover(self) -> list[Node]:
-        """Every target's tree, in inventory order; a target that fails shows why."""
+    async def discover(self, on_tree: Callable[[Node], None] | None = None) -> list[Node]:
+        """Every target's tree, in inventory order; a target that fails shows why.
+
+        `on_tree` hears each target's tree as soon as it is known, so a screen can show the
+        quick targets while a slow one is still answering.
+        """
         await self._load_sdks()
-        nodes = await asyncio.gather(*(self._discover_one(p) for p in self._providers.values()))
+
+        async def one(provider: Provider) -> Node:
+            tree = await self._discover_one(provider)
+            if on_tree is not None:
+                on_tree(tree)
+            return tree
+
+        nodes = await asyncio.gather(*(one(p) for p in self._providers.values()))
         broken = [
             Node(id=root_id, kind="provider", name=root_id, status=Status(Health.FAILING, reason))
             for root_id, reason in self._load_errors.items()
@@ -157,6 +202,7 @@ class LiveEnvironment:
 
     async def discover_target(self, root_id: str) -> Node:
         """One target's tree again, when its backend said something changed."""
+        await self._load_sdks()  # a change feed may answer before the first sweep has
         return await self._discover_one(self._providers[root_id])
 
     async def _discover_one(self, provider: Provider) -> Node:
@@ -175,9 +221,19 @@ class LiveEnvironment:
             checks=provider.root_checks(),
         )
 
-    async def run_checks(self, planned: Iterable[PlannedCheck]) -> list[CheckResult]:
-        """Run checks concurrently; results come back in the order asked."""
-        return list(await asyncio.gather(*(self.run_check(item) for item in planned)))
+    async def run_checks(
+        self, planned: Iterable[PlannedCheck], *, at_once: int | None = None
+    ) -> list[CheckResult]:
+        """Run checks concurrently (at most `at_once` together); results in the order asked."""
+        if at_once is None:
+            return list(await asyncio.gather(*(self.run_check(item) for item in planned)))
+        gate = asyncio.Semaphore(at_once)
+
+        async def bounded(item: PlannedCheck) -> CheckResult:
+            async with gate:  # a check's timeout starts when it runs, not while it waits
+                return await self.run_check(item)
+
+        return list(await asyncio.gather(*(bounded(item) for item in planned)))
 
     async def run_check(self, item: PlannedCheck) -> CheckResult:
         provider = self.provider_for(item.node_id)
@@ -196,27 +252,35 @@ class LiveEnvironment:
                 node_id=item.node_id,
             )
 
-    async def check_everything(self) -> tuple[list[Node], list[CheckResult]]:
-        """Discover and check every node.
+    async def check_everything(
+        self,
+        on_tree: Callable[[Node], None] | None = None,
+        *,
+        worth_checking: Callable[[Node, int], bool] | None = None,
+        at_once: int | None = None,
+    ) -> tuple[list[Node], list[CheckResult]]:
+        """Discover and check every node (or those `worth_checking(node, depth)`).
 
         The targets' own checks start with discovery rather than after it, so an unreachable
-        host costs one timeout, not two.
+        host costs one timeout, not two. `at_once` bounds how many of the children's checks
+        run together (2,000 pods must not open 2,000 connections).
         """
         root_checks = [
             PlannedCheck(provider.root_id, call)
             for provider in self._providers.values()
             for call in provider.root_checks()
         ]
-        nodes, root_results = await asyncio.gather(self.discover(), self.run_checks(root_checks))
-        roots = {provider.root_id for provider in self._providers.values()}
+        nodes, root_results = await asyncio.gather(
+            self.discover(on_tree), self.run_checks(root_checks)
+        )
         child_checks = [
             PlannedCheck(node.id, call)
             for tree in nodes
-            for node in tree.walk()
-            if node.id not in roots
+            for node, depth in _below(tree)
+            if worth_checking is None or worth_checking(node, depth)
             for call in node.checks
         ]
-        child_results = await self.run_checks(child_checks)
+        child_results = await self.run_checks(child_checks, at_once=at_once)
         unloadable = [
             CheckResult(
                 check="provider.load",

@@ -108,6 +108,12 @@ class Settings(BaseModel):
     refresh_interval: float = Field(
         default=10.0, gt=0, description="Seconds between status refreshes in the tree."
     )
+    idle_backoff: float = Field(
+        default=8.0,
+        ge=1,
+        description="While nothing changes and no key is pressed, refreshes back off up to this "
+        "many times refresh_interval (1: never back off). A change or a key resets it.",
+    )
     check_timeout: float = Field(
         default=5.0, gt=0, le=300, description="Seconds a check may take unless its target says."
     )

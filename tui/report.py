@@ -52,6 +52,7 @@ def _versions() -> dict[str, str]:
 async def _last_lines(live: LiveEnvironment, node: Node) -> list[LogLine]:
     """What the node's log stream gives within a few seconds, at most LOG_LINES lines."""
     lines: list[LogLine] = []
+    await live.prepare()
     stream = live.provider_for(node.id).logs(node.id)
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(LOG_SECONDS):

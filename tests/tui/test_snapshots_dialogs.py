@@ -115,6 +115,7 @@ class TestEnvironmentPicker:
             await wait_until(pilot, lambda: app.screen.selected is not None)
             await wait_for_group(app, "sweep")
             await wait_until(pilot, lambda: "kube prod-eks" in app.screen.sub_title)
+            await wait_until(pilot, lambda: app.screen.problems)  # the sweep's, handled
             problems = len(app.screen.problems)
             assert app.screen.sub_title.startswith(
                 f"prod · {problems} problems (p) · kube prod-eks · aws default/us-east-1"

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from providers.contract import CheckResult, LogLine, Node
+from providers.contract import CheckResult, Health, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
 from tui.commands import MAIN_COMMANDS, bindings
+from tui.pacing import RefreshPacer
 from tui.problems import Problem, SignatureScanner, problems_from_results
 from tui.streams import batched
 from tui.trends import TrendHistory
@@ -31,7 +33,24 @@ from tui.widgets.service_tree import ServiceTree
 from tui.widgets.trends import Trends
 
 MAX_LOG_PROBLEMS = 20
-STALE_CHECK_SECONDS = 5.0
+TICK_SECONDS = 1.0
+SWEEP_CHECKS_AT_ONCE = 32
+
+
+def what_a_sweep_shows(nodes: list[Node], results: list[CheckResult]) -> Hashable:
+    """What a sweep would change on screen: statuses and check outcomes, not timings."""
+    statuses = tuple(
+        (node.id, node.status.health, node.status.reason) for tree in nodes for node in tree.walk()
+    )
+    outcomes = tuple((r.node_id, r.check, r.status, r.summary) for r in results)
+    return statuses, outcomes
+
+
+def worth_sweeping(node: Node, depth: int) -> bool:
+    """Which children a refresh checks: the targets' direct children (databases, queues,
+    containers, namespaces, clusters) and anything deeper that discovery already saw unwell.
+    A healthy pod among 2,000 is checked when it is selected, not every refresh."""
+    return depth == 1 or node.status.health in {Health.FAILING, Health.DEGRADED}
 
 
 class MainScreen(Screen[None]):
@@ -82,6 +101,10 @@ class MainScreen(Screen[None]):
         self.last_swept = time.monotonic()
         self.stale_seconds = 0
         self.log_problems: list[Problem] = []
+        settings = live.settings
+        self.pacer = RefreshPacer(
+            settings.refresh_interval, settings.idle_backoff, now=self.last_swept
+        )
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="")
@@ -96,25 +119,34 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(ServiceTree).border_title = "Services"
+        self.query_one(ServiceTree).expect([p.root_id for p in self.live.providers])
         self.title = "triage"
         self._set_subtitle()
         self.sweep()
         self._watch_changes()
-        self.set_interval(self.live.settings.refresh_interval, self._tick)
-        self.set_interval(STALE_CHECK_SECONDS, self._mark_stale)
+        self.set_interval(TICK_SECONDS, self._tick)
         self.query_one(ServiceTree).focus()
 
     def _tick(self) -> None:
-        """A refresh, unless the last sweep is still running: cancelling it to start again would
-        starve a slow environment of any result at all."""
+        """A refresh when one is due, unless the last sweep is still running: cancelling it to
+        start again would starve a slow environment of any result at all."""
+        self._mark_stale()
+        if not self.pacer.due(time.monotonic()):
+            return
         if any(w.group == "sweep" and w.is_running for w in self.workers):
             return
         self.sweep()
 
+    def on_key(self, event: events.Key) -> None:
+        """An operator at the keyboard gets the configured pace back (the event goes on)."""
+        if self.pacer.quiet_sweeps:
+            self.pacer.activity()
+            self._tick()
+
     def _mark_stale(self) -> None:
         """Say how old the data is once it is older than two refreshes (a slow link, a hang)."""
         age = time.monotonic() - self.last_swept
-        stale = int(age) if age > 2 * self.live.settings.refresh_interval else 0
+        stale = int(age) if age > self.pacer.stale_after() else 0
         if stale != self.stale_seconds:
             self.stale_seconds = stale
             self._set_subtitle()
@@ -144,7 +176,13 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="sweep", exit_on_error=False)
     async def sweep(self) -> None:
-        nodes, results = await self.live.check_everything()
+        """Discover and check; each target's tree is shown as soon as it answers."""
+        self.pacer.started(time.monotonic())
+        nodes, results = await self.live.check_everything(
+            lambda tree: self.post_message(self.TargetDiscovered(tree)),
+            worth_checking=worth_sweeping,
+            at_once=SWEEP_CHECKS_AT_ONCE,
+        )
         self.post_message(self.Swept(nodes, results))
 
     def _watch_changes(self) -> None:
@@ -156,6 +194,7 @@ class MainScreen(Screen[None]):
     async def watch_target(self, root_id: str) -> None:
         """Follow a target's change feed; each batch of changes asks for its tree again."""
         provider = self.live.provider_for(root_id)
+        await self.live.prepare()  # SDKs imported by one thread, never two at once
         async for _ in batched(provider.logs(root_id), interval=0.5):
             self.post_message(self.TargetChanged(root_id))
 
@@ -175,6 +214,7 @@ class MainScreen(Screen[None]):
         a pane that falls behind gets bigger batches (and, past the provider's bound, an exact
         count of the lines dropped), never a queue of messages that grows without end."""
         provider = self.live.provider_for(node.id)
+        await self.live.prepare()
         async for batch in provider.log_batches(node.id):
             self.post_message(self.LogBatch(node.id, batch.lines, batch.dropped))
             handled = asyncio.Event()
@@ -186,6 +226,7 @@ class MainScreen(Screen[None]):
     def on_main_screen_swept(self, message: Swept) -> None:
         self.last_swept = time.monotonic()
         self.stale_seconds = 0
+        self.pacer.swept(what_a_sweep_shows(message.nodes, message.results))
         self.trends.add(message.results)
         tree = self.query_one(ServiceTree)
         tree.show_nodes(message.nodes)
@@ -194,9 +235,11 @@ class MainScreen(Screen[None]):
         elif self.selected is not None:
             self.selected = tree.node_by_id(self.selected.id) or self.selected
             checks = self.query_one(CheckResults)
-            for result in message.results:
-                if result.node_id == self.selected.id:
-                    checks.record(result)
+            swept = [result for result in message.results if result.node_id == self.selected.id]
+            for result in swept:
+                checks.record(result)
+            if not swept and self.selected.checks:
+                self.run_checks(self.selected)  # a node the sweep passed over stays live
             self.query_one(Trends).show(self.trends.of(self.selected.id))
         library = getattr(self.app, "library", None)
         runbooks = list(library.runbooks.values()) if library is not None else []
@@ -210,6 +253,10 @@ class MainScreen(Screen[None]):
 
     def on_main_screen_target_discovered(self, message: TargetDiscovered) -> None:
         self.query_one(ServiceTree).show_target(message.tree)
+        self._set_subtitle()
+        first = self.live.providers[0].root_id if self.live.providers else None
+        if self.selected is None and message.tree.id == first:
+            self.select(message.tree)  # the inventory's first target, as soon as it answers
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:
         self.select(message.node)
@@ -229,6 +276,8 @@ class MainScreen(Screen[None]):
     def on_main_screen_check_finished(self, message: CheckFinished) -> None:
         if self.selected is not None and message.node_id == self.selected.id:
             self.query_one(CheckResults).record(message.result)
+            self.trends.add([message.result])
+            self.query_one(Trends).show(self.trends.of(self.selected.id))
 
     def on_main_screen_log_batch(self, message: LogBatch) -> None:
         if self.selected is None or message.node_id != self.selected.id:
@@ -253,8 +302,10 @@ class MainScreen(Screen[None]):
             self.workers.cancel_group(self, group)
         self.live = live
         self.selected = None
+        self.pacer.activity()
         self.check_problems, self.log_problems = [], []
         self.query_one(ServiceTree).forget()
+        self.query_one(ServiceTree).expect([p.root_id for p in live.providers])
         self.query_one(LogTail).start("", available=False)
         self.query_one(CheckResults).begin("", ())
         self._set_subtitle()

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import importlib
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -101,19 +102,34 @@ class LiveEnvironment:
         self.config = inventory.environments[self.name]
         self.settings = inventory.settings
         self.targets = [self.overrides.apply(target) for target in self.config.targets]
-        self._providers: dict[str, Provider] = {}
+        self.root_ids = [f"{target.kind}:{target.name}" for target in self.targets]
+        self._made: dict[str, Provider] | None = None
+        self._making = threading.Lock()
         self._load_errors: dict[str, str] = {}
         self._sdks: asyncio.Future[None] | None = None
         self._sdks_loaded = False
         self._contexts: dict[str, tuple[str, ...]] | None = None
-        for target in self.targets:
-            root_id = f"{target.kind}:{target.name}"
+
+    @property
+    def _providers(self) -> dict[str, Provider]:
+        """The providers, made on first use: making one imports its modules (0.3 s for seven
+        kinds), which the TUI does in the SDK thread after its first frame, not before it."""
+        if self._made is None:
+            with self._making:
+                if self._made is None:
+                    self._made = self._make_providers()
+        return self._made
+
+    def _make_providers(self) -> dict[str, Provider]:
+        made: dict[str, Provider] = {}
+        for root_id, target in zip(self.root_ids, self.targets, strict=True):
             try:
                 provider = create_provider(target, default_timeout=self.settings.check_timeout)
             except ImportError as error:
                 self._load_errors[root_id] = f"cannot load the {target.kind} provider: {error}"
             else:
-                self._providers[provider.root_id] = provider
+                made[provider.root_id] = provider
+        return made
 
     @property
     def read_only(self) -> bool:
@@ -156,6 +172,7 @@ class LiveEnvironment:
         raise KeyError(f"no provider owns node {node_id!r}")
 
     def _prepare(self, modules: Iterable[str]) -> None:
+        self._providers  # noqa: B018 - made here, in the thread, if nothing asked before
         _import_all(modules)
         self.read_contexts()  # file reads, so here in the thread rather than on the loop
 
@@ -172,9 +189,7 @@ class LiveEnvironment:
         loop = asyncio.get_running_loop()
         _roomy_threads(loop)
         if self._sdks is None or self._sdks.get_loop() is not loop:
-            modules = sorted(
-                {m for p in self._providers.values() for m in SDK_MODULES.get(p.kind, ())}
-            )
+            modules = sorted({m for t in self.targets for m in SDK_MODULES.get(t.kind, ())})
             self._sdks = asyncio.ensure_future(asyncio.to_thread(self._prepare, modules))
         await asyncio.shield(self._sdks)
         self._sdks_loaded = True
@@ -294,6 +309,6 @@ class LiveEnvironment:
         return nodes, [*root_results, *child_results, *unloadable]
 
     async def close(self) -> None:
-        await asyncio.gather(
-            *(provider.close() for provider in self._providers.values()), return_exceptions=True
-        )
+        made = self._made or {}  # never made: nothing to close
+        closing = (provider.close() for provider in made.values())
+        await asyncio.gather(*closing, return_exceptions=True)

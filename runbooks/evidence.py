@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.contract import CheckResult, CheckStatus
-from runbooks.model import Condition
+
+if TYPE_CHECKING:  # annotations only: fact_value serves the TUI before the model loads
+    from runbooks.model import Condition
 
 _MISSING = object()
 

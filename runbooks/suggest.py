@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from runbooks.model import Runbook
+if TYPE_CHECKING:  # annotations only: the TUI's first frame does not wait for the model
+    from runbooks.model import Runbook
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP_WORDS = frozenset(

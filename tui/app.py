@@ -5,6 +5,8 @@ Worker failures anywhere become one kind of notice here, instead of try/excepts 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import App
 from textual.worker import Worker, WorkerState
@@ -14,10 +16,12 @@ from providers.contract import Node
 from providers.environment import LiveEnvironment
 from providers.inventory import Inventory
 from providers.redact import redact
-from runbooks.loader import Library, load_library
 from tui.commands import APP_COMMANDS, bindings, remappable_ids
 from tui.palette import TriageCommands
 from tui.screens.main_screen import MainScreen
+
+if TYPE_CHECKING:
+    from runbooks.loader import Library
 
 
 class TriageApp(App[int]):
@@ -40,7 +44,7 @@ class TriageApp(App[int]):
 
     def on_mount(self) -> None:
         self._apply_keymap()
-        self.load_runbooks()
+        self.call_after_refresh(self.load_runbooks)  # after the first frame, in a thread
 
     def _apply_keymap(self) -> None:
         wanted = dict(self.inventory.settings.keys)
@@ -56,6 +60,8 @@ class TriageApp(App[int]):
 
     @work(thread=True, group="library", exit_on_error=False)
     def load_runbooks(self) -> None:
+        from runbooks.loader import load_library  # here, in the thread: not before the first frame
+
         library = load_library()
         self.call_from_thread(self._library_loaded, library)
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from providers.contract import CheckResult, CheckStatus, LogLine
 from providers.text import sanitize
-from runbooks.model import Runbook
 from runbooks.suggest import Suggestion, suggest
+
+if TYPE_CHECKING:  # annotations only: loaded with the library, in its thread
+    from runbooks.model import Runbook
 
 SEVERITY = {CheckStatus.FAIL: 0, CheckStatus.ERROR: 1, CheckStatus.WARN: 2}
 LOG_SEVERITY = 1

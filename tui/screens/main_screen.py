@@ -119,13 +119,17 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(ServiceTree).border_title = "Services"
-        self.query_one(ServiceTree).expect([p.root_id for p in self.live.providers])
+        self.query_one(ServiceTree).expect(self.live.root_ids)
         self.title = "triage"
         self._set_subtitle()
-        self.sweep()
-        self._watch_changes()
         self.set_interval(TICK_SECONDS, self._tick)
         self.query_one(ServiceTree).focus()
+        # The first frame goes out before any worker thread competes with it for the GIL.
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        self.sweep()
+        self._watch_changes()
 
     def _tick(self) -> None:
         """A refresh when one is due, unless the last sweep is still running: cancelling it to
@@ -185,7 +189,10 @@ class MainScreen(Screen[None]):
         )
         self.post_message(self.Swept(nodes, results))
 
-    def _watch_changes(self) -> None:
+    @work(group="watch", exit_on_error=False)
+    async def _watch_changes(self) -> None:
+        """Follow the change feed of every target that has one (engine events, pod watches)."""
+        await self.live.prepare()  # the providers are made there, off the event loop
         for provider in self.live.providers:
             if provider.root_logs_are_changes:
                 self.watch_target(provider.root_id)
@@ -254,7 +261,7 @@ class MainScreen(Screen[None]):
     def on_main_screen_target_discovered(self, message: TargetDiscovered) -> None:
         self.query_one(ServiceTree).show_target(message.tree)
         self._set_subtitle()
-        first = self.live.providers[0].root_id if self.live.providers else None
+        first = self.live.root_ids[0] if self.live.root_ids else None
         if self.selected is None and message.tree.id == first:
             self.select(message.tree)  # the inventory's first target, as soon as it answers
 
@@ -305,7 +312,7 @@ class MainScreen(Screen[None]):
         self.pacer.activity()
         self.check_problems, self.log_problems = [], []
         self.query_one(ServiceTree).forget()
-        self.query_one(ServiceTree).expect([p.root_id for p in live.providers])
+        self.query_one(ServiceTree).expect(live.root_ids)
         self.query_one(LogTail).start("", available=False)
         self.query_one(CheckResults).begin("", ())
         self._set_subtitle()

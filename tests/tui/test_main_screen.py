@@ -150,3 +150,24 @@ async def test_q_quits() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_refreshes_back_off_while_nothing_changes_and_a_key_restores_the_pace(
+    redis_server: RedisServer,
+) -> None:
+    inventory = inventory_of(redis_target("cache", redis_server.url))
+    inventory = inventory.model_copy(
+        update={"settings": inventory.settings.model_copy(update={"refresh_interval": 0.2})}
+    )
+    app = TriageApp(inventory)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        # Sweeps at 0.2 s, 0.4 s, 0.8 s ... while the Redis says the same thing every time.
+        await wait_until(pilot, lambda: screen.pacer.quiet_sweeps >= 2)
+        assert screen.pacer.current_interval >= 0.8
+        assert screen.stale_seconds == 0  # a backed-off refresh is not stale data
+
+        await pilot.press("down")  # someone is at the keyboard
+        assert screen.pacer.quiet_sweeps == 0
+        assert screen.pacer.current_interval == 0.2

@@ -9,6 +9,7 @@ problems list, with the runbooks they point to.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -37,12 +38,19 @@ TICK_SECONDS = 1.0
 SWEEP_CHECKS_AT_ONCE = 32
 
 
+NUMBERS = re.compile(r"\d[\d.,]*")
+
+
 def what_a_sweep_shows(nodes: list[Node], results: list[CheckResult]) -> Hashable:
-    """What a sweep would change on screen: statuses and check outcomes, not timings."""
+    """What a sweep says, numbers aside: every status and reason, every check's outcome and
+    summary. A latency or a memory figure that moves a little is not a change worth a faster
+    pace; a status that changes, or a new reason, is."""
     statuses = tuple(
-        (node.id, node.status.health, node.status.reason) for tree in nodes for node in tree.walk()
+        (node.id, node.status.health, NUMBERS.sub("#", node.status.reason))
+        for tree in nodes
+        for node in tree.walk()
     )
-    outcomes = tuple((r.node_id, r.check, r.status, r.summary) for r in results)
+    outcomes = tuple((r.node_id, r.check, r.status, NUMBERS.sub("#", r.summary)) for r in results)
     return statuses, outcomes
 
 

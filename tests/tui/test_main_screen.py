@@ -60,7 +60,11 @@ async def test_keyboard_selects_a_dead_target_and_shows_why(redis_server: RedisS
         screen = app.screen
         assert isinstance(screen, MainScreen)
         tree = app.query_one(ServiceTree)
-        await wait_until(pilot, lambda: tree.node_by_id("redis:sessions") is not None)
+        # Targets show as they answer (the dead one may come first), in the inventory's order.
+        await wait_until(
+            pilot,
+            lambda: all(tree.node_by_id(f"redis:{n}") for n in ("cache", "sessions")),
+        )
         await wait_for_group(app, "checks")
 
         dead = tree.node_by_id("redis:sessions")

@@ -34,7 +34,7 @@ from tui.widgets.service_tree import ServiceTree
 from tui.widgets.trends import Trends
 
 MAX_LOG_PROBLEMS = 20
-TICK_SECONDS = 1.0
+TICK_SECONDS = 2.0
 SWEEP_CHECKS_AT_ONCE = 32
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 TAIL_LINES = 100  # lines of history a followed container log starts with
 REFOLLOW_SECONDS = 1.0  # how soon to follow again after a container stopped
 EVENT_RETRY_SECONDS = 2.0
+READ_BYTES = 1 << 18  # the most a followed log reads from its socket at once
 EVENTS = ("die", "oom", "health_status", "start", "destroy", "pause", "unpause")
 
 
@@ -37,8 +38,10 @@ def read_log(client: DockerClient, view: ContainerView, params: dict[str, Any]) 
     """A container's log followed with timestamps, as blocks of whole lines of text, one per
     network chunk read; closing it (from another thread) ends the read.
 
-    The SDK's own stream reads each frame with two calls through urllib3 (about 15 µs a line);
-    reading the HTTP chunks and splitting the frames here costs a third of that.
+    The SDK's own stream reads each frame with two calls through urllib3, and urllib3 each HTTP
+    chunk (the engine sends one per log write) with three: a flood woke this thread, and took
+    the GIL from the UI, several times a line. Here a read takes whatever the socket holds and
+    the chunks and frames in it are undone on bytes, in bulk.
     """
     import requests
     from docker.errors import create_api_error_from_http_exception
@@ -53,12 +56,35 @@ def read_log(client: DockerClient, view: ContainerView, params: dict[str, Any]) 
     except requests.exceptions.HTTPError as error:
         response.close()
         create_api_error_from_http_exception(error)  # raises NotFound and the others
-    raw = response.raw
-    if raw.chunked:
-        chunks = raw.read_chunked(decode_content=False)
-    else:
-        chunks = iter(lambda: raw.read1(65536), b"")
+    reader = response.raw._fp.fp  # http.client's buffered reader of the socket
+    reads = iter(lambda: reader.read1(READ_BYTES), b"")  # what the socket holds, at once
+    chunks = unchunk(reads) if response.raw.chunked else reads
     return CancellableStream(chunks if view.tty else frames(chunks), response)
+
+
+def unchunk(reads: Iterable[bytes]) -> Iterator[bytes]:
+    """The body of an HTTP/1.1 chunked response, one block per read: the data of every chunk
+    complete in what was read (the engine flushes a chunk per log write, so a flood reads
+    hundreds of chunks at once; urllib3 reads each with three calls)."""
+    pending = b""
+    for read in reads:
+        data = pending + read if pending else read
+        parts: list[bytes] = []
+        at, end = 0, len(data)
+        while (eol := data.find(b"\r\n", at)) >= 0:
+            size = int(data[at:eol].partition(b";")[0], 16)
+            start = eol + 2
+            if size == 0:  # the last chunk: the body is over
+                if parts:
+                    yield b"".join(parts)
+                return
+            if end - start < size + 2:
+                break
+            parts.append(data[start : start + size])
+            at = start + size + 2
+        pending = data[at:]
+        if parts:
+            yield b"".join(parts)
 
 
 def frames(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -274,6 +274,9 @@ def _run_app(inventory: Inventory, environment: str | None, *, read_only: bool) 
     from tui.app import TriageApp
 
     _log_to_file()
+    # Log readers run in threads; while one is busy, the UI and input threads wait for the GIL
+    # up to this long each time they let it go (5 ms by default): a key's frame waits less.
+    sys.setswitchinterval(0.001)
     app = TriageApp(inventory, environment, read_only=read_only)
     app.run()
     return app.return_code or EXIT_OK

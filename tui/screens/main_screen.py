@@ -230,7 +230,10 @@ class MainScreen(Screen[None]):
         count of the lines dropped), never a queue of messages that grows without end."""
         provider = self.live.provider_for(node.id)
         await self.live.prepare()
+        tail = self.query_one(LogTail)
         async for batch in provider.log_batches(node.id):
+            while wait := tail.key_first():  # a key's frame first; lines wait (bounded)
+                await asyncio.sleep(wait)
             self.post_message(self.LogBatch(node.id, batch.lines, batch.dropped))
             handled = asyncio.Event()
             if self.call_later(handled.set):  # runs after the batch's handler

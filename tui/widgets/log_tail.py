@@ -7,12 +7,13 @@ view shows it; saving and copying start here too.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -24,6 +25,8 @@ from providers.text import sanitize
 from tui.commands import LOG_COMMANDS, bindings
 from tui.widgets.log_format import WINDOWS, compile_query, parse_since
 from tui.widgets.log_view import LogView
+
+KEY_FIRST_SECONDS = 0.3  # after a key in the pane, how long its frames go before new lines
 
 PROMPTS = {
     "filter": "text, /regex/ or !exclude; enter applies, empty clears, esc closes",
@@ -59,6 +62,7 @@ class LogTail(Vertical):
         self.search_text = ""
         self.prompt_mode = ""
         self._subtitle = ""
+        self._key_at = 0.0  # when a key last reached the pane (monotonic)
 
     def compose(self) -> ComposeResult:
         yield LogView(max_lines=self.max_lines, id="log-view")
@@ -69,6 +73,7 @@ class LogTail(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Log: no node selected"
+        self.view.on_refit = self._retitle
         self.set_interval(1.0, self.slide_window)
         self._retitle()
 
@@ -88,10 +93,18 @@ class LogTail(Vertical):
         self.border_title = Content(f"Log: {sanitize(source)}")
         self._retitle()
 
+    def on_key(self, event: events.Key) -> None:
+        self._key_at = time.monotonic()  # not stopped: the bindings still see it
+
+    def key_first(self) -> float:
+        """Seconds the pane's last key still goes before new lines: a flood keeps the loop
+        busy, and the operator waits on the key's frame, not on the next batch."""
+        return max(0.0, self._key_at + KEY_FIRST_SECONDS - time.monotonic())
+
     def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> None:
         """Add a batch; `dropped` lines were lost before it upstream and count as dropped."""
-        self.view.append(lines, dropped=dropped)
-        self._retitle()
+        if self.view.append(lines, dropped=dropped):
+            self._retitle()  # otherwise when the view follows the batch (on_refit)
 
     def toggle_follow(self) -> bool:
         view = self.view

@@ -7,14 +7,14 @@ deque and draws through the line API, formatting only the rows on screen and cac
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+import time
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -24,18 +24,21 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from providers.contract import LogLine
 from providers.text import sanitize
-from tui.widgets.log_format import Shown, level_of, message_width, shown
+from tui.widgets.log_format import Shown, level_of, shown
+from tui.widgets.log_rows import LogRows
 
 _TIME = attrgetter("time")
 _MERGE_LIMIT = 2_000  # how far back a late line may be merged into the timeline
 _LEVELS = ("error", "warn", "info", "debug")  # the categories of log_format.level_of
 _STYLES = ("time", "source", "key", "match", "cursor", "placeholder", *_LEVELS)
+FRAME_SECONDS = 1 / 15  # during a flood the view redraws at most this often; lines wait kept
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(LogRows, ScrollView, can_focus=True):
     """Log lines in a bounded buffer, merged by time; `keep` decides which ones show."""
 
     BINDINGS = [
@@ -67,6 +70,9 @@ class LogView(ScrollView, can_focus=True):
         self._buffer: deque[LogLine] = deque(maxlen=max_lines)
         self._cache: LRUCache[int, list[Strip]] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
+        self._refitted = 0.0  # when the view last followed its lines (monotonic)
+        self._refit_timer: Timer | None = None
+        self.on_refit: Callable[[], None] | None = None  # after a refit a flood put off
         self.clear()
 
     def clear(self) -> None:
@@ -90,11 +96,6 @@ class LogView(ScrollView, can_focus=True):
     # What the pane and the tests read.
 
     @property
-    def line_count(self) -> int:
-        """How many lines pass the filter and the time window."""
-        return len(self._buffer) if self._visible is None else len(self._visible)
-
-    @property
     def buffered(self) -> int:
         return len(self._buffer)
 
@@ -114,11 +115,15 @@ class LogView(ScrollView, can_focus=True):
 
     # Lines arriving.
 
-    def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> None:
-        """Add a batch by time, after `dropped` lines lost upstream; the oldest go when full."""
+    def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> bool:
+        """Add a batch by time, after `dropped` lines lost upstream; the oldest go when full.
+
+        Every line is kept (and counted) at once; the view follows them at most once per
+        `FRAME_SECONDS`, so a flood costs a frame per interval, not one per batch. True when it
+        followed now; otherwise `Changed` is posted when it does."""
         self.dropped += dropped
         if not lines:
-            return
+            return self._refit_soon()
         before = self.line_count
         batch = self._merge_tail(sorted(lines, key=_TIME))
         start = self._first + len(self._buffer)
@@ -143,7 +148,30 @@ class LogView(ScrollView, can_focus=True):
             self._rebuild()  # the source column appears or widens: every row changes
         if not self.following:
             self.new_since_pause += self.line_count - before + dropped_shown
+        return self._refit_soon()
+
+    def _refit_soon(self) -> bool:
+        """Refit now, unless the last was within a frame: then once, when the frame is over."""
+        if self._refit_timer is not None:
+            return False
+        wait = self._refitted + FRAME_SECONDS - time.monotonic()
+        if wait <= 0 or not self.is_mounted:
+            self._refit()
+            return True
+        self._refit_timer = self.set_timer(wait, self._deferred_refit)
+        return False
+
+    def _deferred_refit(self) -> None:
+        self._refit_timer = None
         self._refit()
+        if self.on_refit is not None:
+            self.on_refit()  # the pane's title shows the same lines as this frame
+
+    def _settle(self) -> None:
+        """Before the cursor or the scroll is read: the refit a flood put off happens now."""
+        if (timer := self._refit_timer) is not None:
+            timer.stop()
+            self._deferred_refit()
 
     def _merge_tail(self, batch: list[LogLine]) -> list[LogLine]:
         """Take back buffered lines newer than the batch's first, so the merge stays ordered."""
@@ -213,6 +241,7 @@ class LogView(ScrollView, can_focus=True):
         self.post_message(self.Changed())
 
     def _refit(self) -> None:
+        self._refitted = time.monotonic()
         width = 0 if self.wrap else self._widest
         self.virtual_size = Size(width, self._row_count())
         if self.following:
@@ -228,40 +257,6 @@ class LogView(ScrollView, can_focus=True):
         self._styles = {}
         self._cache.clear()
 
-    # Rows: one per shown line, or its wrapped rows.
-
-    def _abs(self, index: int) -> int:
-        return self._first + index if self._visible is None else self._visible[index]
-
-    def _line(self, absolute: int) -> LogLine:
-        return self._buffer[absolute - self._first]
-
-    def _add_rows(self, lines: Iterable[LogLine]) -> None:
-        if (ends := self._row_ends) is None:
-            return
-        width, total = self._wrap_at, ends[-1] if ends else self._row_base
-        prefix = (9 if self.show_timestamps else 0) + self._source_width() + 6  # as _text_of
-        for line in lines:
-            total += max(1, -(-(prefix + message_width(shown(line))) // width))
-            ends.append(total)
-
-    def _row_count(self) -> int:
-        ends = self._row_ends
-        return self.line_count if ends is None else (ends[-1] - self._row_base if ends else 0)
-
-    def _row_of(self, index: int) -> int:
-        if self._row_ends is None:
-            return index
-        return (self._row_ends[index - 1] if index else self._row_base) - self._row_base
-
-    def _locate(self, row: int) -> tuple[int, int] | None:
-        """The shown line at a row, and which of its wrapped rows."""
-        ends = self._row_ends
-        if ends is None:
-            return (row, 0) if 0 <= row < self.line_count else None
-        index = bisect_right(ends, self._row_base + row)
-        return (index, row - self._row_of(index)) if row >= 0 and index < len(ends) else None
-
     # Drawing.
 
     def _style(self, name: str) -> Style:
@@ -270,11 +265,6 @@ class LogView(ScrollView, can_focus=True):
             self._styles = {n: self.get_component_rich_style(f"log-view--{n}") for n in _STYLES}
             self._styles["base"] = self.rich_style
         return self._styles.get(name, Style.null())
-
-    def _source_width(self) -> int:
-        if len(self._sources) < 2:
-            return 0
-        return min(16, max(cell_len(sanitize(source)) for source in self._sources)) + 1
 
     def _message(self, what: Shown) -> Text:
         message = Text(what.message)
@@ -339,6 +329,7 @@ class LogView(ScrollView, can_focus=True):
         """Stop following; the cursor starts on the bottom line on screen."""
         if not self.following:
             return
+        self._settle()
         self.following, self.new_since_pause = False, 0
         bottom = int(self.scroll_y) + self.scrollable_content_region.height - 1
         located = self._locate(min(bottom, self._row_count() - 1))
@@ -349,6 +340,7 @@ class LogView(ScrollView, can_focus=True):
     def resume(self) -> None:
         """Follow again from the newest line."""
         self.following, self.new_since_pause, self._cursor = True, 0, None
+        self._settle()
         self._refit()
         self.post_message(self.Changed())
 
@@ -365,6 +357,7 @@ class LogView(ScrollView, can_focus=True):
         """Put the cursor on a shown line and scroll it into view."""
         if not self.line_count:
             return
+        self._settle()
         index = max(0, min(index, self.line_count - 1))
         self._cursor = self._abs(index)
         row, height = self._row_of(index), self.scrollable_content_region.height

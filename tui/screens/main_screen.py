@@ -232,8 +232,7 @@ class MainScreen(Screen[None]):
         await self.live.prepare()
         tail = self.query_one(LogTail)
         async for batch in provider.log_batches(node.id):
-            while wait := tail.key_first():  # a key's frame first; lines wait (bounded)
-                await asyncio.sleep(wait)
+            await asyncio.sleep(tail.key_first())  # a key's frame first; lines wait (bounded)
             self.post_message(self.LogBatch(node.id, batch.lines, batch.dropped))
             handled = asyncio.Event()
             if self.call_later(handled.set):  # runs after the batch's handler

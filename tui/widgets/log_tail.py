@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from textual import events, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
@@ -26,6 +27,7 @@ from tui.commands import LOG_COMMANDS, bindings
 from tui.widgets.log_format import WINDOWS, compile_query, parse_since
 from tui.widgets.log_view import LogView
 
+_BINDINGS = bindings(LOG_COMMANDS)
 KEY_FIRST_SECONDS = 0.3  # after a key in the pane, how long its frames go before new lines
 
 PROMPTS = {
@@ -38,7 +40,10 @@ PROMPTS = {
 class LogTail(Vertical):
     """Lines arrive in batches; the view styles only what is on screen."""
 
-    BINDINGS = bindings(LOG_COMMANDS)
+    # Priority: the app runs them as the key arrives, not after the key went through the queues
+    # of the view and each container above it (a flood keeps every queue busy); while the
+    # prompt is open they are off (check_action), so what is typed reaches the input.
+    BINDINGS = [replace(b, priority=True) if isinstance(b, Binding) else b for b in _BINDINGS]
 
     @dataclass
     class Saved(Message):
@@ -94,11 +99,14 @@ class LogTail(Vertical):
         self._retitle()
 
     def on_key(self, event: events.Key) -> None:
-        self._key_at = time.monotonic()  # not stopped: the bindings still see it
+        self._key_at = time.monotonic()  # the view's keys; not stopped: bindings still see it
+
+    def on_input_changed(self) -> None:
+        self._key_at = time.monotonic()  # typed in the prompt
 
     def key_first(self) -> float:
-        """Seconds the pane's last key still goes before new lines: a flood keeps the loop
-        busy, and the operator waits on the key's frame, not on the next batch."""
+        """Seconds the pane's last key (its actions note when) still goes before new lines: a
+        flood keeps the loop busy, and the operator waits on the key's frame, not the batch."""
         return max(0.0, self._key_at + KEY_FIRST_SECONDS - time.monotonic())
 
     def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> None:
@@ -172,18 +180,22 @@ class LogTail(Vertical):
     # Actions bound to keys.
 
     def action_search(self, direction: int) -> None:
+        self._key_at = time.monotonic()
         if self.view.search_pattern is None:
             self.notify("No search yet: press / to search", timeout=3)
         elif not self.search(direction):
             self.notify("No line matches the search", severity="warning", timeout=3)
 
     def action_invert(self) -> None:
+        self._key_at = time.monotonic()
         self.set_filter(self.filter, self.filter_text, not self.inverse)
 
     def action_cycle_window(self) -> None:
+        self._key_at = time.monotonic()
         self.set_window(self.window_index + 1)
 
     def action_toggle_option(self, option: str) -> None:
+        self._key_at = time.monotonic()
         view = self.view
         timestamps, wrap = view.show_timestamps, view.wrap
         view.set_options(
@@ -193,6 +205,7 @@ class LogTail(Vertical):
 
     def action_copy(self) -> None:
         """Copy the line at the cursor with OSC 52, which works over SSH; JSON stays raw."""
+        self._key_at = time.monotonic()
         line = self.view.cursor_line
         if line is None:
             self.notify("No line to copy", timeout=3)
@@ -203,6 +216,7 @@ class LogTail(Vertical):
 
     def action_save(self) -> None:
         """Write the shown lines, raw and made safe, to a file, off the UI loop."""
+        self._key_at = time.monotonic()
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.source).strip("-") or "log"
         stamp = self.clock().astimezone().strftime("%Y%m%d-%H%M%S")
         self.write_lines(self.save_dir / f"triage-{slug}-{stamp}.log", self.view.visible_lines())
@@ -221,11 +235,13 @@ class LogTail(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Escape is the pane's only while a prompt is open or a search is highlighted."""
+        prompting = self.has_class("-prompting")
         if action == "escape":
-            return self.has_class("-prompting") or self.view.search_pattern is not None
-        return True
+            return prompting or self.view.search_pattern is not None
+        return not prompting
 
     def action_escape(self) -> None:
+        self._key_at = time.monotonic()
         if self.has_class("-prompting"):
             self.close_prompt()
         else:
@@ -235,6 +251,7 @@ class LogTail(Vertical):
     # The prompt: one input line for a filter, a search or a start time.
 
     def action_prompt(self, mode: str) -> None:
+        self._key_at = time.monotonic()
         self.prompt_mode = mode
         self.query_one("#log-prompt-label", Label).update(mode)
         prompt = self.query_one("#log-input", Input)

@@ -117,7 +117,7 @@ class PostgresProvider(
             await conn.close()
 
     async def _reuse(self, database: str | None) -> AsyncConnection[Any] | None:
-        conn = self._kept().pop(database or "", None)
+        conn = self._kept_connections.pop(database or "", None)
         if conn is None:
             return None
         try:  # one round trip, so a connection the server dropped is never handed out
@@ -130,13 +130,10 @@ class PostgresProvider(
             raise
         return conn
 
-    def _kept(self) -> dict[str, AsyncConnection[Any]]:
-        return self._kept_connections
-
     def _keep(self, database: str | None, conn: AsyncConnection[Any]) -> bool:
         from psycopg.pq import TransactionStatus
 
-        kept = self._kept()
+        kept = self._kept_connections
         idle = not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
         if not idle or (database or "") in kept:
             return False
@@ -144,7 +141,7 @@ class PostgresProvider(
         return True
 
     async def close(self) -> None:
-        kept = self._kept()
+        kept = self._kept_connections
         connections = list(kept.values())
         kept.clear()
         for conn in connections:

@@ -42,6 +42,21 @@ SLOW_LOG = [
 ]
 
 
+def replayed_result(result: Mapping[str, Any], target: str, node: str) -> CheckResult:
+    """A recorded check result, as the provider returns it (fixed duration and time)."""
+    return CheckResult(
+        check=result["check"],
+        target=target,
+        status=CheckStatus(result["status"]),
+        summary=result["summary"],
+        facts=result["facts"],
+        evidence=tuple(result["evidence"]),
+        duration=0.004,
+        started_at=RECORDED_AT,
+        node_id=node,
+    )
+
+
 @cache
 def _recording(name: str = "incident") -> dict[str, Any]:
     path = RECORDING if name == "incident" else RECORDINGS / f"{name}.json"
@@ -98,17 +113,7 @@ class RecordedProvider(Provider):
         recorded_node = node.replace("recorded:", f"{self._recorded_kind}:", 1)
         for result in self._recording["results"]:
             if result["node"] == recorded_node and result["check"] == call.check:
-                return CheckResult(
-                    check=result["check"],
-                    target=self.target.name,
-                    status=CheckStatus(result["status"]),
-                    summary=result["summary"],
-                    facts=result["facts"],
-                    evidence=tuple(result["evidence"]),
-                    duration=0.004,
-                    started_at=RECORDED_AT,
-                    node_id=node,
-                )
+                return replayed_result(result, self.target.name, node)
         raise KeyError(f"nothing recorded for {call.check} on {recorded_node}")
 
     async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:

@@ -25,14 +25,13 @@ from providers.contract import (
     ActionPreview,
     CheckCall,
     CheckResult,
-    CheckStatus,
     Node,
 )
 from providers.ecs_provider import EcsProvider
 from providers.kubernetes_provider import KubernetesProvider
 from providers.redis_provider import RedisProvider
 from providers.registry import PROVIDER_KINDS
-from tests.tui.recorded import RECORDED_AT, RecordedProvider
+from tests.tui.recorded import RecordedProvider, replayed_result
 
 
 class Replayed(RecordedProvider):
@@ -67,17 +66,7 @@ class Replayed(RecordedProvider):
         for phase in phases:
             for result in recording.get(phase, []):
                 if result["node"] == node and result["check"] == call.check:
-                    return CheckResult(
-                        check=result["check"],
-                        target=self.target.name,
-                        status=CheckStatus(result["status"]),
-                        summary=result["summary"],
-                        facts=result["facts"],
-                        evidence=tuple(result["evidence"]),
-                        duration=0.004,
-                        started_at=RECORDED_AT,
-                        node_id=node,
-                    )
+                    return replayed_result(result, self.target.name, node)
         raise KeyError(f"nothing recorded for {call.check} on {node}")
 
     async def plan_action(self, name: str, params: Mapping[str, Any]) -> ActionPlan:

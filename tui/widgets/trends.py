@@ -52,8 +52,8 @@ class Trends(Vertical):
         trends = [(trend, values) for trend, values in trends if len(values) >= MIN_SAMPLES]
         trends = trends[:MAX_TRENDS]
         wanted: list[tuple[str, str, tuple[float, ...] | None]] = []
-        for trend, values in trends:
-            drawn = picture(values)
+        drawings = [picture(values) for _, values in trends]
+        for (trend, values), drawn in zip(trends, drawings, strict=True):
             # A flat line draws the same however many samples it has.
             shape = None if len(set(drawn)) <= 1 else tuple(drawn)
             wanted.append((trend.label, value_text(values[-1], trend.unit), shape))
@@ -71,7 +71,7 @@ class Trends(Vertical):
             if before is None or before[0] != label:
                 row.query_one(".trend-label", Label).update(label, layout=False)
             if before is None or before[2] != shape or before[0] != label:
-                row.query_one(Sparkline).data = picture(trends[index][1])
+                row.query_one(Sparkline).data = drawings[index]
             if before is None or before[1] != text:
                 row.query_one(".trend-value", Label).update(text, layout=False)
         self.set_class(not trends, "hidden")

@@ -113,7 +113,7 @@ class LiveEnvironment:
     @property
     def _providers(self) -> dict[str, Provider]:
         """The providers, made on first use: making one imports its modules (0.3 s for seven
-        kinds), which the TUI does in the SDK thread after its first frame, not before it."""
+        kinds), which the TUI does after its first frame, not before it."""
         if self._made is None:
             with self._making:
                 if self._made is None:
@@ -172,7 +172,6 @@ class LiveEnvironment:
         raise KeyError(f"no provider owns node {node_id!r}")
 
     def _prepare(self, modules: Iterable[str]) -> None:
-        self._providers  # noqa: B018 - made here, in the thread, if nothing asked before
         _import_all(modules)
         self.read_contexts()  # file reads, so here in the thread rather than on the loop
 
@@ -188,6 +187,10 @@ class LiveEnvironment:
             return
         loop = asyncio.get_running_loop()
         _roomy_threads(loop)
+        # The providers (this project's modules) are made here, on the caller's thread: Python
+        # 3.11 may fail ("AST constructor recursion depth mismatch") when two threads compile
+        # source at once, and ours has no .pyc before its first run. The SDKs have theirs.
+        self._providers  # noqa: B018
         if self._sdks is None or self._sdks.get_loop() is not loop:
             modules = sorted({m for t in self.targets for m in SDK_MODULES.get(t.kind, ())})
             self._sdks = asyncio.ensure_future(asyncio.to_thread(self._prepare, modules))

@@ -44,7 +44,7 @@ class TriageApp(App[int]):
 
     def on_mount(self) -> None:
         self._apply_keymap()
-        self.call_after_refresh(self.load_runbooks)  # after the first frame, in a thread
+        self.call_after_refresh(self._load_library)  # after the first frame
 
     def _apply_keymap(self) -> None:
         wanted = dict(self.inventory.settings.keys)
@@ -58,9 +58,16 @@ class TriageApp(App[int]):
             )
         self.set_keymap({key: value for key, value in wanted.items() if key not in unknown})
 
+    def _load_library(self) -> None:
+        # Imported here, on the UI thread, after the first frame; only the reading of the files
+        # goes to a thread (two threads compiling source at once can fail on Python 3.11).
+        import runbooks.loader  # noqa: F401
+
+        self.load_runbooks()
+
     @work(thread=True, group="library", exit_on_error=False)
     def load_runbooks(self) -> None:
-        from runbooks.loader import load_library  # here, in the thread: not before the first frame
+        from runbooks.loader import load_library
 
         library = load_library()
         self.call_from_thread(self._library_loaded, library)

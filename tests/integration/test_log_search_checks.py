@@ -43,7 +43,8 @@ async def test_compose_log_search_reads_recent_lines_of_every_container(
 ) -> None:
     script = (
         "echo booting; echo 'ERROR db refused' >&2; echo 'password=" + SECRET + " Exception x';"
-        " for i in 1 2 3 4 5; do echo ok $i; done; sleep 300"
+        # stdout and stderr are two pipes: a pause keeps the stderr line out of the last three
+        " sleep 1; for i in 1 2 3 4 5; do echo ok $i; done; sleep 300"
     )
     first = run_service(docker_engine, "shop", "api", script)
     run_service(docker_engine, "shop", "api", "echo all fine; sleep 300", number=2)

@@ -56,9 +56,10 @@ class TrendHistory:
                     series.append(float(value) * (100 if trend.unit == "%" else 1))
 
     def of(self, node_id: str) -> list[tuple[TrendFact, list[float]]]:
-        found = []
+        found, labels = [], set()
         for trend in TREND_FACTS:
             series = self._series.get((node_id, trend.label))
-            if series:
+            if series and trend.label not in labels:  # "restarts" is one series, not two rows
+                labels.add(trend.label)
                 found.append((trend, list(series)))
         return found

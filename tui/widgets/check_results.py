@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Self
+
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from providers.contract import CheckCall, CheckResult
 from providers.text import sanitize
 from providers.units import rough_ms
 from tui.widgets.glyphs import check_badge
 from tui.widgets.trends import Trends
+
+
+class CheckTable(DataTable[str | Text]):
+    """A DataTable whose changed cell redraws its own row, not the whole table.
+
+    DataTable.update_cell refreshes every row: over SSH a table of checks whose one summary
+    moved would cost a screenful of bytes a refresh. A width the change alters still lays the
+    whole table out again (its virtual size changes)."""
+
+    _row_only: int | None = None
+
+    def update_row_cell(
+        self, row_key: str, column_key: str, value: str | Text, *, update_width: bool = False
+    ) -> None:
+        self._row_only = self.get_row_index(row_key)
+        try:
+            self.update_cell(row_key, column_key, value, update_width=update_width)
+        finally:
+            self._row_only = None
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if self._row_only is not None and not (regions or layout or recompose):
+            return self.refresh_row(self._row_only)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class CheckResults(Vertical):
@@ -23,23 +58,20 @@ class CheckResults(Vertical):
         self._evidence = ""
 
     def compose(self) -> ComposeResult:
-        table: DataTable[str | Text] = DataTable(
-            id="check-table", cursor_type="row", zebra_stripes=False
-        )
-        yield table
+        yield CheckTable(id="check-table", cursor_type="row", zebra_stripes=False)
         yield Trends(id="check-trends")
         yield Static("", id="check-evidence")
 
     def on_mount(self) -> None:
         self.border_title = "Checks"
-        table = self.query_one(DataTable)
+        table = self.table
         table.add_column("status", key="status", width=9)
         table.add_column("check", key="check")
         table.add_column("summary", key="summary")
 
     @property
-    def table(self) -> DataTable[str | Text]:
-        return self.query_one("#check-table", DataTable)
+    def table(self) -> CheckTable:
+        return self.query_one("#check-table", CheckTable)
 
     def begin(self, node_name: str, calls: tuple[CheckCall, ...]) -> None:
         """Show the checks about to run, each marked as running."""
@@ -63,9 +95,13 @@ class CheckResults(Vertical):
             table.add_row("", result.check, "", key=result.check)
             previous = None
         if previous is None or previous.status != result.status:
-            table.update_cell(result.check, "status", check_badge(result.status))
+            table.update_row_cell(result.check, "status", check_badge(result.status))
         if previous is None or previous.summary != result.summary:
-            table.update_cell(result.check, "summary", sanitize(result.summary), update_width=True)
+            summary = sanitize(result.summary)
+            # The column only grows while a node is shown: a shorter summary leaves the width
+            # (and every other row) as it is.
+            wider = cell_len(summary) > table.columns[ColumnKey("summary")].content_width
+            table.update_row_cell(result.check, "summary", summary, update_width=wider)
         if table.row_count and table.coordinate_to_cell_key(table.cursor_coordinate).row_key == (
             result.check
         ):

@@ -9,6 +9,7 @@ service's.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,11 +18,16 @@ from providers.aws_session import AwsSession, arn_name, chunks
 SERVICES_PER_CALL = 10
 TASKS_PER_CALL = 100
 CLUSTERS_PER_CALL = 100
+REVISIONS_KEPT = 1_000  # task definition revisions remembered per provider
+# arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION (a family alone means "latest")
+REVISION_ARN = re.compile(r"arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/[^:/]+:\d+")
 BATCHES_AT_ONCE = 5  # describe calls in flight per listing (adaptive retries absorb throttling)
 
 
 class EcsApi(AwsSession):
     """Mixed into the ecs provider."""
+
+    _revisions: dict[str, dict[str, Any]]
 
     async def clusters(self) -> list[dict[str, Any]]:
         """The clusters named in options.clusters, or every cluster of the region."""
@@ -95,8 +101,15 @@ class EcsApi(AwsSession):
         return found
 
     async def task_definition(self, arn: str) -> dict[str, Any]:
+        """One task definition; a revision named by its full ARN never changes (ECS registers
+        a new revision instead), so it is asked for once, not at every sweep."""
+        known = self._revisions
+        if (definition := known.get(arn)) is not None:
+            return definition
         answer = await self.aws("ecs", "describe_task_definition", taskDefinition=arn)
-        definition: dict[str, Any] = answer["taskDefinition"]
+        definition = answer["taskDefinition"]
+        if REVISION_ARN.fullmatch(arn) and len(known) < REVISIONS_KEPT:
+            known[arn] = definition
         return definition
 
 

@@ -44,6 +44,7 @@ class EcsProvider(
         self._aws_setup()
         # node id -> where its logs are: (group, [streams] or None, prefix or None)
         self._log_sources: dict[str, tuple[str, list[str] | None, str | None]] = {}
+        self._revisions: dict[str, dict[str, Any]] = {}  # task definitions, by revision ARN
 
     def describe_error(self, error: BaseException) -> str:
         return self.describe_aws_error(error) or super().describe_error(error)

@@ -49,6 +49,8 @@ def problems_from_results(
     `kinds` (node id -> node kind) lets runbooks made for that kind of node rank first.
     """
     library = list(runbooks)
+    if (books := tuple(id(runbook) for runbook in library)) != _RANKED.books:
+        _RANKED.books, _RANKED.found = books, {}
     found = []
     for result in results:
         if result.status not in SEVERITY:
@@ -62,17 +64,41 @@ def problems_from_results(
                 origin=result.check,
                 text=sanitize(text),
                 severity=SEVERITY[result.status],
-                suggestions=tuple(
-                    _for_check(
-                        result.check,
-                        (kinds or {}).get(result.node_id, ""),
-                        f"{text} {evidence}",
-                        library,
-                    )
+                suggestions=_RANKED.get(
+                    result.check,
+                    (kinds or {}).get(result.node_id, ""),
+                    f"{text} {evidence}",
+                    library,
                 ),
             )
         )
     return sorted(found, key=lambda problem: problem.rank_key)
+
+
+class _Ranked:
+    """Runbooks ranked per (check, node kind, text), for one library: a failing check says the
+    same thing sweep after sweep, and ranking 80 runbooks for it each time is most of what a
+    quiet refresh costs the UI."""
+
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self.books: tuple[int, ...] = ()
+        self.found: dict[tuple[str, str, str], tuple[Suggestion, ...]] = {}
+
+    def get(
+        self, check: str, kind: str, text: str, library: list[Runbook]
+    ) -> tuple[Suggestion, ...]:
+        key = (check, kind, text)
+        if (ranked := self.found.get(key)) is None:
+            ranked = tuple(_for_check(check, kind, text, library))
+            if len(self.found) >= self.LIMIT:
+                self.found.clear()
+            self.found[key] = ranked
+        return ranked
+
+
+_RANKED = _Ranked()
 
 
 def _for_check(check: str, kind: str, text: str, library: list[Runbook]) -> list[Suggestion]:

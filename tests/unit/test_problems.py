@@ -108,3 +108,33 @@ def test_the_text_a_signature_needs_is_read_conservatively(
     signature: str, texts: tuple[str, ...] | None
 ) -> None:
     assert required_text(signature) == texts
+
+
+def test_a_check_saying_the_same_thing_again_is_not_ranked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tui.problems as problems
+
+    ranked: list[str] = []
+    plain = problems._for_check
+
+    def counting(check, kind, text, library):  # type: ignore[no-untyped-def]
+        ranked.append(check)
+        return plain(check, kind, text, library)
+
+    monkeypatch.setattr(problems, "_for_check", counting)
+    failing = CheckResult(
+        check="redis.memory",
+        target="cache",
+        status=CheckStatus.FAIL,
+        summary="out of memory: 2.1 MiB of 2 MiB",
+        node_id="redis:cache",
+    )
+    library = list(load_library().runbooks.values())
+    first = problems_from_results([failing], library)
+    again = problems_from_results([failing], library)
+    assert ranked == ["redis.memory"]
+    assert first == again and first[0].suggestions
+    reloaded = list(load_library().runbooks.values())  # another library: ranked anew
+    problems_from_results([failing], reloaded)
+    assert ranked == ["redis.memory", "redis.memory"]

@@ -44,6 +44,14 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Kinds whose first answer takes the most calls after their SDK is in come first.
+SDK_ORDER = ("ecs", "kubernetes", "compose", "rabbitmq", "postgres", "http", "redis")
+
+
+def _sdk_rank(kind: str) -> int:
+    return SDK_ORDER.index(kind) if kind in SDK_ORDER else len(SDK_ORDER)
+
+
 def _import_all(modules: Iterable[str]) -> None:
     for name in modules:
         # A missing SDK is the provider's to report (with its target), on its first call.
@@ -107,6 +115,7 @@ class LiveEnvironment:
         self._making = threading.Lock()
         self._load_errors: dict[str, str] = {}
         self._sdks: asyncio.Future[None] | None = None
+        self._kinds_ready: dict[str, asyncio.Future[None]] = {}
         self._sdks_loaded = False
         self._contexts: dict[str, tuple[str, ...]] | None = None
 
@@ -171,9 +180,15 @@ class LiveEnvironment:
                 return provider
         raise KeyError(f"no provider owns node {node_id!r}")
 
-    def _prepare(self, modules: Iterable[str]) -> None:
-        _import_all(modules)
-        self.read_contexts()  # file reads, so here in the thread rather than on the loop
+    def _prepare(self, kinds: list[str], ready: Callable[[str], None]) -> None:
+        try:
+            for kind in kinds:
+                _import_all(SDK_MODULES.get(kind, ()))
+                ready(kind)  # that kind's providers may start while the next SDK loads
+            self.read_contexts()  # file reads, so here in the thread rather than on the loop
+        finally:
+            for kind in kinds:
+                ready(kind)  # a failure above must not leave a provider waiting for ever
 
     async def prepare(self) -> None:
         """Ready for provider calls made outside this class (log streams, change feeds): the
@@ -181,8 +196,11 @@ class LiveEnvironment:
         deadlock in the import system."""
         await self._load_sdks()
 
-    async def _load_sdks(self) -> None:
-        """Import the configured kinds' SDKs in a thread, once; concurrent callers share it."""
+    async def _load_sdks(self, kind: str | None = None) -> None:
+        """Import the configured kinds' SDKs in a thread, once; concurrent callers share it.
+
+        With `kind`, wait only until that kind's SDK is in: the kinds whose first answer takes
+        the most calls go first, so their calls overlap the other imports."""
         if self._sdks_loaded:
             return
         loop = asyncio.get_running_loop()
@@ -192,8 +210,21 @@ class LiveEnvironment:
         # source at once, and ours has no .pyc before its first run. The SDKs have theirs.
         self._providers  # noqa: B018
         if self._sdks is None or self._sdks.get_loop() is not loop:
-            modules = sorted({m for t in self.targets for m in SDK_MODULES.get(t.kind, ())})
-            self._sdks = asyncio.ensure_future(asyncio.to_thread(self._prepare, modules))
+            kinds = sorted({t.kind for t in self.targets}, key=_sdk_rank)
+            waiting = {k: loop.create_future() for k in kinds}
+
+            def ready(kind: str) -> None:
+                def resolve() -> None:
+                    if not waiting[kind].done():
+                        waiting[kind].set_result(None)
+
+                loop.call_soon_threadsafe(resolve)
+
+            self._kinds_ready = waiting
+            self._sdks = asyncio.ensure_future(asyncio.to_thread(self._prepare, kinds, ready))
+        if kind is not None and (one := self._kinds_ready.get(kind)) is not None:
+            await asyncio.shield(one)
+            return
         await asyncio.shield(self._sdks)
         self._sdks_loaded = True
 
@@ -203,7 +234,6 @@ class LiveEnvironment:
         `on_tree` hears each target's tree as soon as it is known, so a screen can show the
         quick targets while a slow one is still answering.
         """
-        await self._load_sdks()
 
         async def one(provider: Provider) -> Node:
             tree = await self._discover_one(provider)
@@ -224,6 +254,7 @@ class LiveEnvironment:
         return await self._discover_one(self._providers[root_id])
 
     async def _discover_one(self, provider: Provider) -> Node:
+        await self._load_sdks(provider.kind)
         try:
             async with asyncio.timeout(provider.timeout + GRACE_SECONDS):
                 return await provider.discover()
@@ -255,7 +286,7 @@ class LiveEnvironment:
 
     async def run_check(self, item: PlannedCheck) -> CheckResult:
         provider = self.provider_for(item.node_id)
-        await self._load_sdks()
+        await self._load_sdks(provider.kind)
         try:
             async with asyncio.timeout(provider.timeout + GRACE_SECONDS):
                 return await provider.run_check(item.call, node_id=item.node_id)

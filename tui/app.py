@@ -20,6 +20,8 @@ from tui.commands import APP_COMMANDS, bindings, remappable_ids
 from tui.palette import TriageCommands
 from tui.screens.main_screen import MainScreen
 
+LIBRARY_AFTER_SECONDS = 3.0  # at the latest; a tree with every target in asks for it sooner
+
 if TYPE_CHECKING:
     from runbooks.loader import Library
 
@@ -38,13 +40,17 @@ class TriageApp(App[int]):
         self.forced_read_only = read_only
         self.live = LiveEnvironment(inventory, environment, read_only=read_only)
         self.library: Library | None = None
+        self._library_asked = False
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.live)
 
     def on_mount(self) -> None:
         self._apply_keymap()
-        self.call_after_refresh(self._load_library)  # after the first frame
+        # The library is read once every target is in the tree (the main screen asks), or
+        # after LIBRARY_AFTER_SECONDS: at start it would compete with the SDK imports and
+        # the first calls for the one core Python runs on.
+        self.set_timer(LIBRARY_AFTER_SECONDS, self.load_library)
 
     def _apply_keymap(self) -> None:
         wanted = dict(self.inventory.settings.keys)
@@ -58,9 +64,13 @@ class TriageApp(App[int]):
             )
         self.set_keymap({key: value for key, value in wanted.items() if key not in unknown})
 
-    def _load_library(self) -> None:
-        # Imported here, on the UI thread, after the first frame; only the reading of the files
-        # goes to a thread (two threads compiling source at once can fail on Python 3.11).
+    def load_library(self) -> None:
+        """Read the runbook library, once."""
+        if self._library_asked:
+            return
+        self._library_asked = True
+        # Imported here, on the UI thread; only the reading of the files goes to a thread
+        # (two threads compiling source at once can fail on Python 3.11).
         import runbooks.loader  # noqa: F401
 
         self.load_runbooks()
@@ -74,6 +84,9 @@ class TriageApp(App[int]):
 
     def _library_loaded(self, library: Library) -> None:
         self.library = library
+        main = self.main_screen()
+        if main is not None:
+            main.library_loaded()  # what the last sweep found gets its runbooks
         if library.errors:
             self.notify(
                 f"{len(library.errors)} runbooks could not load; first: {library.errors[0]}",

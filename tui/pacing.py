@@ -9,7 +9,10 @@ already older than that.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
+
+from providers.contract import CheckResult, Health, Node
 
 
 class RefreshPacer:
@@ -43,3 +46,26 @@ class RefreshPacer:
     def stale_after(self) -> float:
         """Data older than this is stale (two refreshes at the current pace)."""
         return 2 * self.current_interval
+
+
+NUMBERS = re.compile(r"\d[\d.,]*")
+
+
+def what_a_sweep_shows(nodes: list[Node], results: list[CheckResult]) -> Hashable:
+    """What a sweep says, numbers aside: every status and reason, every check's outcome and
+    summary. A latency or a memory figure that moves a little is not a change worth a faster
+    pace; a status that changes, or a new reason, is."""
+    statuses = tuple(
+        (node.id, node.status.health, NUMBERS.sub("#", node.status.reason))
+        for tree in nodes
+        for node in tree.walk()
+    )
+    outcomes = tuple((r.node_id, r.check, r.status, NUMBERS.sub("#", r.summary)) for r in results)
+    return statuses, outcomes
+
+
+def worth_sweeping(node: Node, depth: int) -> bool:
+    """Which children a refresh checks: the targets' direct children (databases, queues,
+    containers, namespaces, clusters) and anything deeper that discovery already saw unwell.
+    A healthy pod among 2,000 is checked when it is selected, not every refresh."""
+    return depth == 1 or node.status.health in {Health.FAILING, Health.DEGRADED}

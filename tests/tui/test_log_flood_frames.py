@@ -3,8 +3,11 @@ a frame; keys in the pane go before the next batch."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tui.conftest import wait_until
 from tests.tui.test_log_view import LogApp, numbered
+from tui.widgets import log_tail
 from tui.widgets.log_tail import LogTail
 from tui.widgets.log_view import FRAME_SECONDS
 
@@ -45,3 +48,38 @@ async def test_a_key_in_the_pane_goes_before_new_lines() -> None:
         await pilot.press("t")  # timestamps off: a key the pane handles
         assert tail.key_first() > 0
         assert not tail.view.show_timestamps
+
+
+async def test_a_batch_bigger_than_the_buffer_keeps_its_newest_lines_and_counts_the_rest() -> None:
+    app = LogApp(max_lines=100)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tail = app.query_one(LogTail)
+        view = tail.view
+        tail.append(numbered(50))
+        tail.append(numbered(1_000, 50))  # 1,050 lines seen, 100 kept
+        assert (view.buffered, view.dropped, view.line_count) == (100, 950, 100)
+        assert view.visible_lines()[0].text == "line 950"
+        assert view.visible_lines()[-1].text == "line 1049"
+        tail.toggle_follow()  # paused: what arrives counts as new, kept or not
+        tail.append(numbered(300, 1_050))
+        assert view.dropped == 1_250 and view.new_since_pause == 300
+        await wait_until(pilot, lambda: "1,250 dropped" in str(tail.border_subtitle))
+
+
+async def test_a_key_holds_new_lines_back_until_its_frame_is_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(log_tail, "KEY_FRAME_SECONDS", 1.0)  # longer than a test's key takes
+    app = LogApp(max_lines=1_000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tail = app.query_one(LogTail)
+        view = tail.view
+        await pilot.pause(FRAME_SECONDS * 2)
+        tail.append(numbered(10))
+        tail.view.focus()
+        await pilot.press("backslash")  # the filter prompt opens: a key
+        scroll_before = view.virtual_size.height
+        tail.append(numbered(200, 10))  # kept and counted at once ...
+        assert view.buffered == 210
+        assert view.virtual_size.height == scroll_before  # ... drawn after the key's frame
+        await wait_until(pilot, lambda: view.virtual_size.height == 210)

@@ -8,9 +8,12 @@ test_platforms_live.py.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from providers.inventory import Target
+from tests.tui import recorded
 from tests.tui.conftest import inventory_of, wait_for_group, wait_until
 from tui.app import TriageApp
 from tui.widgets.log_tail import LogTail
@@ -92,3 +95,21 @@ class TestPlatforms:
             assert len(tasks) == 2 and all("CannotPullContainerError" in r for r in tasks)
 
         assert snap_compare(platforms_app(), terminal_size=size, run_before=ecs_service)
+
+
+async def test_a_log_line_that_matches_a_runbook_becomes_a_problem(
+    recorded_kind: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signatures are looked for off the event loop; what they find reaches the list."""
+    recording = copy.deepcopy(recorded._recording("platforms"))
+    worker = recording["logs"]["compose:docker/shop/worker"]
+    worker.append([worker[-1][0], "shop-worker-1", "err", "Failed to obtain OAuth token"])
+    monkeypatch.setattr(recorded, "_recording", lambda name="incident": recording)
+    app = platforms_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, WORKER, lines=9)
+        main = app.screen
+        await wait_until(pilot, lambda: any(p.origin == "log" for p in main.problems))
+        found = [p for p in main.problems if p.origin == "log"]
+        assert [(p.node_id, p.text) for p in found] == [(WORKER, "Failed to obtain OAuth token")]
+        assert found[0].suggestions[0].runbook.id == "api-genesys-integration"

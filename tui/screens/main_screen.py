@@ -9,60 +9,43 @@ problems list, with the runbooks they point to.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widget import Widget
+from textual.widgets import Header, Input
 
-from providers.contract import CheckResult, Health, LogLine, Node
+from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
 from tui.commands import MAIN_COMMANDS, bindings
-from tui.pacing import RefreshPacer
-from tui.problems import Problem, SignatureScanner, problems_from_results
+from tui.log_feed import MAX_LOG_PROBLEMS, LogSignatures, newest, parts
+from tui.pacing import RefreshPacer, what_a_sweep_shows, worth_sweeping
+from tui.problems import Problem, problems_from_results
 from tui.streams import batched
 from tui.trends import TrendHistory
 from tui.widgets.check_results import CheckResults
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.log_tail import LogTail
 from tui.widgets.service_tree import ServiceTree
 from tui.widgets.trends import Trends
 
-MAX_LOG_PROBLEMS = 20
 TICK_SECONDS = 2.0
 SWEEP_CHECKS_AT_ONCE = 32
 
 
-NUMBERS = re.compile(r"\d[\d.,]*")
-
-
-def what_a_sweep_shows(nodes: list[Node], results: list[CheckResult]) -> Hashable:
-    """What a sweep says, numbers aside: every status and reason, every check's outcome and
-    summary. A latency or a memory figure that moves a little is not a change worth a faster
-    pace; a status that changes, or a new reason, is."""
-    statuses = tuple(
-        (node.id, node.status.health, NUMBERS.sub("#", node.status.reason))
-        for tree in nodes
-        for node in tree.walk()
-    )
-    outcomes = tuple((r.node_id, r.check, r.status, NUMBERS.sub("#", r.summary)) for r in results)
-    return statuses, outcomes
-
-
-def worth_sweeping(node: Node, depth: int) -> bool:
-    """Which children a refresh checks: the targets' direct children (databases, queues,
-    containers, namespaces, clusters) and anything deeper that discovery already saw unwell.
-    A healthy pod among 2,000 is checked when it is selected, not every refresh."""
-    return depth == 1 or node.status.health in {Health.FAILING, Health.DEGRADED}
-
-
 class MainScreen(Screen[None]):
     BINDINGS = bindings(MAIN_COMMANDS)
+
+    # Textual repaints the whole screen when the focus moves; what looks different with focus
+    # is restyled widget by widget anyway. Over SSH, during a flood, opening the log prompt
+    # then costs its own line, not 20 KB and a frame of every pane.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     @dataclass
     class Swept(Message):
@@ -98,14 +81,21 @@ class MainScreen(Screen[None]):
         lines: list[LogLine]
         dropped: int = 0  # lines the stream lost before these: the pane fell behind
 
+    @dataclass
+    class LogProblems(Message):
+        """Lines of the selected node's log that match a runbook's signature."""
+
+        node_id: str
+        problems: list[Problem]
+
     def __init__(self, live: LiveEnvironment) -> None:
         super().__init__()
         self.live = live
         self.selected: Node | None = None
         self.check_problems: list[Problem] = []
         self.trends = TrendHistory()
-        self._scanner: SignatureScanner | None = None
-        self._scanner_library: object | None = None
+        self.signatures = LogSignatures()
+        self._last_sweep: MainScreen.Swept | None = None
         self.last_swept = time.monotonic()
         self.stale_seconds = 0
         self.log_problems: list[Problem] = []
@@ -123,7 +113,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="right"):
                 yield LogTail(max_lines=self.live.settings.log_buffer_lines, id="log-tail")
                 yield CheckResults(id="check-results")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ServiceTree).border_title = "Services"
@@ -233,10 +223,18 @@ class MainScreen(Screen[None]):
         tail = self.query_one(LogTail)
         async for batch in provider.log_batches(node.id):
             await asyncio.sleep(tail.key_first())  # a key's frame first; lines wait (bounded)
-            self.post_message(self.LogBatch(node.id, batch.lines, batch.dropped))
-            handled = asyncio.Event()
-            if self.call_later(handled.set):  # runs after the batch's handler
-                await handled.wait()
+            # Signatures are looked for while the pane shows the batch, in parts: a key
+            # waits for one part (milliseconds), not for the whole batch.
+            library = getattr(self.app, "library", None)
+            scanning = asyncio.ensure_future(self.signatures.find(library, node.id, batch.lines))
+            lines, dropped = await asyncio.to_thread(newest, batch.lines, tail.max_lines)
+            for part, part_dropped in parts(lines, batch.dropped + dropped):
+                self.post_message(self.LogBatch(node.id, part, part_dropped))
+                handled = asyncio.Event()
+                if self.call_later(handled.set):  # runs after the part's handler
+                    await handled.wait()
+            if found := await scanning:
+                self.post_message(self.LogProblems(node.id, found))
 
     # Handlers: they own the state.
 
@@ -258,22 +256,59 @@ class MainScreen(Screen[None]):
             if not swept and self.selected.checks:
                 self.run_checks(self.selected)  # a node the sweep passed over stays live
             self.query_one(Trends).show(self.trends.of(self.selected.id))
+        self._last_sweep = message
+        self._find_check_problems()
+        self._want_library()  # a target that failed to load never shows; the sweep still ends
+
+    def library_loaded(self) -> None:
+        """The runbooks are in: the last sweep's problems get theirs, and the log lines shown
+        so far (they came before any signature could be looked for) are scanned."""
+        from tui.screens.problems import ProblemsScreen
+
+        self._find_check_problems()
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ProblemsScreen):  # opened before the runbooks were in
+                self.call_later(screen.show_problems, self.problems)
+        if self.selected is not None:
+            self.scan_shown_lines(self.selected.id, self.query_one(LogTail).view.visible_lines())
+
+    @work(group="log-scan", exit_on_error=False)
+    async def scan_shown_lines(self, node_id: str, lines: list[LogLine]) -> None:
+        library = getattr(self.app, "library", None)
+        if found := await self.signatures.find(library, node_id, lines):
+            self.post_message(self.LogProblems(node_id, found))
+
+    def _find_check_problems(self) -> None:
+        if (sweep := self._last_sweep) is None:
+            return
         library = getattr(self.app, "library", None)
         runbooks = list(library.runbooks.values()) if library is not None else []
-        kinds = {node.id: node.kind for tree in message.nodes for node in tree.walk()}
-        self.check_problems = problems_from_results(message.results, runbooks, kinds)
+        kinds = {node.id: node.kind for tree in sweep.nodes for node in tree.walk()}
+        self.check_problems = problems_from_results(sweep.results, runbooks, kinds)
         self._set_subtitle()
+        if self.check_problems and library is None:
+            self._want_library()  # problems want their runbooks: read the library now
 
     def on_main_screen_target_changed(self, message: TargetChanged) -> None:
         if not any(w.group == "rediscover" and w.is_running for w in self.workers):
             self.rediscover(message.root_id)
 
     def on_main_screen_target_discovered(self, message: TargetDiscovered) -> None:
-        self.query_one(ServiceTree).show_target(message.tree)
+        tree = self.query_one(ServiceTree)
+        tree.show_target(message.tree)
         self._set_subtitle()
         first = self.live.root_ids[0] if self.live.root_ids else None
         if self.selected is None and message.tree.id == first:
             self.select(message.tree)  # the inventory's first target, as soon as it answers
+        if all(tree.node_by_id(root) is not None for root in self.live.root_ids):
+            self._want_library()
+
+    def _want_library(self) -> None:
+        """Read the runbook library now (once): every target has answered, a sweep ended, or
+        problems want their runbooks."""
+        load_library = getattr(self.app, "load_library", None)
+        if load_library is not None:
+            load_library()
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:
         self.select(message.node)
@@ -300,16 +335,12 @@ class MainScreen(Screen[None]):
         if self.selected is None or message.node_id != self.selected.id:
             return
         self.query_one(LogTail).append(message.lines, dropped=message.dropped)
-        library = getattr(self.app, "library", None)
-        if library is not None:
-            if self._scanner is None or self._scanner_library is not library:
-                self._scanner = SignatureScanner(library.runbooks.values())
-                self._scanner_library = library
-            scanner = self._scanner
-            found = scanner.problems(message.node_id, message.lines, limit=MAX_LOG_PROBLEMS)
-            if found:
-                self.log_problems = (self.log_problems + found)[-MAX_LOG_PROBLEMS:]
-                self._set_subtitle()
+
+    def on_main_screen_log_problems(self, message: LogProblems) -> None:
+        if self.selected is None or message.node_id != self.selected.id:
+            return
+        self.log_problems = (self.log_problems + message.problems)[-MAX_LOG_PROBLEMS:]
+        self._set_subtitle()
 
     # What the app and the palette ask of this screen.
 
@@ -320,7 +351,7 @@ class MainScreen(Screen[None]):
         self.live = live
         self.selected = None
         self.pacer.activity()
-        self.check_problems, self.log_problems = [], []
+        self.check_problems, self.log_problems, self._last_sweep = [], [], None
         self.query_one(ServiceTree).forget()
         self.query_one(ServiceTree).expect(live.root_ids)
         self.query_one(LogTail).start("", available=False)
@@ -348,6 +379,8 @@ class MainScreen(Screen[None]):
             self.app.open_walkthrough(symptom=problem.text, runbook_id=runbook)  # type: ignore[attr-defined]
 
         self.app.push_screen(ProblemsScreen(self.problems), chosen)
+        if getattr(self.app, "library", None) is None:
+            self._want_library()  # the list's runbooks: read the library now (it updates)
 
     # Actions.
 

@@ -53,6 +53,12 @@ class ProblemsScreen(ModalScreen[Problem | None]):
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
 
+    async def show_problems(self, problems: list[Problem]) -> None:
+        """The same problems with their runbooks, once the library has loaded."""
+        self.problems = problems
+        await self.recompose()
+        self.query_one(OptionList).focus()
+
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.problems[int(event.option.id or 0)])

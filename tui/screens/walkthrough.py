@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Input, OptionList, Static
+from textual.widgets import ContentSwitcher, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from providers.base import ConfirmationRequired
@@ -37,6 +37,7 @@ from tui.commands import WALKTHROUGH_COMMANDS, bindings
 from tui.screens.confirm_fix import ConfirmFix
 from tui.widgets.diagnosis_view import DiagnosisView
 from tui.widgets.glyphs import check_badge
+from tui.widgets.key_footer import KeyFooter
 
 
 def transcripts_dir() -> Path:
@@ -110,7 +111,7 @@ class Walkthrough(Screen[None]):
             with Vertical(id="walk-diagnosis"):
                 yield DiagnosisView(id="walk-view")
                 yield Static("", id="walk-result")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "triage walkthrough"

@@ -29,6 +29,12 @@ from tui.widgets.log_view import LogView
 
 _BINDINGS = bindings(LOG_COMMANDS)
 KEY_FIRST_SECONDS = 0.3  # after a key in the pane, how long its frames go before new lines
+KEY_FRAME_SECONDS = 0.1  # after a key, how long the view waits before it follows new lines
+
+# The prompt line stays on screen (showing or hiding it would lay the whole screen out again,
+# which a flood makes slow); between prompts it lists the keys the footer has no room for.
+IDLE_LABEL = "keys"
+IDLE_HINT = "n/N next match · v invert · M since · t timestamps · W wrap · esc clears"
 
 PROMPTS = {
     "filter": "text, /regex/ or !exclude; enter applies, empty clears, esc closes",
@@ -66,18 +72,20 @@ class LogTail(Vertical):
         self.cutoff: datetime | None = None  # lines older than this are outside the window
         self.search_text = ""
         self.prompt_mode = ""
+        self.prompting = False  # a plain flag: a CSS class would restyle the pane's widgets
         self._subtitle = ""
         self._key_at = 0.0  # when a key last reached the pane (monotonic)
 
     def compose(self) -> ComposeResult:
         yield LogView(max_lines=self.max_lines, id="log-view")
         with Horizontal(id="log-prompt"):
-            yield Label("", id="log-prompt-label")
-            yield Input(id="log-input")
+            yield Label(IDLE_LABEL, id="log-prompt-label", classes="-idle")
+            yield Input(id="log-input", placeholder=IDLE_HINT)
         yield Static("", id="log-prompt-error", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Log: no node selected"
+        self.query_one("#log-input", Input).can_focus = False  # until a prompt opens
         self.view.on_refit = self._retitle
         self.set_interval(1.0, self.slide_window)
         self._retitle()
@@ -99,10 +107,16 @@ class LogTail(Vertical):
         self._retitle()
 
     def on_key(self, event: events.Key) -> None:
-        self._key_at = time.monotonic()  # the view's keys; not stopped: bindings still see it
+        self._keyed()  # the view's keys; not stopped: bindings still see it
 
     def on_input_changed(self) -> None:
-        self._key_at = time.monotonic()  # typed in the prompt
+        self._keyed()  # typed in the prompt
+
+    def _keyed(self) -> None:
+        """A key reached the pane: its frame goes out before the view follows new lines (a
+        flood's frame redraws the whole pane, the key's only what it changed)."""
+        self._key_at = time.monotonic()
+        self.view.hold(KEY_FRAME_SECONDS)
 
     def key_first(self) -> float:
         """Seconds the pane's last key (its actions note when) still goes before new lines: a
@@ -180,22 +194,22 @@ class LogTail(Vertical):
     # Actions bound to keys.
 
     def action_search(self, direction: int) -> None:
-        self._key_at = time.monotonic()
+        self._keyed()
         if self.view.search_pattern is None:
             self.notify("No search yet: press / to search", timeout=3)
         elif not self.search(direction):
             self.notify("No line matches the search", severity="warning", timeout=3)
 
     def action_invert(self) -> None:
-        self._key_at = time.monotonic()
+        self._keyed()
         self.set_filter(self.filter, self.filter_text, not self.inverse)
 
     def action_cycle_window(self) -> None:
-        self._key_at = time.monotonic()
+        self._keyed()
         self.set_window(self.window_index + 1)
 
     def action_toggle_option(self, option: str) -> None:
-        self._key_at = time.monotonic()
+        self._keyed()
         view = self.view
         timestamps, wrap = view.show_timestamps, view.wrap
         view.set_options(
@@ -205,7 +219,7 @@ class LogTail(Vertical):
 
     def action_copy(self) -> None:
         """Copy the line at the cursor with OSC 52, which works over SSH; JSON stays raw."""
-        self._key_at = time.monotonic()
+        self._keyed()
         line = self.view.cursor_line
         if line is None:
             self.notify("No line to copy", timeout=3)
@@ -216,7 +230,7 @@ class LogTail(Vertical):
 
     def action_save(self) -> None:
         """Write the shown lines, raw and made safe, to a file, off the UI loop."""
-        self._key_at = time.monotonic()
+        self._keyed()
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.source).strip("-") or "log"
         stamp = self.clock().astimezone().strftime("%Y%m%d-%H%M%S")
         self.write_lines(self.save_dir / f"triage-{slug}-{stamp}.log", self.view.visible_lines())
@@ -235,14 +249,13 @@ class LogTail(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Escape is the pane's only while a prompt is open or a search is highlighted."""
-        prompting = self.has_class("-prompting")
         if action == "escape":
-            return prompting or self.view.search_pattern is not None
-        return not prompting
+            return self.prompting or self.view.search_pattern is not None
+        return not self.prompting
 
     def action_escape(self) -> None:
-        self._key_at = time.monotonic()
-        if self.has_class("-prompting"):
+        self._keyed()
+        if self.prompting:
             self.close_prompt()
         else:
             self.view.set_search(None)
@@ -251,18 +264,21 @@ class LogTail(Vertical):
     # The prompt: one input line for a filter, a search or a start time.
 
     def action_prompt(self, mode: str) -> None:
-        self._key_at = time.monotonic()
+        self._keyed()
         self.prompt_mode = mode
-        self.query_one("#log-prompt-label", Label).update(mode)
+        label = self.query_one("#log-prompt-label", Label)
+        label.update(mode, layout=False)
+        label.remove_class("-idle")
         prompt = self.query_one("#log-input", Input)
         prompt.placeholder = PROMPTS[mode]
+        prompt.can_focus = True
         prompt.value = {
             "filter": ("!" if self.inverse else "") + self.filter_text,
             "search": self.search_text,
             "since": f"{self.since.astimezone():%H:%M:%S}" if self.since else "",
         }[mode]
         self._show_error("")
-        self.add_class("-prompting")
+        self.prompting = True
         prompt.focus()
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
@@ -297,15 +313,23 @@ class LogTail(Vertical):
                 self.notify("No line matches the search", severity="warning", timeout=3)
 
     def close_prompt(self) -> None:
-        self.remove_class("-prompting")
+        self.prompting = False
         self._show_error("")
         self.prompt_mode = ""
+        label = self.query_one("#log-prompt-label", Label)
+        label.update(IDLE_LABEL, layout=False)
+        label.add_class("-idle")
+        prompt = self.query_one("#log-input", Input)
+        if prompt.value:
+            prompt.value = ""
+        prompt.placeholder, prompt.can_focus = IDLE_HINT, False
         self.view.focus()
 
     def _show_error(self, error: str) -> None:
         note = self.query_one("#log-prompt-error", Static)
-        note.update(error)
-        note.set_class(bool(error), "-shown")
+        if str(note.content) != error:  # an unchanged note lays nothing out again
+            note.update(error)
+            note.set_class(bool(error), "-shown")
 
     # Titles: where the operator reads the pane's state.
 

@@ -72,6 +72,7 @@ class LogView(LogRows, ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._refitted = 0.0  # when the view last followed its lines (monotonic)
         self._refit_timer: Timer | None = None
+        self._held_until = 0.0  # a key holds the view still until then (monotonic)
         self.on_refit: Callable[[], None] | None = None  # after a refit a flood put off
         self.clear()
 
@@ -125,7 +126,14 @@ class LogView(LogRows, ScrollView, can_focus=True):
         if not lines:
             return self._refit_soon()
         before = self.line_count
-        batch = self._merge_tail(sorted(lines, key=_TIME))
+        ordered = sorted(lines, key=_TIME)
+        if (beyond := len(ordered) - self.max_lines) > 0:
+            # Only the newest max_lines of a batch this big can stay: the rest are counted,
+            # not laid out and dropped again line by line (a flood's batches get this big).
+            ordered, self.dropped = ordered[beyond:], self.dropped + beyond
+            if not self.following:
+                self.new_since_pause += beyond
+        batch = self._merge_tail(ordered)
         start = self._first + len(self._buffer)
         overflow = len(self._buffer) + len(batch) - self.max_lines
         self._buffer.extend(batch)
@@ -151,15 +159,25 @@ class LogView(LogRows, ScrollView, can_focus=True):
         return self._refit_soon()
 
     def _refit_soon(self) -> bool:
-        """Refit now, unless the last was within a frame: then once, when the frame is over."""
+        """Refit now, unless the last was within a frame or a key holds the view: then once,
+        when that is over."""
         if self._refit_timer is not None:
             return False
-        wait = self._refitted + FRAME_SECONDS - time.monotonic()
+        now = time.monotonic()
+        wait = max(self._refitted + FRAME_SECONDS, self._held_until) - now
         if wait <= 0 or not self.is_mounted:
             self._refit()
             return True
         self._refit_timer = self.set_timer(wait, self._deferred_refit)
         return False
+
+    def hold(self, seconds: float) -> None:
+        """Follow no new lines for `seconds`: the frame of a key should not wait for a redraw
+        of every row. Lines keep arriving (and counting); they show when the hold ends."""
+        self._held_until = time.monotonic() + seconds
+        if (timer := self._refit_timer) is not None:
+            timer.stop()
+            self._refit_timer = self.set_timer(seconds, self._deferred_refit)
 
     def _deferred_refit(self) -> None:
         self._refit_timer = None

@@ -26,6 +26,7 @@ from bench.harness import (
     Timeout,
     p95,
     running,
+    settle,
     triage_command,
     write_inventory,
 )
@@ -104,6 +105,7 @@ def measure(servers: Servers, results_dir: Path, *, quick: bool) -> list[Figure]
         [{"kind": "compose", "name": "bench-docker", "url": servers.docker().base_url}],
         log_buffer_lines=BUFFER,
     )
+    settle()  # the Docker engine and the container just started
     with running(triage_command(config), env=servers.env) as app:
         open_log(app, "bench-flood")
         app.quiet(1.0)

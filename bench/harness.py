@@ -57,7 +57,13 @@ class PtyApp:
         master, slave = os.openpty()
         columns, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL")}
+        # As an operator's machine runs it: Python writes its .pyc files (a sandbox may forbid
+        # that with PYTHONDONTWRITEBYTECODE, and every start would compile ~100 modules).
+        environment = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TEXTUAL") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         environment.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
         environment.update(env or {})
         self.master = master
@@ -219,6 +225,29 @@ def keystrokes(
         samples.append(done - sent)
         time.sleep(gap)
     return samples
+
+
+def machine_busy(window: float = 0.5) -> float:
+    """The share of all cores busy over `window` seconds (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total, idle = sample()
+    time.sleep(window)
+    total2, idle2 = sample()
+    return 1 - (idle2 - idle) / max(1, total2 - total)
+
+
+def settle(busy_below: float = 0.15, timeout: float = 60.0) -> float:
+    """Wait until the machine is quiet (private servers that just started are still booting:
+    RabbitMQ takes seconds of CPU); returns the share busy when the wait ended."""
+    deadline = time.monotonic() + timeout
+    busy = machine_busy()
+    while busy > busy_below and time.monotonic() < deadline:
+        busy = machine_busy()
+    return busy
 
 
 def p95(samples: Sequence[float]) -> float:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bench.harness import Figure, PtyApp, bare_command, running, triage_command, write_inventory
+from bench.harness import (
+    Figure,
+    PtyApp,
+    bare_command,
+    running,
+    settle,
+    triage_command,
+    write_inventory,
+)
 from bench.servers import Servers
 
 CPU_GOAL = 0.3  # percent of one core
@@ -29,6 +37,7 @@ def measure(servers: Servers, results_dir: Path, *, quick: bool) -> list[Figure]
     seconds = 10.0 if quick else 60.0
     targets = servers.six_targets()
     config = write_inventory(servers.workdir / "idle.yaml", targets)
+    settle()
     with running(triage_command(config), env=servers.env) as app:
         for target in targets:
             app.when(target["name"].encode(), 0, 120)

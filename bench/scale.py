@@ -16,7 +16,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Figure, PtyApp, Timeout, p95, running, triage_command, write_inventory
+from bench.harness import (
+    Figure,
+    PtyApp,
+    Timeout,
+    p95,
+    running,
+    settle,
+    triage_command,
+    write_inventory,
+)
 from bench.servers import Servers, ecs_target, populate_ecs
 
 PODS, NAMESPACES, SERVICES, CLUSTERS = 2_000, 50, 300, 3
@@ -45,6 +54,7 @@ def measure(servers: Servers, results_dir: Path, *, quick: bool) -> list[Figure]
     ]
     config = write_inventory(servers.workdir / "scale.yaml", targets)
     discovery, counts = asyncio.run(_discover(config, servers.env))
+    settle()  # the fake API and moto still busy from being filled
     presses = 10 if quick else 40
     with running(triage_command(config), env=servers.env) as app:
         try:

@@ -39,6 +39,36 @@ class Problem:
         return (self.severity, -best, self.node_id, self.origin)
 
 
+class NewestResults:
+    """The newest result of each check the last sweep ran. A node's own run (its checks rerun
+    when it is selected) that began after the sweep's replaces it, so the problems say what the
+    check table shows; a check no sweep ran is not a problem of the environment."""
+
+    def __init__(self) -> None:
+        self._by_check: dict[tuple[str, str], CheckResult] = {}
+
+    def swept(self, results: Iterable[CheckResult]) -> None:
+        latest = {(result.node_id, result.check): result for result in results}
+        for key, result in self._by_check.items():
+            if key in latest and result.started_at > latest[key].started_at:
+                latest[key] = result
+        self._by_check = latest
+
+    def finished(self, result: CheckResult) -> bool:
+        """Take a node's own result; True when it is newer than what the sweep saw."""
+        key = (result.node_id, result.check)
+        if key not in self._by_check or result.started_at <= self._by_check[key].started_at:
+            return False
+        self._by_check[key] = result
+        return True
+
+    def clear(self) -> None:
+        self._by_check = {}
+
+    def results(self) -> list[CheckResult]:
+        return list(self._by_check.values())
+
+
 def problems_from_results(
     results: Iterable[CheckResult],
     runbooks: Iterable[Runbook],

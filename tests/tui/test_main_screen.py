@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
 from providers.contract import CheckStatus, Health
@@ -175,3 +178,40 @@ async def test_refreshes_back_off_while_nothing_changes_and_a_key_restores_the_p
         await pilot.press("down")  # someone is at the keyboard
         assert screen.pacer.quiet_sweeps == 0
         assert screen.pacer.current_interval == 0.2
+
+
+async def test_a_check_rerun_after_the_sweep_is_what_the_problems_count(
+    redis_server: RedisServer,
+) -> None:
+    """The sweep saw a slow PING; the selected node's own run, begun later, saw it answer at
+    once: the check table shows the pass, and the problem count agrees with it."""
+    app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await wait_until(pilot, lambda: screen._last_sweep is not None)
+        await wait_for_group(app, "checks")
+        node = app.query_one(ServiceTree).node_by_id("redis:cache")
+        assert node is not None
+        ping = app.query_one(CheckResults).results["redis.ping"]
+        slow = replace(
+            ping,
+            status=CheckStatus.WARN,
+            summary="slow: PONG in 240 ms (over 100 ms)",
+            started_at=ping.started_at + timedelta(seconds=1),
+        )
+        screen.post_message(MainScreen.Swept([node], [slow]))
+        await wait_until(pilot, lambda: "1 problem (p)" in screen.sub_title)
+        assert [problem.origin for problem in screen.problems] == ["redis.ping"]
+
+        older = replace(ping, started_at=ping.started_at + timedelta(seconds=0.5))
+        screen.post_message(MainScreen.CheckFinished(node.id, older))  # begun before the sweep
+        await pilot.pause()
+        assert "1 problem (p)" in screen.sub_title
+        assert app.query_one(CheckResults).results["redis.ping"].status is CheckStatus.WARN
+
+        rerun = replace(ping, started_at=ping.started_at + timedelta(seconds=2))
+        screen.post_message(MainScreen.CheckFinished(node.id, rerun))
+        await wait_until(pilot, lambda: screen.sub_title == "local · test")
+        assert screen.problems == []
+        assert app.query_one(CheckResults).results["redis.ping"].status is CheckStatus.PASS

@@ -26,7 +26,7 @@ from providers.environment import LiveEnvironment, PlannedCheck
 from tui.commands import MAIN_COMMANDS, bindings
 from tui.log_feed import MAX_LOG_PROBLEMS, LogSignatures, newest, parts
 from tui.pacing import RefreshPacer, what_a_sweep_shows, worth_sweeping
-from tui.problems import Problem, problems_from_results
+from tui.problems import NewestResults, Problem, problems_from_results
 from tui.streams import batched
 from tui.trends import TrendHistory
 from tui.widgets.check_results import CheckResults
@@ -96,6 +96,7 @@ class MainScreen(Screen[None]):
         self.trends = TrendHistory()
         self.signatures = LogSignatures()
         self._last_sweep: MainScreen.Swept | None = None
+        self.newest = NewestResults()  # what the check problems come from
         self.last_swept = time.monotonic()
         self.stale_seconds = 0
         self.log_problems: list[Problem] = []
@@ -257,6 +258,7 @@ class MainScreen(Screen[None]):
                 self.run_checks(self.selected)  # a node the sweep passed over stays live
             self.query_one(Trends).show(self.trends.of(self.selected.id))
         self._last_sweep = message
+        self.newest.swept(message.results)
         self._find_check_problems()
         self._want_library()  # a target that failed to load never shows; the sweep still ends
 
@@ -284,7 +286,7 @@ class MainScreen(Screen[None]):
         library = getattr(self.app, "library", None)
         runbooks = list(library.runbooks.values()) if library is not None else []
         kinds = {node.id: node.kind for tree in sweep.nodes for node in tree.walk()}
-        self.check_problems = problems_from_results(sweep.results, runbooks, kinds)
+        self.check_problems = problems_from_results(self.newest.results(), runbooks, kinds)
         self._set_subtitle()
         if self.check_problems and library is None:
             self._want_library()  # problems want their runbooks: read the library now
@@ -326,6 +328,8 @@ class MainScreen(Screen[None]):
             self.workers.cancel_group(self, "logs")
 
     def on_main_screen_check_finished(self, message: CheckFinished) -> None:
+        if self.newest.finished(message.result):
+            self._find_check_problems()  # the problems say what the check table says
         if self.selected is not None and message.node_id == self.selected.id:
             self.query_one(CheckResults).record(message.result)
             self.trends.add([message.result])
@@ -352,6 +356,7 @@ class MainScreen(Screen[None]):
         self.selected = None
         self.pacer.activity()
         self.check_problems, self.log_problems, self._last_sweep = [], [], None
+        self.newest.clear()
         self.query_one(ServiceTree).forget()
         self.query_one(ServiceTree).expect(live.root_ids)
         self.query_one(LogTail).start("", available=False)

@@ -89,6 +89,8 @@ class CheckResults(Vertical):
     def record(self, result: CheckResult) -> None:
         """Keep the result; redraw only the cells and the evidence whose text changed."""
         previous = self.results.get(result.check)
+        if previous is not None and result.started_at < previous.started_at:
+            return  # a run begun before the one shown, finishing late: it is not the news
         self.results[result.check] = result
         table = self.table
         if result.check not in table.rows:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 SLOWLOG_POLL_SECONDS = 2.0
 SLOWLOG_BATCH = 128
+PING_TRIES = 3  # round trips, at most, before a PING is called slow
 
 
 def _text(value: Any) -> str:
@@ -212,15 +213,22 @@ class RedisProvider(RedisKeyspace, Provider):
         client = self.client()
         await client.ping()  # connect outside the timed round trip
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        await client.ping()  # raises unless the answer is PONG
-        rtt_ms = (loop.time() - started) * 1000
+        warn_ms = float(params["warn_ms"])
+        # A round trip also measures this process (its event loop may be busy drawing): slow
+        # means the best of PING_TRIES was slow, as redis-cli --latency reports its minimum.
+        trips: list[float] = []
+        while len(trips) < PING_TRIES and (not trips or min(trips) > warn_ms):
+            started = loop.time()
+            await client.ping()  # raises unless the answer is PONG
+            trips.append((loop.time() - started) * 1000)
+        rtt_ms = min(trips)
         facts = {"rtt_ms": round(rtt_ms, 3), "address": self.address}
-        evidence = (f"PING {self.address} -> PONG in {rtt_ms:.2f} ms",)
-        if rtt_ms > float(params["warn_ms"]):
+        best = f" (best of {len(trips)})" if len(trips) > 1 else ""
+        evidence = (f"PING {self.address} -> PONG in {rtt_ms:.2f} ms{best}",)
+        if rtt_ms > warn_ms:
             return Finding(
                 CheckStatus.WARN,
-                f"slow: PONG in {rtt_ms:.0f} ms (over {params['warn_ms']:g} ms)",
+                f"slow: PONG in {rtt_ms:.0f} ms (over {warn_ms:g} ms)",
                 facts,
                 evidence,
             )

@@ -41,29 +41,35 @@ class Problem:
 
 class NewestResults:
     """The newest result of each check the last sweep ran. A node's own run (its checks rerun
-    when it is selected) that began after the sweep's replaces it, so the problems say what the
-    check table shows; a check no sweep ran is not a problem of the environment."""
+    when it is selected) that began after the sweep's replaces it, whether it ended before the
+    sweep did or after, so the problems say what the check table shows; a check no sweep ran
+    is not a problem of the environment."""
 
     def __init__(self) -> None:
         self._by_check: dict[tuple[str, str], CheckResult] = {}
+        self._own: dict[tuple[str, str], CheckResult] = {}  # node runs the sweep may not know
 
     def swept(self, results: Iterable[CheckResult]) -> None:
         latest = {(result.node_id, result.check): result for result in results}
-        for key, result in self._by_check.items():
+        for key, result in self._own.items():
             if key in latest and result.started_at > latest[key].started_at:
                 latest[key] = result
         self._by_check = latest
+        # What lost to this sweep would lose to every later one.
+        self._own = {key: result for key, result in self._own.items() if latest.get(key) is result}
 
     def finished(self, result: CheckResult) -> bool:
-        """Take a node's own result; True when it is newer than what the sweep saw."""
+        """Take a node's own result; True when it replaces what the problems came from."""
         key = (result.node_id, result.check)
+        if (own := self._own.get(key)) is None or result.started_at > own.started_at:
+            self._own[key] = result
         if key not in self._by_check or result.started_at <= self._by_check[key].started_at:
             return False
         self._by_check[key] = result
         return True
 
     def clear(self) -> None:
-        self._by_check = {}
+        self._by_check, self._own = {}, {}
 
     def results(self) -> list[CheckResult]:
         return list(self._by_check.values())

@@ -24,13 +24,19 @@ async def wait_for_group(app: App[object], group: str) -> None:
 
 
 async def wait_until(
-    pilot: Pilot[object], condition: Callable[[], bool], *, timeout: float = 10.0
+    pilot: Pilot[object],
+    condition: Callable[[], bool],
+    *,
+    timeout: float = 10.0,
+    state: Callable[[], object] | None = None,
 ) -> None:
-    """Process messages until `condition` holds; fail with a clear message after `timeout`."""
+    """Process messages until `condition` holds; fail with a clear message after `timeout`,
+    saying what `state` returns then (what the screen held instead)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout}s")
+            seen = f"; instead: {state()!r}" if state is not None else ""
+            raise AssertionError(f"condition not reached within {timeout}s{seen}")
         await pilot.pause(0.02)
 
 

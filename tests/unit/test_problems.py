@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from providers.contract import CheckResult, CheckStatus, LogLine
 from providers.text import sanitize
 from runbooks.loader import load_library
-from tui.problems import SignatureScanner, problems_from_results, required_text
+from tui.problems import NewestResults, SignatureScanner, problems_from_results, required_text
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -138,3 +138,35 @@ def test_a_check_saying_the_same_thing_again_is_not_ranked_again(
     reloaded = list(load_library().runbooks.values())  # another library: ranked anew
     problems_from_results([failing], reloaded)
     assert ranked == ["redis.memory", "redis.memory"]
+
+
+def ping(status: CheckStatus, started_seconds: float) -> CheckResult:
+    return CheckResult(
+        check="redis.ping",
+        target="cache",
+        status=status,
+        summary=str(status),
+        node_id="redis:cache",
+        started_at=NOW + timedelta(seconds=started_seconds),
+    )
+
+
+def test_a_node_run_begun_after_the_sweeps_check_wins_whichever_ends_first() -> None:
+    # The node's own run began later but ended before the (slow) sweep: it still wins.
+    newest = NewestResults()
+    assert not newest.finished(ping(CheckStatus.PASS, 2))  # no sweep yet: nothing to replace
+    newest.swept([ping(CheckStatus.WARN, 1)])
+    assert [r.status for r in newest.results()] == [CheckStatus.PASS]
+
+    # A sweep's result begun after every node run replaces it; the node run is forgotten.
+    newest.swept([ping(CheckStatus.WARN, 3)])
+    assert [r.status for r in newest.results()] == [CheckStatus.WARN]
+    newest.swept([ping(CheckStatus.FAIL, 0)])  # older than the forgotten run: nothing beats it
+    assert [r.status for r in newest.results()] == [CheckStatus.FAIL]
+
+    # A node run that ends after the sweep replaces the sweep's result only if begun later.
+    assert not newest.finished(ping(CheckStatus.PASS, -1))
+    assert newest.finished(ping(CheckStatus.PASS, 4))
+    assert [r.status for r in newest.results()] == [CheckStatus.PASS]
+    newest.clear()
+    assert newest.results() == []

@@ -5,25 +5,28 @@ Worker failures anywhere become one kind of notice here, instead of try/excepts 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from providers.contexts import ContextOverrides
-from providers.contract import Node
-from providers.environment import LiveEnvironment
-from providers.inventory import Inventory
 from providers.redact import redact
 from tui.commands import APP_COMMANDS, bindings, remappable_ids
 from tui.palette import TriageCommands
-from tui.screens.main_screen import MainScreen
 
 LIBRARY_AFTER_SECONDS = 3.0  # at the latest; a tree with every target in asks for it sooner
 
 if TYPE_CHECKING:
+    # Imported once the first frame is out: the inventory's validation (pydantic) and the
+    # main screen's modules cost more than a fifth of a second.
+    from providers.contexts import ContextOverrides
+    from providers.contract import Node
+    from providers.inventory import Inventory
     from runbooks.loader import Library
+    from tui.screens.main_screen import MainScreen
 
 
 class TriageApp(App[int]):
@@ -33,24 +36,79 @@ class TriageApp(App[int]):
     COMMANDS = App.COMMANDS | {TriageCommands}
 
     def __init__(
-        self, inventory: Inventory, environment: str | None = None, *, read_only: bool = False
+        self,
+        inventory: Inventory | None,
+        environment: str | None = None,
+        *,
+        read_only: bool = False,
+        config: str | None = None,
     ) -> None:
+        """Without an inventory, the app reads `config` (None: the usual places, else what this
+        machine reaches) once its first frame is out, and ends with `config_error` set when the
+        inventory is broken."""
         super().__init__()
-        self.inventory = inventory
         self.forced_read_only = read_only
-        self.live = LiveEnvironment(inventory, environment, read_only=read_only)
         self.library: Library | None = None
         self._library_asked = False
+        self.config_path, self.requested_environment = config, environment
+        self.config_error: str | None = None
+        self.started = False
+        if inventory is not None:
+            self._start(inventory)
 
-    def get_default_screen(self) -> MainScreen:
+    def _start(self, inventory: Inventory) -> None:
+        from providers.environment import LiveEnvironment
+
+        self.inventory = inventory
+        environment, read_only = self.requested_environment, self.forced_read_only
+        self.live = LiveEnvironment(inventory, environment, read_only=read_only)
+        self.started = True
+
+    def get_default_screen(self) -> Screen[None]:
+        if not self.started:
+            from tui.screens.starting import StartingScreen
+
+            return StartingScreen(self.config_path)
+        from tui.screens.main_screen import MainScreen
+
         return MainScreen(self.live)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Before the inventory is in, only quitting and the keys panel make sense."""
+        return self.started or action in {"quit", "show_keys", "help_quit"}
+
     def on_mount(self) -> None:
-        self._apply_keymap()
+        if self.started:
+            self._apply_keymap()
+        else:
+            self.call_after_refresh(self.read_inventory)
         # The library is read once every target is in the tree (the main screen asks), or
         # after LIBRARY_AFTER_SECONDS: at start it would compete with the SDK imports and
         # the first calls for the one core Python runs on.
         self.set_timer(LIBRARY_AFTER_SECONDS, self.load_library)
+
+    @work(group="inventory", exit_on_error=False)
+    async def read_inventory(self) -> None:
+        """Read the inventory (files, or probes of this machine's ports: in a thread), then
+        show the main screen; a broken inventory ends the app with the reason."""
+        # Our modules are imported here, on the UI thread; only the reading goes to a thread.
+        from providers.inventory import ConfigError, load_inventory
+        from tui.screens.main_screen import MainScreen
+
+        def read() -> Inventory:
+            inventory = load_inventory(self.config_path)
+            inventory.environment_name(self.requested_environment)  # an unknown --env: an error
+            return inventory
+
+        try:
+            inventory = await asyncio.to_thread(read)
+        except ConfigError as error:
+            self.config_error = str(error)
+            self.exit(return_code=2)
+            return
+        self._start(inventory)
+        self._apply_keymap()
+        await self.push_screen(MainScreen(self.live))  # over the starting screen, for good
 
     def _apply_keymap(self) -> None:
         wanted = dict(self.inventory.settings.keys)
@@ -95,7 +153,8 @@ class TriageApp(App[int]):
             )
 
     async def on_unmount(self) -> None:
-        await self.live.close()
+        if self.started:
+            await self.live.close()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where a failed worker becomes something the operator sees."""
@@ -111,6 +170,8 @@ class TriageApp(App[int]):
     # What screens and the palette ask of the app.
 
     def main_screen(self) -> MainScreen | None:
+        from tui.screens.main_screen import MainScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 return screen
@@ -161,6 +222,7 @@ class TriageApp(App[int]):
         self.open_picker("kube" if self.live.targets_of("kubernetes") else "aws-profile")
 
     def open_picker(self, start: str) -> None:
+        from providers.contexts import ContextOverrides
         from tui.screens.environments import EnvironmentPicker
 
         picker = EnvironmentPicker(self.live, start=start)
@@ -183,6 +245,8 @@ class TriageApp(App[int]):
     @work(exclusive=True, group="environment", exit_on_error=False)
     async def switch_environment(self, name: str, overrides: ContextOverrides) -> None:
         """Watch `name` with `overrides` applied: new providers, the tree discovered again."""
+        from providers.environment import LiveEnvironment
+
         old = self.live
         self.live = LiveEnvironment(
             self.inventory, name, read_only=self.forced_read_only, overrides=overrides

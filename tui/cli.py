@@ -13,8 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from providers.inventory import ConfigError, Inventory, load_inventory
+if TYPE_CHECKING:
+    from providers.inventory import Inventory
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -153,17 +155,19 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_USAGE
         return headless_runbooks.suggest_command(text, as_json=args.json)
 
+    if args.command is None:
+        return _run_app(args.config, args.env, read_only=args.read_only)
+    if args.command == "serve":
+        return _serve(args)
+    # Imported here: the app draws its first frame before it reads the inventory.
+    from providers.inventory import ConfigError, load_inventory
+
     try:
         inventory = load_inventory(args.config)
         inventory.environment_name(args.env)
     except ConfigError as error:
-        print(f"triage: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _config_error(str(error))
 
-    if args.command is None:
-        return _run_app(inventory, args.env, read_only=args.read_only)
-    if args.command == "serve":
-        return _serve(args)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if args.command == "check" and args.runbook:
         return _check_runbook(inventory, args)
@@ -270,15 +274,22 @@ def _log_to_file() -> None:
     )
 
 
-def _run_app(inventory: Inventory, environment: str | None, *, read_only: bool) -> int:
+def _config_error(error: str) -> int:
+    print(f"triage: configuration error: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run_app(config: str | None, environment: str | None, *, read_only: bool) -> int:
     from tui.app import TriageApp
 
     _log_to_file()
     # Log readers run in threads; while one is busy, the UI and input threads wait for the GIL
     # up to this long each time they let it go (5 ms by default): a key's frame waits less.
     sys.setswitchinterval(0.001)
-    app = TriageApp(inventory, environment, read_only=read_only)
+    app = TriageApp(None, environment, read_only=read_only, config=config)
     app.run()
+    if app.config_error is not None:  # said once the terminal is the operator's again
+        return _config_error(app.config_error)
     return app.return_code or EXIT_OK
 
 

@@ -127,6 +127,11 @@ class TriageApp(App[int]):
         if self._library_asked:
             return
         self._library_asked = True
+        # After the frame that asked (the last target into the tree) is drawn: the import
+        # takes a tenth of a second.
+        self.call_after_refresh(self._import_library)
+
+    def _import_library(self) -> None:
         # Imported here, on the UI thread; only the reading of the files goes to a thread
         # (two threads compiling source at once can fail on Python 3.11).
         import runbooks.loader  # noqa: F401

@@ -6,6 +6,7 @@ Worker failures anywhere become one kind of notice here, instead of try/excepts 
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
     from tui.screens.main_screen import MainScreen
 
 
+def freeze_start_up() -> None:
+    """What start-up made (modules, classes, the SDKs, the runbooks) lives as long as the app.
+    Out of the collector's sight, a full collection (every second or two under a log flood)
+    walks only what came after: ~25 ms instead of ~100, which a key no longer waits behind."""
+    gc.collect()
+    gc.freeze()
+
+
 class TriageApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "triage"
@@ -42,11 +51,14 @@ class TriageApp(App[int]):
         *,
         read_only: bool = False,
         config: str | None = None,
+        freeze_start_up: bool = False,
     ) -> None:
         """Without an inventory, the app reads `config` (None: the usual places, else what this
         machine reaches) once its first frame is out, and ends with `config_error` set when the
-        inventory is broken."""
+        inventory is broken. `freeze_start_up`: see `freeze_start_up()` (for the one app of a
+        process: what it freezes is never collected)."""
         super().__init__()
+        self.freeze_start_up = freeze_start_up
         self.forced_read_only = read_only
         self.library: Library | None = None
         self._library_asked = False
@@ -147,6 +159,8 @@ class TriageApp(App[int]):
 
     def _library_loaded(self, library: Library) -> None:
         self.library = library
+        if self.freeze_start_up:
+            self.call_after_refresh(freeze_start_up)
         main = self.main_screen()
         if main is not None:
             main.library_loaded()  # what the last sweep found gets its runbooks

@@ -286,7 +286,7 @@ def _run_app(config: str | None, environment: str | None, *, read_only: bool) ->
     # Log readers run in threads; while one is busy, the UI and input threads wait for the GIL
     # up to this long each time they let it go (5 ms by default): a key's frame waits less.
     sys.setswitchinterval(0.001)
-    app = TriageApp(None, environment, read_only=read_only, config=config)
+    app = TriageApp(None, environment, read_only=read_only, config=config, freeze_start_up=True)
     app.run()
     if app.config_error is not None:  # said once the terminal is the operator's again
         return _config_error(app.config_error)

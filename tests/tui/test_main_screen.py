@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,6 @@ from tests.servers.redis import RedisServer
 from tests.tui.conftest import inventory_of, wait_for_group, wait_until
 from tui.app import TriageApp
 from tui.screens.main_screen import MainScreen
-from tui.screens.starting import StartingScreen
 from tui.widgets.check_results import CheckResults
 from tui.widgets.log_tail import LogTail
 from tui.widgets.service_tree import ServiceTree
@@ -218,25 +216,3 @@ async def test_a_check_rerun_after_the_sweep_is_what_the_problems_count(
         await wait_until(pilot, lambda: screen.sub_title == "local · test")
         assert screen.problems == []
         assert app.query_one(CheckResults).results["redis.ping"].status is CheckStatus.PASS
-
-
-async def test_an_inventory_file_is_read_after_the_first_frame(
-    redis_server: RedisServer, tmp_path: Path
-) -> None:
-    config = tmp_path / "triage.yaml"
-    config.write_text(
-        f"environments:\n  test:\n    targets:\n      - {{kind: redis, name: cache, url: "
-        f"'{redis_server.url}'}}\n"
-    )
-    app = TriageApp(None, config=str(config))
-    assert not app.started
-    assert not app.check_action("walkthrough", ())  # nothing to walk through yet
-    assert app.check_action("quit", ())
-    async with app.run_test(size=(100, 30)) as pilot:
-        assert isinstance(app.screen_stack[0], StartingScreen)
-        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        await wait_until(pilot, lambda: bool(app.screen.query(ServiceTree)))
-        tree = app.screen.query_one(ServiceTree)
-        await wait_until(pilot, lambda: tree.node_by_id("redis:cache") is not None)
-        assert app.started and app.check_action("walkthrough", ())
-        assert app.screen.sub_title.endswith(f"· {config}")

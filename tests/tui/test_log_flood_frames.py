@@ -83,3 +83,28 @@ async def test_a_key_holds_new_lines_back_until_its_frame_is_out(
         assert view.buffered == 210
         assert view.virtual_size.height == scroll_before  # ... drawn after the key's frame
         await wait_until(pilot, lambda: view.virtual_size.height == 210)
+
+
+async def test_the_prompt_moving_the_focus_draws_no_line_again_but_a_new_theme_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = LogApp(max_lines=1_000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tail = app.query_one(LogTail)
+        view = tail.view
+        tail.append(numbered(50))
+        view.focus()
+        await wait_until(pilot, lambda: view.visible_lines()[-1].text == "line 49")
+        await pilot.pause()
+        drawn: list[str] = []
+        text_of = view._text_of
+        monkeypatch.setattr(view, "_text_of", lambda line: drawn.append(line.text) or text_of(line))
+
+        await pilot.press("backslash")  # the filter prompt takes the focus from the view
+        await pilot.pause()
+        await pilot.press("escape")  # and gives it back
+        await pilot.pause()
+        assert drawn == []  # the lines on screen were drawn once, before
+
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await wait_until(pilot, lambda: "line 49" in drawn)  # drawn again in the new colours

@@ -70,6 +70,7 @@ class LogView(LogRows, ScrollView, can_focus=True):
         self._buffer: deque[LogLine] = deque(maxlen=max_lines)
         self._cache: LRUCache[int, list[Strip]] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
+        self._drawn_with: dict[str, Style] = {}  # the styles the cached lines were drawn with
         self._refitted = 0.0  # when the view last followed its lines (monotonic)
         self._refit_timer: Timer | None = None
         self._held_until = 0.0  # a key holds the view still until then (monotonic)
@@ -271,9 +272,13 @@ class LogView(LogRows, ScrollView, can_focus=True):
             self._rebuild()
 
     def notify_style_update(self) -> None:
+        """Lines drawn stay drawn unless a style they were drawn with changed: focus comes and
+        goes with every prompt (it restyles only the cursor, applied as a line is shown), and
+        drawing the screenful again made a key's frame wait ~50 ms under a flood."""
         super().notify_style_update()
+        if self._styles:  # compared when next looked up: the new styles may not be in yet
+            self._drawn_with = {n: style for n, style in self._styles.items() if n != "cursor"}
         self._styles = {}
-        self._cache.clear()
 
     # Drawing.
 
@@ -282,6 +287,9 @@ class LogView(LogRows, ScrollView, can_focus=True):
         if not self._styles:
             self._styles = {n: self.get_component_rich_style(f"log-view--{n}") for n in _STYLES}
             self._styles["base"] = self.rich_style
+            drawn_with, self._drawn_with = self._drawn_with, {}
+            if any(self._styles[n] != style for n, style in drawn_with.items()):
+                self._cache.clear()  # lines drawn with a style that changed
         return self._styles.get(name, Style.null())
 
     def _message(self, what: Shown) -> Text:
@@ -307,6 +315,7 @@ class LogView(LogRows, ScrollView, can_focus=True):
 
     def _strips(self, absolute: int) -> list[Strip]:
         """A line's rows: one, or as many as wrapping takes; cached until an option changes."""
+        self._style("base")  # a style change since the last lookup empties the cache first
         if (strips := self._cache.get(absolute)) is not None:
             return strips
         text = self._text_of(self._line(absolute))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 SLOWLOG_POLL_SECONDS = 2.0
 SLOWLOG_BATCH = 128
+OOM_RECENT_SECONDS = 60.0  # OOM rejections this recent mean writes fail now
 PING_TRIES = 3  # round trips, at most, before a PING is called slow
 
 
@@ -77,6 +79,8 @@ class RedisProvider(RedisKeyspace, Provider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int | None, Redis] = {}
+        # OOM rejections seen, and when their count last grew (monotonic; None: not seen grow).
+        self._oom: tuple[int, float | None] | None = None
 
     @property
     def url(self) -> str:
@@ -269,10 +273,28 @@ class RedisProvider(RedisKeyspace, Provider):
             Health.DEGRADED: CheckStatus.WARN,
             Health.FAILING: CheckStatus.FAIL,
         }[health]
-        if status is CheckStatus.PASS and oom_errors:
+        rejecting = self._rejecting_writes(oom_errors)
+        if status is not CheckStatus.FAIL and rejecting and facts["policy"] == "noeviction":
+            # Writes bigger than what is left fail below the limit (a refused write's own
+            # buffers are gone by the time INFO is read): writes fail now, whatever the share.
+            status = CheckStatus.FAIL
+            summary = f"out of memory for writes: OOM rejections in the last minute; {summary}"
+        elif status is not CheckStatus.FAIL and oom_errors:
             status = CheckStatus.WARN
             summary = f"{summary}; {oom_errors:,} writes were rejected with OOM since start"
         return Finding(status, summary, facts, evidence)
+
+    def _rejecting_writes(self, oom_errors: int) -> bool:
+        """Did the OOM count grow within OOM_RECENT_SECONDS? (Concurrent runs agree.)"""
+        now = time.monotonic()
+        if self._oom is None:  # first look: when the rejections happened is unknown
+            self._oom = (oom_errors, None)
+        elif oom_errors > self._oom[0]:
+            self._oom = (oom_errors, now)
+        elif oom_errors < self._oom[0]:  # the server restarted: its counters too
+            self._oom = (oom_errors, None)
+        grew = self._oom[1]
+        return grew is not None and now - grew < OOM_RECENT_SECONDS
 
     @check(
         "redis.clients",

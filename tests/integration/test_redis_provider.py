@@ -262,3 +262,31 @@ async def test_slow_log_reports_a_lost_server_once_and_recovers(
         back = await asyncio.wait_for(anext(stream), timeout=10)
         assert back.text == "slow log reachable again"
         await stream.aclose()
+
+
+async def test_a_big_write_refused_below_the_limit_fails_while_it_is_recent(
+    redis_server: RedisServer,
+) -> None:
+    client = redis_server.client()
+    client.config_set("maxmemory-policy", "noeviction")
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", str(used * 4))  # a quarter full: far from the 95% line
+
+    async with opened(redis_server.url) as provider:
+        before = await provider.run_check(CheckCall("redis.memory"))
+        with pytest.raises(redis_client.exceptions.OutOfMemoryError):
+            # Twice what is there, then more: Redis refuses writes once over the limit.
+            for index in range(100):
+                client.set(f"big:{index}", b"x" * used)
+        after = await provider.run_check(CheckCall("redis.memory"))
+
+    assert before.status is CheckStatus.PASS, before.summary
+    assert after.facts["used_ratio"] < 0.95
+    assert after.status is CheckStatus.FAIL
+    assert after.summary.startswith("out of memory for writes: OOM rejections in the last minute")
+
+    # A provider that first looks after the rejections cannot tell when they were: a warning.
+    async with opened(redis_server.url) as provider:
+        later = await provider.run_check(CheckCall("redis.memory"))
+    assert later.status is CheckStatus.WARN
+    assert later.summary.endswith("writes were rejected with OOM since start")

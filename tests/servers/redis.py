@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,13 +103,18 @@ class RedisServer:
         client = self.client()
         client.config_set("maxmemory-policy", "noeviction")
         client.config_set("maxmemory", maxmemory)
-        payload = b"x" * 10_000
-        for index in range(10_000):
-            try:
-                client.set(f"fill:{index}", payload)
-            except redis_client.exceptions.OutOfMemoryError:
-                return
-        raise AssertionError("redis never reported OOM while filling to maxmemory")
+        # Smaller writes once a big one is refused: a refused 10 KB write can leave the server
+        # at 94% of the limit, where a 100-byte write still fits.
+        keys = itertools.count()
+        for size in (10_000, 1_000, 100):
+            payload = b"x" * size
+            for _ in range(10_000):
+                try:
+                    client.set(f"fill:{next(keys)}", payload)
+                except redis_client.exceptions.OutOfMemoryError:
+                    break
+            else:
+                raise AssertionError("redis never reported OOM while filling to maxmemory")
 
 
 @contextlib.contextmanager

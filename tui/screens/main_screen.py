@@ -301,14 +301,9 @@ class MainScreen(Screen[None]):
         self._set_subtitle()
         first = self.live.root_ids[0] if self.live.root_ids else None
         if self.selected is None and message.tree.id == first:
-            # The inventory's first target, as soon as it answers, once the tree shows it.
-            self.call_after_refresh(self._select_first, message.tree)
+            self.select(message.tree)  # the inventory's first target, as soon as it answers
         if all(tree.node_by_id(root) is not None for root in self.live.root_ids):
             self._want_library()
-
-    def _select_first(self, tree: Node) -> None:
-        if self.selected is None:  # not chosen meanwhile by the operator
-            self.select(tree)
 
     def _want_library(self) -> None:
         """Read the runbook library now (once): every target has answered, a sweep ended, or

@@ -15,6 +15,7 @@ from textual.widgets.data_table import ColumnKey
 from providers.contract import CheckCall, CheckResult
 from providers.text import sanitize
 from providers.units import rough_ms
+from tui.widgets.focus_frame import FocusFrame
 from tui.widgets.glyphs import check_badge
 from tui.widgets.trends import Trends
 
@@ -49,7 +50,7 @@ class CheckTable(DataTable[str | Text]):
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
-class CheckResults(Vertical):
+class CheckResults(FocusFrame, Vertical):
     """One row per check; the highlighted row's evidence shows below the table."""
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Static
 from providers.contract import LogLine, utc_now
 from providers.text import sanitize
 from tui.commands import LOG_COMMANDS, bindings
+from tui.widgets.focus_frame import FocusFrame
 from tui.widgets.log_format import WINDOWS, compile_query, parse_since
 from tui.widgets.log_view import LogView
 
@@ -43,7 +44,7 @@ PROMPTS = {
 }
 
 
-class LogTail(Vertical):
+class LogTail(FocusFrame, Vertical):
     """Lines arrive in batches; the view styles only what is on screen."""
 
     # Priority: the app runs them as the key arrives, not after the key went through the queues

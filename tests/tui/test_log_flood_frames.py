@@ -8,6 +8,7 @@ import pytest
 from tests.tui.conftest import wait_until
 from tests.tui.test_log_view import LogApp, numbered
 from tui.widgets import log_tail
+from tui.widgets.focus_frame import FOCUSED
 from tui.widgets.log_tail import LogTail
 from tui.widgets.log_view import FRAME_SECONDS
 
@@ -108,3 +109,20 @@ async def test_the_prompt_moving_the_focus_draws_no_line_again_but_a_new_theme_d
 
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await wait_until(pilot, lambda: "line 49" in drawn)  # drawn again in the new colours
+
+
+async def test_the_pane_shows_the_focus_inside_it_and_keeps_it_while_the_prompt_is_open() -> None:
+    app = LogApp(max_lines=1_000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tail = app.query_one(LogTail)
+        await pilot.pause()
+        assert tail.has_class(FOCUSED)  # the view has the focus
+        frame = tail.styles.border_top
+        await pilot.press("backslash")  # the prompt's input takes it, inside the pane
+        await pilot.pause()
+        assert app.focused is not tail.view and tail.has_class(FOCUSED)
+        assert tail.styles.border_top == frame
+        app.set_focus(None)
+        await pilot.pause()
+        assert not tail.has_class(FOCUSED)
+        assert tail.styles.border_top != frame  # the border says it too

@@ -58,7 +58,7 @@ class TriageApp(App[int]):
         inventory is broken. `freeze_start_up`: see `freeze_start_up()` (for the one app of a
         process: what it freezes is never collected)."""
         super().__init__()
-        self.freeze_start_up = freeze_start_up
+        self.freezes_start_up = freeze_start_up
         self.forced_read_only = read_only
         self.library: Library | None = None
         self._library_asked = False
@@ -114,8 +114,12 @@ class TriageApp(App[int]):
 
         try:
             inventory = await asyncio.to_thread(read)
-        except ConfigError as error:
-            self.config_error = str(error)
+        except Exception as error:  # broken or unreadable: said, never "Reading..." for ever
+            self.config_error = (
+                str(error)
+                if isinstance(error, ConfigError)
+                else redact(f"cannot read the inventory: {type(error).__name__}: {error}")
+            )
             self.exit(return_code=2)
             return
         self._start(inventory)
@@ -159,7 +163,7 @@ class TriageApp(App[int]):
 
     def _library_loaded(self, library: Library) -> None:
         self.library = library
-        if self.freeze_start_up:
+        if self.freezes_start_up:
             self.call_after_refresh(freeze_start_up)
         main = self.main_screen()
         if main is not None:

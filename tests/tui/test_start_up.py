@@ -61,3 +61,21 @@ async def test_start_up_is_frozen_once_the_runbooks_are_in(
             assert (frozen > before) is freeze
     finally:
         gc.unfreeze()  # the test process runs many apps: give the collector everything back
+
+
+async def test_an_inventory_that_cannot_be_read_ends_the_app_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.inventory
+
+    def broken(path: str | None) -> object:
+        raise RuntimeError(f"the loader broke on {path}")
+
+    monkeypatch.setattr(providers.inventory, "load_inventory", broken)
+    app = TriageApp(None, config=str(tmp_path / "triage.yaml"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.config_error is not None)
+    assert app.return_code == 2
+    assert app.config_error == (
+        f"cannot read the inventory: RuntimeError: the loader broke on {tmp_path / 'triage.yaml'}"
+    )

@@ -1,4 +1,5 @@
-"""Redis through redis.asyncio: the instance, its keyspace, its health and its slow log."""
+"""Redis through redis.asyncio: the instance, its keyspace and its health (the slow log is in
+redis_slowlog)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,30 +16,21 @@ from providers.contract import (
     CheckCall,
     CheckStatus,
     Health,
-    LogLine,
     Node,
     ParamSpec,
     Status,
-    utc_now,
 )
 from providers.inventory import SecretError
 from providers.redis_keyspace import RedisKeyspace
+from providers.redis_slowlog import RedisSlowLog
 from providers.units import human_bytes, rough_ms
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
-SLOWLOG_POLL_SECONDS = 2.0
-SLOWLOG_BATCH = 128
 OOM_RECENT_SECONDS = 60.0  # OOM rejections this recent mean writes fail now
 PING_TRIES = 3  # round trips, at most, before a PING is called slow
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
 
 
 def memory_health(info: Mapping[str, Any], warn_ratio: float = 0.8) -> tuple[Health, str]:
@@ -71,7 +62,7 @@ def clients_health(info: Mapping[str, Any], warn_ratio: float = 0.8) -> tuple[He
     return Health.OK, text
 
 
-class RedisProvider(RedisKeyspace, Provider):
+class RedisProvider(RedisKeyspace, RedisSlowLog, Provider):
     """One Redis server (standalone or a replica), reached by URL."""
 
     kind = "redis"
@@ -335,73 +326,6 @@ class RedisProvider(RedisKeyspace, Provider):
             summary = f"{summary}, {facts['rejected_connections']:,} connections rejected"
         evidence = tuple(f"{count:>6} connections from {source}" for source, count in top)
         return Finding(status, summary, facts, evidence)
-
-    async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:
-        """The slow log, polled: everything it holds first, then only new entries."""
-        import redis.exceptions as errors
-
-        last_id = -1
-        failing = False
-        announced = False
-        while True:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    entries = await self.client().slowlog_get(SLOWLOG_BATCH)
-                    if not announced:
-                        announced = True
-                        yield LogLine(
-                            utc_now(), self.target.name, "info", await self._slowlog_banner()
-                        )
-            except (TimeoutError, errors.RedisError, SecretError) as error:
-                if not failing:
-                    failing = True
-                    yield LogLine(
-                        utc_now(),
-                        self.target.name,
-                        "error",
-                        f"slow log unavailable: {self.describe_error(error)}; retrying",
-                    )
-            else:
-                if failing:
-                    failing = False
-                    yield LogLine(utc_now(), self.target.name, "info", "slow log reachable again")
-                for entry in sorted(entries, key=lambda item: int(item["id"])):
-                    if int(entry["id"]) <= last_id:
-                        continue
-                    last_id = int(entry["id"])
-                    line = self._slowlog_line(entry)
-                    if since is None or line.time >= since:
-                        yield line
-            await asyncio.sleep(SLOWLOG_POLL_SECONDS)
-
-    async def _slowlog_banner(self) -> str:
-        import redis.exceptions as errors
-
-        try:
-            threshold = (await self.client().config_get("slowlog-log-slower-than")).get(
-                "slowlog-log-slower-than"
-            )
-        except errors.ResponseError:  # CONFIG is often disabled on managed Redis
-            threshold = None
-        if threshold is None:
-            return f"following the slow log of {self.address}"
-        return (
-            f"following the slow log of {self.address}: commands slower than "
-            f"{int(threshold) / 1000:g} ms (slowlog-log-slower-than)"
-        )
-
-    def _slowlog_line(self, entry: Mapping[str, Any]) -> LogLine:
-        micros = int(entry.get("duration", 0))
-        level = "warn" if micros >= 100_000 else "info"
-        client = _text(entry.get("client_address", b""))
-        name = _text(entry.get("client_name", b""))
-        origin = f"{client} {name}".strip()
-        took = f"{micros} µs" if micros < 1000 else f"{micros / 1000:.1f} ms"
-        text = f"slow {took}  {_text(entry.get('command', b''))}"
-        if origin:
-            text = f"{text}  ({origin})"
-        when = datetime.fromtimestamp(int(entry.get("start_time", 0)), UTC)
-        return LogLine(when, f"{self.target.name} slowlog", level, text)
 
 
 def _db_index(key: str) -> int:

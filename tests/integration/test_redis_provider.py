@@ -216,7 +216,7 @@ async def test_wrong_password_is_reported_as_authentication_failure(
 async def test_slow_log_streams_existing_entries_then_only_new_ones(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("providers.redis_provider.SLOWLOG_POLL_SECONDS", 0.05)
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
     client = redis_server.client()
     client.config_set("slowlog-log-slower-than", 0)
     client.set("before", "1")
@@ -246,7 +246,7 @@ async def test_slow_log_streams_existing_entries_then_only_new_ones(
 async def test_slow_log_reports_a_lost_server_once_and_recovers(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("providers.redis_provider.SLOWLOG_POLL_SECONDS", 0.05)
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
     async with opened(redis_server.url, timeout=1) as provider:
         stream = provider.logs(provider.root_id)
         await anext(stream)  # the banner

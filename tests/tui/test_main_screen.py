@@ -91,7 +91,7 @@ async def test_keyboard_selects_a_dead_target_and_shows_why(redis_server: RedisS
 async def test_slow_log_lines_appear_in_the_log_pane(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("providers.redis_provider.SLOWLOG_POLL_SECONDS", 0.05)
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
     client = redis_server.client()
     client.config_set("slowlog-log-slower-than", 0)
     app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))

@@ -1,0 +1,112 @@
+"""Redis's log: its slow log, polled, as the log pane shows it.
+
+Redis writes no log a client can read; the slow log (SLOWLOG GET) is what the guides read
+instead: which commands took longest, when, and from which client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from providers.contract import LogLine, utc_now
+from providers.inventory import SecretError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from providers.inventory import Target
+
+SLOWLOG_POLL_SECONDS = 2.0
+SLOWLOG_BATCH = 128
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+class RedisSlowLog:
+    """Mixed into RedisProvider; relies on its `client()`, `target`, `timeout`, `address` and
+    `describe_error`."""
+
+    if TYPE_CHECKING:  # the provider's own; defined here, they would come first in its MRO
+        target: Target
+        timeout: float
+
+        @property
+        def address(self) -> str: ...
+
+        def client(self, db: int | None = None) -> Redis: ...
+
+        def describe_error(self, error: BaseException) -> str: ...
+
+    async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:
+        """The slow log, polled: everything it holds first, then only new entries."""
+        import redis.exceptions as errors
+
+        last_id = -1
+        failing = False
+        announced = False
+        while True:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    entries = await self.client().slowlog_get(SLOWLOG_BATCH)
+                    if not announced:
+                        announced = True
+                        yield LogLine(
+                            utc_now(), self.target.name, "info", await self._slowlog_banner()
+                        )
+            except (TimeoutError, errors.RedisError, SecretError) as error:
+                if not failing:
+                    failing = True
+                    yield LogLine(
+                        utc_now(),
+                        self.target.name,
+                        "error",
+                        f"slow log unavailable: {self.describe_error(error)}; retrying",
+                    )
+            else:
+                if failing:
+                    failing = False
+                    yield LogLine(utc_now(), self.target.name, "info", "slow log reachable again")
+                for entry in sorted(entries, key=lambda item: int(item["id"])):
+                    if int(entry["id"]) <= last_id:
+                        continue
+                    last_id = int(entry["id"])
+                    line = self._slowlog_line(entry)
+                    if since is None or line.time >= since:
+                        yield line
+            await asyncio.sleep(SLOWLOG_POLL_SECONDS)
+
+    async def _slowlog_banner(self) -> str:
+        import redis.exceptions as errors
+
+        try:
+            threshold = (await self.client().config_get("slowlog-log-slower-than")).get(
+                "slowlog-log-slower-than"
+            )
+        except errors.ResponseError:  # CONFIG is often disabled on managed Redis
+            threshold = None
+        if threshold is None:
+            return f"following the slow log of {self.address}"
+        return (
+            f"following the slow log of {self.address}: commands slower than "
+            f"{int(threshold) / 1000:g} ms (slowlog-log-slower-than)"
+        )
+
+    def _slowlog_line(self, entry: Mapping[str, Any]) -> LogLine:
+        micros = int(entry.get("duration", 0))
+        level = "warn" if micros >= 100_000 else "info"
+        client = _text(entry.get("client_address", b""))
+        name = _text(entry.get("client_name", b""))
+        origin = f"{client} {name}".strip()
+        took = f"{micros} µs" if micros < 1000 else f"{micros / 1000:.1f} ms"
+        text = f"slow {took}  {_text(entry.get('command', b''))}"
+        if origin:
+            text = f"{text}  ({origin})"
+        when = datetime.fromtimestamp(int(entry.get("start_time", 0)), UTC)
+        return LogLine(when, f"{self.target.name} slowlog", level, text)

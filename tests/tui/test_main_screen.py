@@ -190,7 +190,7 @@ async def test_a_check_rerun_after_the_sweep_is_what_the_problems_count(
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
         assert isinstance(screen, MainScreen)
-        await wait_until(pilot, lambda: screen._last_sweep is not None)
+        await wait_until(pilot, lambda: screen._swept_kinds is not None)  # a sweep ended
         await wait_for_group(app, "checks")
         node = app.query_one(ServiceTree).node_by_id("redis:cache")
         assert node is not None

@@ -95,8 +95,10 @@ class MainScreen(Screen[None]):
         self.check_problems: list[Problem] = []
         self.trends = TrendHistory()
         self.signatures = LogSignatures()
-        self._last_sweep: MainScreen.Swept | None = None
-        self.newest = NewestResults()  # what the check problems come from
+        # What the check problems come from: the newest results, the swept nodes' kinds (None
+        # before the first sweep).
+        self.latest = NewestResults()
+        self._swept_kinds: dict[str, str] | None = None
         self.last_swept = time.monotonic()
         self.stale_seconds = 0
         self.log_problems: list[Problem] = []
@@ -257,8 +259,8 @@ class MainScreen(Screen[None]):
             if not swept and self.selected.checks:
                 self.run_checks(self.selected)  # a node the sweep passed over stays live
             self.query_one(Trends).show(self.trends.of(self.selected.id))
-        self._last_sweep = message
-        self.newest.swept(message.results)
+        self._swept_kinds = {n.id: n.kind for tree in message.nodes for n in tree.walk()}
+        self.latest.swept(message.results)
         self._find_check_problems()
         self._want_library()  # a target that failed to load never shows; the sweep still ends
 
@@ -281,12 +283,11 @@ class MainScreen(Screen[None]):
             self.post_message(self.LogProblems(node_id, found))
 
     def _find_check_problems(self) -> None:
-        if (sweep := self._last_sweep) is None:
+        if (kinds := self._swept_kinds) is None:
             return
         library = getattr(self.app, "library", None)
         runbooks = list(library.runbooks.values()) if library is not None else []
-        kinds = {node.id: node.kind for tree in sweep.nodes for node in tree.walk()}
-        self.check_problems = problems_from_results(self.newest.results(), runbooks, kinds)
+        self.check_problems = problems_from_results(self.latest.results(), runbooks, kinds)
         self._set_subtitle()
         if self.check_problems and library is None:
             self._want_library()  # problems want their runbooks: read the library now
@@ -328,7 +329,7 @@ class MainScreen(Screen[None]):
             self.workers.cancel_group(self, "logs")
 
     def on_main_screen_check_finished(self, message: CheckFinished) -> None:
-        if self.newest.finished(message.result):
+        if self.latest.finished(message.result):
             self._find_check_problems()  # the problems say what the check table says
         if self.selected is not None and message.node_id == self.selected.id:
             self.query_one(CheckResults).record(message.result)
@@ -355,8 +356,8 @@ class MainScreen(Screen[None]):
         self.live = live
         self.selected = None
         self.pacer.activity()
-        self.check_problems, self.log_problems, self._last_sweep = [], [], None
-        self.newest.clear()
+        self.check_problems, self.log_problems, self._swept_kinds = [], [], None
+        self.latest.clear()
         self.query_one(ServiceTree).forget()
         self.query_one(ServiceTree).expect(live.root_ids)
         self.query_one(LogTail).start("", available=False)

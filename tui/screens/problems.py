@@ -32,32 +32,30 @@ class ProblemsScreen(ModalScreen[Problem | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="problems-dialog"):
-            count = len(self.problems)
-            yield Label(f"Problems right now: {count}" if count else "No problems right now")
-            options = []
-            for index, problem in enumerate(self.problems):
-                word, style = SEVERITY_BADGES[problem.severity]
-                line = Text.assemble(
-                    (word, GLYPH_STYLES[style]), f"  {problem.target}  ", problem.text
-                )
-                if problem.suggestions:
-                    best = problem.suggestions[0]
-                    line.append(f"\n         → {best.runbook.title}", style="dim")
-                else:
-                    line.append(
-                        "\n         → no runbook matches; Enter opens the walkthrough", style="dim"
-                    )
-                options.append(Option(line, id=str(index)))
-            yield OptionList(*options, id="problems-list")
+            yield Label(id="problems-count")
+            yield OptionList(id="problems-list")
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        self._fill()
 
-    async def show_problems(self, problems: list[Problem]) -> None:
-        """The same problems with their runbooks, once the library has loaded."""
+    def show_problems(self, problems: list[Problem]) -> None:
+        """The same problems with their runbooks, once the library has loaded: filled in
+        place (recomposing could race the screen's own mount)."""
         self.problems = problems
-        await self.recompose()
-        self.query_one(OptionList).focus()
+        if self.is_mounted:
+            self._fill()
+
+    def _fill(self) -> None:
+        count = len(self.problems)
+        self.query_one("#problems-count", Label).update(
+            f"Problems right now: {count}" if count else "No problems right now"
+        )
+        listed = self.query_one(OptionList)
+        highlighted = listed.highlighted or 0  # where the operator was, when refilled
+        listed.clear_options()
+        listed.add_options(_option(index, problem) for index, problem in enumerate(self.problems))
+        listed.highlighted = min(highlighted, count - 1) if count else None
+        listed.focus()
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
@@ -65,3 +63,13 @@ class ProblemsScreen(ModalScreen[Problem | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _option(index: int, problem: Problem) -> Option:
+    word, style = SEVERITY_BADGES[problem.severity]
+    line = Text.assemble((word, GLYPH_STYLES[style]), f"  {problem.target}  ", problem.text)
+    if problem.suggestions:
+        line.append(f"\n         → {problem.suggestions[0].runbook.title}", style="dim")
+    else:
+        line.append("\n         → no runbook matches; Enter opens the walkthrough", style="dim")
+    return Option(line, id=str(index))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 
 import pytest
@@ -228,3 +229,27 @@ async def test_a_dead_endpoint_costs_one_timeout_for_every_check() -> None:
     assert by_check["tls.certificate"].facts["error"] == "timeout"
     assert by_check["dns.resolve"].status is CheckStatus.PASS
     assert elapsed < 0.5 + 0.3
+
+
+async def test_a_probe_looks_for_no_module_it_cannot_import(
+    http_server: HttpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed import walks sys.path on disk every time; httpx's transport looks for an async
+    library at each request, so a missing one would cost every probe (and every refresh)."""
+    provider = provider_for(http_server.url())
+    await run(provider, "http.status")  # what is imported once is imported now
+    missed: list[str] = []
+    real_import = builtins.__import__
+
+    def counting_import(name: str, *args: object, **kwargs: object) -> object:
+        try:
+            return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+        except ImportError:
+            missed.append(name)
+            raise
+
+    monkeypatch.setattr(builtins, "__import__", counting_import)
+    result = await run(provider, "http.status")
+
+    assert result.status is CheckStatus.PASS, result.summary
+    assert missed == []

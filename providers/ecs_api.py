@@ -4,6 +4,10 @@ describe_services takes at most 10 services a call and describe_tasks at most 10
 lists are paginated. `list_tasks(serviceName=...)` filters on the service, and the tasks are
 filtered again on their group (`service:NAME`) so a task started by hand never counts as the
 service's.
+
+Within a sweep (providers/sweep.py) the clusters, each cluster's services and its task lists
+are read once: the `ecs.clusters` check shares discovery's reads, and a service's checks find
+the service (and its stopped tasks) that discovery read a moment before.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from providers.aws_session import AwsSession, arn_name, chunks
+from providers.sweep import known, remember, shared
 
 SERVICES_PER_CALL = 10
 TASKS_PER_CALL = 100
@@ -31,6 +36,9 @@ class EcsApi(AwsSession):
 
     async def clusters(self) -> list[dict[str, Any]]:
         """The clusters named in options.clusters, or every cluster of the region."""
+        return await shared((self, "clusters"), self._read_clusters)
+
+    async def _read_clusters(self) -> list[dict[str, Any]]:
         names = list(self.aws_options.get("clusters") or [])
         if not names:
             names = await self.aws_pages("ecs", "list_clusters", "clusterArns")
@@ -55,7 +63,10 @@ class EcsApi(AwsSession):
         answers = await self._batched(
             "describe_services", chunks(names, SERVICES_PER_CALL), cluster=cluster, key="services"
         )
-        return [service for answer in answers for service in answer.get("services", [])]
+        found = [service for answer in answers for service in answer.get("services", [])]
+        for service in found:
+            remember((self, "service", cluster, service.get("serviceName")), service)
+        return found
 
     async def _batched(
         self, operation: str, batches: Iterable[list[str]], *, cluster: str, key: str
@@ -74,20 +85,32 @@ class EcsApi(AwsSession):
         return list(await asyncio.gather(*(one(batch) for batch in batches)))
 
     async def service(self, cluster: str, service: str) -> dict[str, Any]:
-        found = await self.services(cluster, [service])
-        if not found:
-            raise LookupError(f"service {service} not found in cluster {cluster}")
-        return found[0]
+        async def read() -> dict[str, Any]:
+            found = await self.services(cluster, [service])
+            if not found:
+                raise LookupError(f"service {service} not found in cluster {cluster}")
+            return found[0]
+
+        return await shared((self, "service", cluster, service), read)
 
     async def tasks(
         self, cluster: str, *, service: str | None = None, desired_status: str = "RUNNING"
     ) -> list[dict[str, Any]]:
         """Tasks of a cluster (or of one service), described 100 at a time."""
-        params: dict[str, Any] = {"cluster": cluster, "desiredStatus": desired_status}
-        if service:
-            params["serviceName"] = service
-        arns = await self.aws_pages("ecs", "list_tasks", "taskArns", **params)
-        return await self.describe_tasks(cluster, arns, service=service)
+        whole = known((self, "tasks", cluster, desired_status))
+        if service and whole is not None:  # the sweep read the cluster's: the service's are in it
+            group = f"service:{service}"
+            return [task for task in await asyncio.shield(whole) if task.get("group") == group]
+
+        async def read() -> list[dict[str, Any]]:
+            params: dict[str, Any] = {"cluster": cluster, "desiredStatus": desired_status}
+            if service:
+                params["serviceName"] = service
+            arns = await self.aws_pages("ecs", "list_tasks", "taskArns", **params)
+            return await self.describe_tasks(cluster, arns, service=service)
+
+        key = (self, "tasks", cluster, desired_status) + ((service,) if service else ())
+        return list(await shared(key, read))
 
     async def describe_tasks(
         self, cluster: str, arns: list[str], *, service: str | None = None

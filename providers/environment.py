@@ -27,6 +27,7 @@ from providers.contexts import (
 from providers.contract import CheckCall, CheckResult, CheckStatus, Health, Node, Status
 from providers.inventory import Inventory, Target
 from providers.registry import create_provider
+from providers.sweep import one_sweep
 
 GRACE_SECONDS = 0.5
 
@@ -311,25 +312,27 @@ class LiveEnvironment:
         """Discover and check every node (or those `worth_checking(node, depth)`).
 
         The targets' own checks start with discovery rather than after it, so an unreachable
-        host costs one timeout, not two. `at_once` bounds how many of the children's checks
-        run together (2,000 pods must not open 2,000 connections).
+        host costs one timeout, not two; a read they share is made once (providers/sweep.py).
+        `at_once` bounds how many of the children's checks run together (2,000 pods must not
+        open 2,000 connections).
         """
         root_checks = [
             PlannedCheck(provider.root_id, call)
             for provider in self._providers.values()
             for call in provider.root_checks()
         ]
-        nodes, root_results = await asyncio.gather(
-            self.discover(on_tree), self.run_checks(root_checks)
-        )
-        child_checks = [
-            PlannedCheck(node.id, call)
-            for tree in nodes
-            for node, depth in _below(tree)
-            if worth_checking is None or worth_checking(node, depth)
-            for call in node.checks
-        ]
-        child_results = await self.run_checks(child_checks, at_once=at_once)
+        with one_sweep():  # what discovery reads, the checks of this sweep reuse
+            nodes, root_results = await asyncio.gather(
+                self.discover(on_tree), self.run_checks(root_checks)
+            )
+            child_checks = [
+                PlannedCheck(node.id, call)
+                for tree in nodes
+                for node, depth in _below(tree)
+                if worth_checking is None or worth_checking(node, depth)
+                for call in node.checks
+            ]
+            child_results = await self.run_checks(child_checks, at_once=at_once)
         unloadable = [
             CheckResult(
                 check="provider.load",

@@ -1,9 +1,13 @@
 """PostgreSQL through psycopg 3 (AsyncConnection): the server, its databases, sessions and locks.
 
-Every call has a connection of its own (application_name `triage`, autocommit, a connect
-timeout and a statement timeout within the target's timeout), so concurrent checks never wait
-on each other and a dead server costs one timeout; one idle connection per database is kept
-between calls (checked with a round trip before reuse), since a new one costs ~10 ms of CPU.
+Every call holds a connection of its own while it runs (application_name `triage`, autocommit,
+a connect timeout and a statement timeout within the target's timeout). At most
+SESSIONS_AT_ONCE calls per database hold one at a time (the others wait their turn within
+their own timeout, so a dead server still costs one timeout), and as many idle ones are kept
+between calls (checked with a round trip before reuse): a refresh opens no connection but
+`postgres.ready`'s own, where it opened seven (the server forks a backend for each, the client
+spends milliseconds of CPU on each handshake), and triage never holds more than a few of the
+server's connection slots.
 This module holds the connections, error descriptions and discovery; the checks, actions and
 log stream are mixins from `postgres_checks`, `postgres_data_checks`, `postgres_actions` and
 `postgres_watch`, and the SQL text lives in `postgres_queries`.
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "postgresql://127.0.0.1:5432/postgres"
 APPLICATION_NAME = "triage"
+SESSIONS_AT_ONCE = 3  # per database: connections in use at once, and kept idle between calls
 
 
 # The catalogue lists checks and actions in the order of these mixins.
@@ -47,7 +52,9 @@ class PostgresProvider(
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._kept_connections: dict[str, AsyncConnection[Any]] = {}  # by database ("" default)
+        # By database ("" the default one): idle connections, and the gate of those in use.
+        self._kept_connections: dict[str, list[AsyncConnection[Any]]] = {}
+        self._gates: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
 
     @property
     def url(self) -> str:
@@ -102,47 +109,56 @@ class PostgresProvider(
 
     @contextlib.asynccontextmanager
     async def _session(self, database: str | None = None) -> AsyncIterator[AsyncConnection[Any]]:
-        """A connection for one call: the one kept from the last call when it still answers,
-        else a new one. Kept only if the call left it clean (no error, no open transaction);
-        at most one is kept per database, so triage never hoards a server's connection slots."""
-        conn = await self._reuse(database)
-        if conn is None:
-            conn = await self._connect(database)
-        try:
-            yield conn
-        except BaseException:
-            await conn.close()
-            raise
-        if not self._keep(database, conn):
-            await conn.close()
+        """A connection for one call, once one of the database's SESSIONS_AT_ONCE turns is
+        free: a kept one that still answers, else a new one. Kept afterwards only if the call
+        left it clean (no error, no open transaction)."""
+        async with self._gate(database or ""):
+            conn = await self._reuse(database)
+            if conn is None:
+                conn = await self._connect(database)
+            try:
+                yield conn
+            except BaseException:
+                await conn.close()
+                raise
+            if not self._keep(database, conn):
+                await conn.close()
+
+    def _gate(self, database: str) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()  # a semaphore serves the loop it first waited on
+        held = self._gates.get(database)
+        if held is None or held[0] is not loop:
+            held = self._gates[database] = (loop, asyncio.Semaphore(SESSIONS_AT_ONCE))
+        return held[1]
 
     async def _reuse(self, database: str | None) -> AsyncConnection[Any] | None:
-        conn = self._kept_connections.pop(database or "", None)
-        if conn is None:
-            return None
-        try:  # one round trip, so a connection the server dropped is never handed out
-            await conn.execute("SELECT 1")
-        except Exception:  # dropped or broken: the caller opens a new one
-            await conn.close()
-            return None
-        except BaseException:  # cancelled (the check's timeout): nothing is left open
-            await conn.close()
-            raise
-        return conn
+        kept = self._kept_connections.get(database or "")
+        while kept:
+            conn = kept.pop()
+            try:  # one round trip, so a connection the server dropped is never handed out
+                await conn.execute("SELECT 1")
+            except Exception:  # dropped or broken: the next one, or a new one
+                await conn.close()
+                continue
+            except BaseException:  # cancelled (the check's timeout): nothing is left open
+                await conn.close()
+                raise
+            return conn
+        return None
 
     def _keep(self, database: str | None, conn: AsyncConnection[Any]) -> bool:
         from psycopg.pq import TransactionStatus
 
-        kept = self._kept_connections
+        kept = self._kept_connections.setdefault(database or "", [])
         idle = not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
-        if not idle or (database or "") in kept:
+        if not idle or len(kept) >= SESSIONS_AT_ONCE:
             return False
-        kept[database or ""] = conn
+        kept.append(conn)
         return True
 
     async def close(self) -> None:
         kept = self._kept_connections
-        connections = list(kept.values())
+        connections = [conn for idle in kept.values() for conn in idle]
         kept.clear()
         for conn in connections:
             with contextlib.suppress(Exception):  # closing: the server may be gone already

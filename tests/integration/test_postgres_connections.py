@@ -1,11 +1,14 @@
-"""The PostgreSQL provider keeps one idle connection per database between calls, and never hands
-out one the server has dropped."""
+"""The PostgreSQL provider keeps a few idle connections per database between calls, uses no more
+than that many at once, and never hands out one the server has dropped."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from providers.contract import CheckCall, CheckStatus
+from providers.postgres_provider import SESSIONS_AT_ONCE
 from tests.integration import postgres_helpers
 from tests.integration.postgres_helpers import opened, target_for
 from tests.servers.postgres import PostgresServer
@@ -48,3 +51,26 @@ async def test_calls_share_one_kept_connection_and_a_dropped_one_is_replaced(
         "select count(*) from pg_stat_activity where application_name = 'triage'"
     )
     assert closed == [(0,)]  # close() let the kept connection go
+
+
+async def test_concurrent_calls_take_turns_on_a_few_connections_kept_for_the_next_refresh(
+    postgres_server: PostgresServer,
+) -> None:
+    """A refresh runs a server's checks at once: they share SESSIONS_AT_ONCE connections, which
+    the next refresh finds open (the server forks no backend, triage holds few of its slots)."""
+    held = CheckCall(
+        "postgres.query", {"sql": "select pg_backend_pid() as pid, pg_sleep(0.05) as slept"}
+    )
+    async with opened(target_for(postgres_server)) as provider:
+        first = await asyncio.gather(*(provider.run_check(held) for _ in range(8)))
+        second = await asyncio.gather(*(provider.run_check(held) for _ in range(8)))
+        open_after = postgres_server.execute(
+            "select count(*) from pg_stat_activity where application_name = 'triage'"
+        )
+
+    assert all(result.status is CheckStatus.PASS for result in first + second)
+    first_pids = {result.facts["first_pid"] for result in first}
+    second_pids = {result.facts["first_pid"] for result in second}
+    assert len(first_pids) == SESSIONS_AT_ONCE
+    assert second_pids == first_pids
+    assert open_after == [(SESSIONS_AT_ONCE,)]

@@ -51,10 +51,14 @@ class RabbitMQChecks:
     def endpoint(self, vhost: str | None = None) -> Endpoint:
         raise NotImplementedError
 
-    async def management(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    async def management(
+        self, path: str, params: Mapping[str, str] | None = None, *, fresh: bool = False
+    ) -> Any:
         raise NotImplementedError
 
-    async def _management_queues(self, vhost: str, name: str | None = None) -> list[QueueState]:
+    async def _management_queues(
+        self, vhost: str, name: str | None = None, *, fresh: bool = False
+    ) -> list[QueueState]:
         raise NotImplementedError
 
     async def _declared(self, queues: Sequence[tuple[str, str]]) -> list[QueueState]:

@@ -40,6 +40,7 @@ from providers.rabbitmq_management import (
 from providers.rabbitmq_state import DepthTrend, QueueState, alarms_of, with_consumers
 from providers.rabbitmq_watch import Snapshot, changes
 from providers.redact import redact
+from providers.sweep import shared
 
 POLL_SECONDS = 5.0
 DEFAULT_BACKLOG_THRESHOLD = 1000
@@ -136,16 +137,26 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
 
     # -- the management API ----------------------------------------------------------------
 
-    async def management(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        """GET one management API path (see `rabbitmq_management.Management.get`)."""
+    async def management(
+        self, path: str, params: Mapping[str, str] | None = None, *, fresh: bool = False
+    ) -> Any:
+        """GET one management API path (see `rabbitmq_management.Management.get`); within a
+        sweep, discovery and the checks share one GET of each (providers/sweep.py), unless
+        `fresh` (a sample taken to compare with an earlier one)."""
         if self._http is None:
             endpoint = self.endpoint()
             self._http = Management(
                 self.management_url, endpoint, max(self.timeout / 2, 0.1), MANAGEMENT_RETRY_SECONDS
             )
-        return await self._http.get(path, params)
+        http = self._http
+        if fresh:
+            return await http.get(path, params)
+        key = (self, "management", path, tuple(sorted((params or {}).items())))
+        return await shared(key, lambda: http.get(path, params))
 
-    async def _management_queues(self, vhost: str, name: str | None = None) -> list[QueueState]:
+    async def _management_queues(
+        self, vhost: str, name: str | None = None, *, fresh: bool = False
+    ) -> list[QueueState]:
         """Queues of a vhost ("*" for all): exact totals, plus consumers and rates from stats."""
         path = "/api/queues" if vhost == "*" else f"/api/queues/{quote_segment(vhost)}"
         totals_params = {"disable_stats": "true", "enable_queue_totals": "true"}
@@ -155,7 +166,8 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             totals_params |= filtered
             stats_params |= filtered
         totals, stats = await asyncio.gather(
-            self.management(path, totals_params), self.management(path, stats_params)
+            self.management(path, totals_params, fresh=fresh),
+            self.management(path, stats_params, fresh=fresh),
         )
         return merge_queue_rows(totals, stats, vhost, name)
 
@@ -193,7 +205,7 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
         for index in range(samples):
             if index:
                 await asyncio.sleep(interval)
-            found = await self._management_queues(vhost, queue)
+            found = await self._management_queues(vhost, queue, fresh=True)  # a new sample
             if not found:
                 raise LookupError(f"{self._address_of(vhost)}: no queue {queue!r}")
             states.append(found[0])

@@ -41,7 +41,7 @@ from providers.contract import CheckCall, Health, Node, Status
 from providers.inventory import SecretError
 
 if TYPE_CHECKING:
-    from docker import DockerClient
+    from docker import APIClient, DockerClient
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 SERVICE_CHECKS = (
@@ -53,6 +53,16 @@ SERVICE_CHECKS = (
     "compose.resources",
 )
 MAX_POOL_SIZE = 32
+
+
+def proxies_read_once(api: APIClient) -> None:
+    """The engine's proxy settings (HTTP_PROXY, NO_PROXY...) as they are now, kept for the
+    client's life: requests otherwise reads them, walking the whole environment twice, and
+    looks for ~/.netrc, at every call (a tenth of a refresh's CPU)."""
+    import requests.utils
+
+    api.proxies = requests.utils.get_environ_proxies(api.base_url)
+    api.trust_env = False
 
 
 class ComposeProvider(
@@ -116,8 +126,11 @@ class ComposeProvider(
         if version:
             kwargs["version"] = version
         if self.target.url is None:  # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
-            return docker.from_env(**kwargs)
-        return docker.DockerClient(base_url=self.url, **kwargs)
+            client = docker.from_env(**kwargs)
+        else:
+            client = docker.DockerClient(base_url=self.url, **kwargs)
+        proxies_read_once(client.api)
+        return client
 
     def client(self) -> DockerClient:
         """The shared client for short calls; blocking, so call it from a thread."""

@@ -41,6 +41,7 @@ from providers.http_request import HttpRequests
 from providers.inventory import SecretError, SecretRef
 from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
 from providers.redact import MASK, redact
+from providers.sweep import shared
 from providers.text import sanitize
 from providers.tls import trust_context_async
 from providers.units import rough_ms
@@ -247,7 +248,13 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
     # --- one request ---
 
     async def _probe(self, url: str, params: Mapping[str, Any]) -> Probe:
-        """GET `url` once, within the budget; failures to reach it become the probe's error."""
+        """GET `url` once, within the budget; failures to reach it become the probe's error.
+        Within a sweep, discovery and `http.status` share one GET (providers/sweep.py)."""
+        asked = ("body_contains", "verify_tls", "follow_redirects")  # what the GET depends on
+        key = (self, "probe", url, repr([self._option(params, name, None) for name in asked]))
+        return await shared(key, lambda: self._get(url, params))
+
+    async def _get(self, url: str, params: Mapping[str, Any]) -> Probe:
         import httpx
 
         headers, header_secrets = self._headers()

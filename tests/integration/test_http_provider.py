@@ -9,6 +9,7 @@ import time
 import pytest
 
 from providers.contract import CheckStatus, Health
+from providers.sweep import one_sweep
 from tests.integration.http_provider_helpers import provider_for, run
 from tests.servers.http import HttpServer, Route, full_backlog_port, serve_http
 from tests.servers.process import free_port
@@ -253,3 +254,18 @@ async def test_a_probe_looks_for_no_module_it_cannot_import(
 
     assert result.status is CheckStatus.PASS, result.summary
     assert missed == []
+
+
+async def test_discovery_and_the_status_check_of_a_sweep_share_one_request(
+    http_server: HttpServer,
+) -> None:
+    provider = provider_for(http_server.url())
+    with one_sweep():
+        root, status = await asyncio.gather(provider.discover(), run(provider, "http.status"))
+    swept = len(http_server.requests)
+    again = await run(provider, "http.status")  # outside a sweep: asked again
+
+    assert root.status.health is Health.OK, root.status.reason
+    assert status.status is CheckStatus.PASS, status.summary
+    assert swept == 1
+    assert again.status is CheckStatus.PASS and len(http_server.requests) == 2

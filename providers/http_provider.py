@@ -43,7 +43,7 @@ from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
 from providers.redact import MASK, redact
 from providers.sweep import shared
 from providers.text import sanitize
-from providers.tls import trust_context_async
+from providers.tls import trust_for
 from providers.units import rough_ms
 from providers.x509 import parse_certificate
 
@@ -261,7 +261,7 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
         secrets = header_secrets + self._url_secrets(url)
         shown = display_url(url)
         body_contains = self._option(params, "body_contains", None)
-        verify = await self._verify(params)
+        verify = await self._verify(params, url)
         password = self.target.resolve_password()
         auth = (self.target.username or "", password) if password else None
         budget = self._budget()
@@ -306,11 +306,15 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
             peer_certificate=certificate,
         )
 
-    async def _verify(self, params: Mapping[str, Any]) -> bool | ssl.SSLContext:
+    async def _verify(self, params: Mapping[str, Any], url: str = "") -> bool | ssl.SSLContext:
+        """What httpx verifies a request to `url` with ("": any URL, an action's)."""
         if not _bool(self._option(params, "verify_tls", True)):
             return False
         ca_file = self.target.options.get("ca_file")
-        return await trust_context_async(str(ca_file) if ca_file else None)
+        redirects = _bool(self._option(params, "follow_redirects", False))
+        return await trust_for(
+            url or "https:", str(ca_file) if ca_file else None, follows_redirects=redirects
+        )
 
     # --- checks ---
 

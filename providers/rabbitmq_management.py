@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from providers.rabbitmq_state import QueueState
 from providers.redact import redact
-from providers.tls import trust_context_async
+from providers.tls import trust_for
 
 if TYPE_CHECKING:
     import httpx
@@ -83,7 +83,7 @@ class Management:
                 base_url=base,
                 auth=(self.endpoint.user, self.endpoint.password),
                 timeout=self.timeout,
-                verify=await trust_context_async(),  # not a CA bundle read on the event loop
+                verify=await trust_for(base),  # never a CA bundle read on the event loop
             )
         try:
             response = await self._client.get(path, params=params)

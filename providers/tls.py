@@ -12,6 +12,7 @@ import asyncio
 import os
 import ssl
 import threading
+from urllib.parse import urlsplit
 
 _lock = threading.Lock()
 _contexts: dict[tuple[str, float], ssl.SSLContext] = {}
@@ -38,3 +39,14 @@ def trust_context(ca_file: str | None = None) -> ssl.SSLContext:
 async def trust_context_async(ca_file: str | None = None) -> ssl.SSLContext:
     """`trust_context` without blocking the event loop the first time."""
     return await asyncio.to_thread(trust_context, ca_file)
+
+
+async def trust_for(
+    url: str, ca_file: str | None = None, *, follows_redirects: bool = False
+) -> ssl.SSLContext | bool:
+    """httpx's `verify` for requests to `url`: the trust store, unless no TLS can happen at all
+    (a plain http:// URL whose redirects are not followed), where loading a bundle would cost
+    its ~60 ms of CPU at start for nothing (False: httpx then makes no trust store)."""
+    if urlsplit(url).scheme.lower() == "http" and not follows_redirects:
+        return False
+    return await trust_context_async(ca_file)

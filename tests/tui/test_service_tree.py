@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+from rich.text import Text
 from textual.app import App, ComposeResult
 
 from providers.contract import Health, Node, Status
-from tui.widgets.service_tree import EXPAND_UP_TO, ServiceTree
+from tui.widgets import service_tree
+from tui.widgets.service_tree import EXPAND_UP_TO, ServiceTree, node_label
 
 OK = Status(Health.OK, "")
 
@@ -57,3 +60,39 @@ async def test_a_large_group_starts_closed_a_small_one_open() -> None:
         big, small = tree.root.children
         assert not big.is_expanded and big.allow_expand
         assert small.is_expanded
+
+
+async def test_a_target_answering_relabels_its_own_nodes_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each target's answer shows every target again; the others are the very nodes already
+    shown, so their labels are not built again (a refresh answers six times)."""
+    labelled: list[str] = []
+
+    def counting_label(shown: Node) -> Text:
+        labelled.append(shown.id)
+        return node_label(shown)
+
+    monkeypatch.setattr(service_tree, "node_label", counting_label)
+    first, second = node("first", node("first/a")), node("second", node("second/b"))
+    async with TreeApp().run_test() as pilot:
+        tree = pilot.app.query_one(ServiceTree)
+        tree.expect(["first", "second"])
+        tree.show_target(first)
+        tree.show_target(second)
+        labelled.clear()
+        again = node("second", node("second/b"), node("second/c"))
+        tree.show_target(again)  # the second target answers again, with one more child
+        tree.show_nodes([first, again])  # the sweep's end: nothing new
+        await pilot.pause()
+        assert labelled == ["second", "second/b", "second/c"]
+        assert [n.id for n in tree.all_nodes()] == [
+            "first",
+            "first/a",
+            "second",
+            "second/b",
+            "second/c",
+        ]
+        tree.show_target(node("second"))  # its children went away: they leave the tree
+        await pilot.pause()
+        assert tree.node_by_id("second/b") is None and tree.node_by_id("first/a") is not None

@@ -98,6 +98,9 @@ class ServiceTree(Tree[Node]):
     ) -> None:
         seen.add(node.id)
         existing = self._by_node_id.get(node.id)
+        if existing is not None and existing.data is node:  # shown as it is (another target's
+            seen.update(child.id for child in node.walk())  # answer, or the sweep's end)
+            return
         label = node_label(node)
         if existing is None:
             existing = parent.add(

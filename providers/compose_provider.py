@@ -39,6 +39,7 @@ from providers.compose_model import (
 )
 from providers.contract import CheckCall, Health, Node, Status
 from providers.inventory import SecretError
+from providers.sweep import shared
 
 if TYPE_CHECKING:
     from docker import APIClient, DockerClient
@@ -203,7 +204,13 @@ class ComposeProvider(
         return sorted(views, key=lambda view: (view.number or 0, view.name))
 
     async def select(self, params: Mapping[str, Any]) -> list[ContainerView]:
-        return await asyncio.to_thread(self._inspect_all, params)
+        """The selected containers, inspected; within a sweep, discovery and the checks of one
+        selection share one listing (providers/sweep.py)."""
+        scope = tuple(params.get(key) or None for key in ("project", "service", "container"))
+        views = await shared(
+            (self, "containers", scope), lambda: asyncio.to_thread(self._inspect_all, params)
+        )
+        return list(views)
 
     @staticmethod
     def scope_name(params: Mapping[str, Any]) -> str:
@@ -241,15 +248,14 @@ class ComposeProvider(
         keys = ("project", "service", "container")
         return dict(zip(keys, parts, strict=False))
 
-    def _discover_sync(self) -> tuple[str, list[ContainerView]]:
-        version = str(self.client().version().get("Version", "?"))
-        return version, self._inspect_all({})
-
     async def discover(self) -> Node:
         name = f"{self.target.name} ({self.address})"
         try:
             async with asyncio.timeout(self.timeout):
-                version, views = await asyncio.to_thread(self._discover_sync)
+                answer, views = await asyncio.gather(
+                    asyncio.to_thread(lambda: self.client().version()), self.select({})
+                )
+                version = str(answer.get("Version", "?"))
         except TimeoutError:
             status = Status(Health.FAILING, f"{self.address}: no answer within {self.timeout:g}s")
             return self._root(name, status, ())

@@ -18,6 +18,7 @@ from tests.servers.docker_engine import DockerEngine
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.usefixtures("docker_client")  # removes what the test ran
 async def test_discovery_and_checks_of_a_sweep_list_the_containers_once(
     docker_engine: DockerEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from providers.aws_session import AwsSession, arn_name, chunks
-from providers.sweep import known, remember, shared
+from providers.sweep import known, remember, reuse, shared
 
 SERVICES_PER_CALL = 10
 TASKS_PER_CALL = 100
@@ -100,7 +100,7 @@ class EcsApi(AwsSession):
         whole = known((self, "tasks", cluster, desired_status))
         if service and whole is not None:  # the sweep read the cluster's: the service's are in it
             group = f"service:{service}"
-            return [task for task in await asyncio.shield(whole) if task.get("group") == group]
+            return [task for task in await reuse(whole) if task.get("group") == group]
 
         async def read() -> list[dict[str, Any]]:
             params: dict[str, Any] = {"cluster": cluster, "desiredStatus": desired_status}

@@ -44,6 +44,15 @@ async def shared(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
     if answer is None:
         answer = reads[key] = asyncio.ensure_future(read())
         answer.add_done_callback(_retrieve)
+    return await reuse(answer)
+
+
+async def reuse(answer: asyncio.Future[Any]) -> Any:
+    """A shared read's answer. One already in hand still lets the event loop run first: 1,200
+    checks of a sweep answered from memory would otherwise run back to back, and a key
+    pressed meanwhile would wait for them all (hundreds of milliseconds)."""
+    if answer.done():
+        await asyncio.sleep(0)
     return await asyncio.shield(answer)
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from providers.sweep import known, one_sweep, remember, shared
+from providers.sweep import known, one_sweep, remember, reuse, shared
 
 
 class Reader:
@@ -98,3 +98,20 @@ async def test_tasks_started_in_a_sweep_share_it_and_separate_sweeps_do_not() ->
 
     await asyncio.gather(sweep(), sweep())
     assert read.runs == 2  # one read per sweep, though both ran at once
+
+
+async def test_an_answer_in_hand_still_lets_the_event_loop_run_first() -> None:
+    """A sweep's checks answered from memory must not run back to back past a pressed key."""
+    read = Reader()
+    ran: list[str] = []
+    with one_sweep():
+        await shared("key", read)
+        asyncio.get_running_loop().call_soon(ran.append, "a key's handler")
+        assert await shared("key", read) == "answer"
+        assert ran == ["a key's handler"]
+        remember("listed", ["task"])
+        remembered = known("listed")
+        assert remembered is not None
+        asyncio.get_running_loop().call_soon(ran.append, "another")
+        assert await reuse(remembered) == ["task"]
+        assert ran == ["a key's handler", "another"]

@@ -33,18 +33,49 @@ def _words(text: str) -> set[str]:
     return {word for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A runbook's signatures compiled and its symptoms' words, made once: ranking 300 failing
+    services' checks against 80 runbooks did both 24,000 times, on the UI thread."""
+
+    runbook: Runbook
+    signatures: tuple[tuple[str, re.Pattern[str]], ...]
+    symptoms: tuple[tuple[str, frozenset[str]], ...]
+
+
+_PREPARED: dict[int, _Prepared] = {}
+_PREPARED_LIMIT = 4_096  # a library read again makes new runbooks
+
+
+def _prepared(runbook: Runbook) -> _Prepared:
+    found = _PREPARED.get(id(runbook))
+    if found is None or found.runbook is not runbook:
+        if len(_PREPARED) >= _PREPARED_LIMIT:
+            _PREPARED.clear()
+        found = _Prepared(
+            runbook,
+            tuple((text, re.compile(text, re.IGNORECASE)) for text in runbook.signatures),
+            tuple(
+                (symptom, frozenset(_words(symptom)))
+                for symptom in [*runbook.symptoms, runbook.title]
+            ),
+        )
+        _PREPARED[id(runbook)] = found
+    return found
+
+
 def suggest(text: str, runbooks: Iterable[Runbook], *, limit: int = 10) -> list[Suggestion]:
     """Runbooks ranked by how strongly `text` points at them, with why."""
     said = _words(text)
     found: list[Suggestion] = []
     for runbook in runbooks:
+        prepared = _prepared(runbook)
         score, reasons = 0.0, []
-        for signature in runbook.signatures:
-            if re.search(signature, text, re.IGNORECASE):
+        for signature, pattern in prepared.signatures:
+            if pattern.search(text):
                 score += SIGNATURE_SCORE
                 reasons.append(f"matches signature {signature!r}")
-        for symptom in [*runbook.symptoms, runbook.title]:
-            words = _words(symptom)
+        for symptom, words in prepared.symptoms:
             if not words or not said:
                 continue
             overlap = len(words & said) / len(words)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+import runbooks.suggest as suggest_module
 from runbooks.loader import load_library
 from runbooks.model import Runbook
 from runbooks.suggest import Suggestion, suggest
@@ -142,3 +147,31 @@ def test_the_library_runbook_is_suggested_for_its_redis_error() -> None:
         "matches signature 'OOM command not allowed'",
         "matches signature \"used memory > 'maxmemory'\"",
     )
+
+
+def test_a_runbook_is_prepared_once_however_many_texts_are_ranked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """300 failing services' texts against a library: signatures compiled and symptom words
+    taken once per runbook, not once per text (that was most of a large sweep's UI time)."""
+    book = Runbook(
+        id="fresh", title="Fresh runbook", symptoms=["Writes fail"], signatures=["E0\\d\\d"]
+    )
+    compiled: list[str] = []
+    real_compile = re.compile
+
+    def counting_compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+        compiled.append(pattern)
+        return real_compile(pattern, flags)
+
+    monkeypatch.setattr(suggest_module.re, "compile", counting_compile)
+    first = [summary(suggest(f"svc-{n}: writes fail with E0{n % 10}7", [book])) for n in range(50)]
+
+    assert compiled == ["E0\\d\\d"]
+    assert first[3] == [
+        (
+            "fresh",
+            15.0,
+            ("matches signature 'E0\\\\d\\\\d'", "like symptom 'Writes fail' (100% of its words)"),
+        )
+    ]

@@ -216,3 +216,24 @@ async def test_a_check_rerun_after_the_sweep_is_what_the_problems_count(
         await wait_until(pilot, lambda: screen.sub_title == "local · test")
         assert screen.problems == []
         assert app.query_one(CheckResults).results["redis.ping"].status is CheckStatus.PASS
+
+
+async def test_the_end_of_a_sweep_does_not_put_back_an_older_tree(
+    redis_server: RedisServer,
+) -> None:
+    """A change feed rediscovered a target after the sweep had shown it: the sweep's end keeps
+    the newer tree (and labels nothing again)."""
+    app = TriageApp(inventory_of(redis_target("cache", redis_server.url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await wait_until(pilot, lambda: screen._swept_kinds is not None)  # a sweep ended
+        tree = app.query_one(ServiceTree)
+        swept = tree.node_by_id("redis:cache")
+        assert swept is not None
+        newer = replace(swept, status=replace(swept.status, reason="newer: from the change feed"))
+        screen.post_message(MainScreen.TargetDiscovered(newer))
+        screen.post_message(MainScreen.Swept([swept], []))
+        await pilot.pause()
+        shown = tree.node_by_id("redis:cache")
+        assert shown is not None and shown.status.reason == "newer: from the change feed"

@@ -247,7 +247,9 @@ class MainScreen(Screen[None]):
         self.pacer.swept(what_a_sweep_shows(message.nodes, message.results))
         self.trends.add(message.results)
         tree = self.query_one(ServiceTree)
-        tree.show_nodes(message.nodes)
+        for root in message.nodes:  # shown as each answered (or newer, from a change feed):
+            if tree.node_by_id(root.id) is None:  # only a provider that failed to load is new
+                tree.show_target(root)
         if self.selected is None and message.nodes:
             self.select(message.nodes[0])
         elif self.selected is not None:

@@ -19,6 +19,7 @@ from tui.commands import APP_COMMANDS, bindings, remappable_ids
 from tui.palette import TriageCommands
 
 LIBRARY_AFTER_SECONDS = 3.0  # at the latest; a tree with every target in asks for it sooner
+FREEZE_AFTER_SECONDS = 30.0  # start-up is frozen then even if the runbooks never came in
 
 if TYPE_CHECKING:
     # Imported once the first frame is out: the inventory's validation (pydantic) and the
@@ -33,9 +34,13 @@ if TYPE_CHECKING:
 def freeze_start_up() -> None:
     """What start-up made (modules, classes, the SDKs, the runbooks) lives as long as the app.
     Out of the collector's sight, a full collection (every second or two under a log flood)
-    walks only what came after: ~25 ms instead of ~100, which a key no longer waits behind."""
+    walks only what came after: ~25 ms instead of ~100, which a key no longer waits behind.
+    The CLI turns the collector off while start-up makes them (collecting as they were made
+    walked them again and again: ~0.3 s of CPU before the tree was populated); it is on again
+    from here."""
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 class TriageApp(App[int]):
@@ -98,6 +103,8 @@ class TriageApp(App[int]):
         # after LIBRARY_AFTER_SECONDS: at start it would compete with the SDK imports and
         # the first calls for the one core Python runs on.
         self.set_timer(LIBRARY_AFTER_SECONDS, self.load_library)
+        if self.freezes_start_up:
+            self.set_timer(FREEZE_AFTER_SECONDS, self._freeze_start_up)
 
     @work(group="inventory", exit_on_error=False)
     async def read_inventory(self) -> None:
@@ -164,7 +171,7 @@ class TriageApp(App[int]):
     def _library_loaded(self, library: Library) -> None:
         self.library = library
         if self.freezes_start_up:
-            self.call_after_refresh(freeze_start_up)
+            self.call_after_refresh(self._freeze_start_up)
         main = self.main_screen()
         if main is not None:
             main.library_loaded()  # what the last sweep found gets its runbooks
@@ -174,6 +181,11 @@ class TriageApp(App[int]):
                 severity="warning",
                 timeout=10,
             )
+
+    def _freeze_start_up(self) -> None:
+        if self.freezes_start_up:
+            self.freezes_start_up = False  # once
+            freeze_start_up()
 
     async def on_unmount(self) -> None:
         if self.started:

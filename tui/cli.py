@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -280,6 +281,9 @@ def _config_error(error: str) -> int:
 
 
 def _run_app(config: str | None, environment: str | None, *, read_only: bool) -> int:
+    # Start-up makes ~100,000 objects that live as long as the app; the app collects once,
+    # freezes them and turns the collector on again (tui.app.freeze_start_up).
+    gc.disable()
     from tui.app import TriageApp
 
     _log_to_file()

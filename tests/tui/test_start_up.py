@@ -52,15 +52,41 @@ async def test_start_up_is_frozen_once_the_runbooks_are_in(
     before = gc.get_freeze_count()
     try:
         for freeze in (False, True):
+            gc.disable()  # as the CLI does while start-up makes what lives as long as the app
             app = TriageApp(None, config=str(config), freeze_start_up=freeze)
             async with app.run_test(size=(100, 30)) as pilot:
                 app.load_library()
                 await wait_until(pilot, lambda: app.library is not None)  # noqa: B023
                 await pilot.pause()
-                frozen = gc.get_freeze_count()
+                frozen, collecting = gc.get_freeze_count(), gc.isenabled()
             assert (frozen > before) is freeze
+            assert collecting is freeze  # the collector is on again once start-up is frozen
     finally:
+        gc.enable()
         gc.unfreeze()  # the test process runs many apps: give the collector everything back
+
+
+async def test_the_collector_is_on_again_even_if_the_runbooks_never_come_in(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runbooks.loader
+    import tui.app
+
+    def broken() -> None:
+        raise OSError("the library cannot be read")
+
+    monkeypatch.setattr(tui.app, "FREEZE_AFTER_SECONDS", 0.3)
+    monkeypatch.setattr(runbooks.loader, "load_library", broken)
+    config = inventory_file(tmp_path, redis_server)
+    gc.disable()
+    try:
+        app = TriageApp(None, config=str(config), freeze_start_up=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, gc.isenabled)
+            assert app.library is None
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 async def test_an_inventory_that_cannot_be_read_ends_the_app_saying_why(

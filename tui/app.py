@@ -6,7 +6,6 @@ Worker failures anywhere become one kind of notice here, instead of try/excepts 
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -15,6 +14,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from providers.redact import redact
+from tui.collector import freeze_start_up
 from tui.commands import APP_COMMANDS, bindings, remappable_ids
 from tui.palette import TriageCommands
 
@@ -29,18 +29,6 @@ if TYPE_CHECKING:
     from providers.inventory import Inventory
     from runbooks.loader import Library
     from tui.screens.main_screen import MainScreen
-
-
-def freeze_start_up() -> None:
-    """What start-up made (modules, classes, the SDKs, the runbooks) lives as long as the app.
-    Out of the collector's sight, a full collection (every second or two under a log flood)
-    walks only what came after: ~25 ms instead of ~100, which a key no longer waits behind.
-    The CLI turns the collector off while start-up makes them (collecting as they were made
-    walked them again and again: ~0.3 s of CPU before the tree was populated); it is on again
-    from here."""
-    gc.collect()
-    gc.freeze()
-    gc.enable()
 
 
 class TriageApp(App[int]):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -281,9 +280,9 @@ def _config_error(error: str) -> int:
 
 
 def _run_app(config: str | None, environment: str | None, *, read_only: bool) -> int:
-    # Start-up makes ~100,000 objects that live as long as the app; the app collects once,
-    # freezes them and turns the collector on again (tui.app.freeze_start_up).
-    gc.disable()
+    from tui.collector import pause_full_collections
+
+    pause_full_collections()  # until start-up is over (tui/collector.py)
     from tui.app import TriageApp
 
     _log_to_file()

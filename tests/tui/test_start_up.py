@@ -11,6 +11,7 @@ import pytest
 from tests.servers.redis import RedisServer
 from tests.tui.conftest import wait_until
 from tui.app import TriageApp
+from tui.collector import pause_full_collections
 from tui.screens.main_screen import MainScreen
 from tui.screens.starting import StartingScreen
 from tui.widgets.service_tree import ServiceTree
@@ -49,24 +50,26 @@ async def test_start_up_is_frozen_once_the_runbooks_are_in(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     config = inventory_file(tmp_path, redis_server)
-    before = gc.get_freeze_count()
+    before, thresholds = gc.get_freeze_count(), gc.get_threshold()
     try:
         for freeze in (False, True):
-            gc.disable()  # as the CLI does while start-up makes what lives as long as the app
+            if freeze:
+                pause_full_collections()  # as the CLI does before start-up
+                assert gc.get_threshold()[2] > thresholds[2]
             app = TriageApp(None, config=str(config), freeze_start_up=freeze)
             async with app.run_test(size=(100, 30)) as pilot:
                 app.load_library()
                 await wait_until(pilot, lambda: app.library is not None)  # noqa: B023
                 await pilot.pause()
-                frozen, collecting = gc.get_freeze_count(), gc.isenabled()
+                frozen = gc.get_freeze_count()
             assert (frozen > before) is freeze
-            assert collecting is freeze  # the collector is on again once start-up is frozen
+            assert gc.get_threshold() == thresholds  # full collections run again
     finally:
-        gc.enable()
+        gc.set_threshold(*thresholds)
         gc.unfreeze()  # the test process runs many apps: give the collector everything back
 
 
-async def test_the_collector_is_on_again_even_if_the_runbooks_never_come_in(
+async def test_full_collections_run_again_even_if_the_runbooks_never_come_in(
     redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import runbooks.loader
@@ -78,14 +81,15 @@ async def test_the_collector_is_on_again_even_if_the_runbooks_never_come_in(
     monkeypatch.setattr(tui.app, "FREEZE_AFTER_SECONDS", 0.3)
     monkeypatch.setattr(runbooks.loader, "load_library", broken)
     config = inventory_file(tmp_path, redis_server)
-    gc.disable()
+    thresholds = gc.get_threshold()
+    pause_full_collections()
     try:
         app = TriageApp(None, config=str(config), freeze_start_up=True)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, gc.isenabled)
+            await wait_until(pilot, lambda: gc.get_threshold() == thresholds)
             assert app.library is None
     finally:
-        gc.enable()
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 

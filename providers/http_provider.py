@@ -22,8 +22,7 @@ import contextlib
 import ssl
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from providers.base import Finding, Provider, check
@@ -37,6 +36,7 @@ from providers.endpoints import (
     url_address,
     url_secrets,
 )
+from providers.http_probe import BODY_LIMIT, Probe, peer_certificate, read_limited
 from providers.http_request import HttpRequests
 from providers.inventory import SecretError, SecretRef
 from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
@@ -47,30 +47,10 @@ from providers.tls import trust_for
 from providers.units import rough_ms
 from providers.x509 import parse_certificate
 
-if TYPE_CHECKING:
-    import httpx
-
 DEFAULT_EXPECTED_STATUS = 200
 DEFAULT_WARN_MS = 1000.0
-BODY_LIMIT = 1024 * 1024  # bytes read to look for `body_contains`
 EXCERPT_CHARS = 300
 MIN_SECRET_CHARS = 4  # shorter values would mask ordinary text; redact() still runs
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """One GET of an endpoint: its answer, or why there was none."""
-
-    url: str
-    status_code: int | None = None
-    status_line: str = ""
-    latency_ms: float | None = None
-    body: str = ""
-    body_match: bool | None = None
-    error: str | None = None
-    reason: str = ""
-    location: str = ""
-    peer_certificate: bytes | None = field(default=None, repr=False)
 
 
 def _bool(value: Any) -> bool:
@@ -279,8 +259,8 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
                 started = time.monotonic()  # the request only, not building the client
                 async with client.stream("GET", url, headers=headers, auth=auth) as response:
                     latency_ms = (time.monotonic() - started) * 1000
-                    certificate = _peer_certificate(response)
-                    raw = await _read_limited(response, BODY_LIMIT)
+                    certificate = peer_certificate(response)
+                    raw = await read_limited(response, BODY_LIMIT)
         except (httpx.HTTPError, OSError, TimeoutError) as error:
             kind, reason = classify_failure(error, self.timeout)
             return Probe(
@@ -382,25 +362,3 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
         return Finding(
             CheckStatus.PASS, f"{probe.status_line} in {rough_ms(latency)}", facts, (seen,)
         )
-
-
-def _peer_certificate(response: httpx.Response) -> bytes | None:
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    try:
-        tls = stream.get_extra_info("ssl_object")
-        return tls.getpeercert(binary_form=True) if tls is not None else None
-    except Exception:  # a transport without TLS details; the status check still stands
-        return None
-
-
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]

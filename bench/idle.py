@@ -28,7 +28,6 @@ from bench.servers import Servers
 
 CPU_GOAL = 0.3  # percent of one core
 BYTES_GOAL = 100.0  # bytes per second
-TICK_SECONDS = 2.0  # how late a due refresh may start (the main screen's tick)
 
 
 def window(app: PtyApp, seconds: float) -> tuple[float, float]:
@@ -40,17 +39,24 @@ def window(app: PtyApp, seconds: float) -> tuple[float, float]:
 
 
 def settled_pace(interval: float, backoff: float) -> tuple[float, int, float]:
-    """As tui/pacing.py paces quiet refreshes: when the last refresh before the back-off's
-    ceiling is due (seconds after the first), how many refreshes came before, the ceiling."""
-    ceiling, at, quiet = interval * backoff, 0.0, 0
-    while interval * 2**quiet < ceiling:
-        at += interval * 2**quiet
-        quiet += 1
-    return at, quiet, ceiling
+    """Quiet refreshes as the app's own pacer spaces them: when the last refresh before the
+    back-off's ceiling starts (seconds after the first), how many came before it, the ceiling."""
+    from tui.pacing import RefreshPacer
+
+    pacer = RefreshPacer(interval, backoff, now=0.0)
+    ceiling = pacer.interval * pacer.backoff
+    pacer.swept("nothing changes")  # the first refresh: nothing to compare with yet
+    at, refreshes = 0.0, 0
+    while pacer.current_interval < ceiling:
+        at += pacer.current_interval
+        refreshes += 1
+        pacer.swept("nothing changes")
+    return at, refreshes, ceiling
 
 
 def measure(servers: Servers, results_dir: Path, *, quick: bool) -> list[Figure]:
     from providers.inventory import Settings
+    from tui.screens.main_screen import TICK_SECONDS  # how late a due refresh may start
 
     seconds = 10.0 if quick else 60.0
     targets = servers.six_targets()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -68,6 +69,18 @@ class TriageApp(App[int]):
         environment, read_only = self.requested_environment, self.forced_read_only
         self.live = LiveEnvironment(inventory, environment, read_only=read_only)
         self.started = True
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, but on Linux and macOS one whose input thread
+        sleeps until a key comes (tui/driver.py)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver = super().get_driver_class()
+        if driver is LinuxDriver:
+            from tui.driver import QuietInputDriver
+
+            return QuietInputDriver
+        return driver
 
     def get_default_screen(self) -> Screen[None]:
         if not self.started:

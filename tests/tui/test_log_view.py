@@ -194,11 +194,13 @@ async def test_time_window_cycles_slides_and_starts_at_a_typed_time() -> None:
         await pilot.press("m")
         assert tail.window_label == "last 1m"
         assert view.visible_texts() == ["09:39:00 INFO  minute 9"]
+        assert tail.sliding
         await pilot.press("m")
         assert texts(view) == [f"minute {m}" for m in range(5, 10)]
         assert tail.border_subtitle == "following · last 5m"
         await pilot.press("m", "m", "m")
         assert tail.window_label == "all" and view.line_count == 10
+        assert not tail.sliding  # nothing leaves "all": its timer sleeps
 
         await type_prompt(pilot, "M", "09:37")
         assert texts(view) == ["minute 7", "minute 8", "minute 9"]
@@ -207,10 +209,10 @@ async def test_time_window_cycles_slides_and_starts_at_a_typed_time() -> None:
         assert "Not a time" in str(app.query_one("#log-prompt-error", Static).render())
         assert view.line_count == 3
 
-        tail.set_window(2)  # last 5m; two minutes later, what the one-second timer does:
+        tail.set_window(2)  # last 5m; two minutes later, the one-second timer slides it
         tail.clock = lambda: BASE + timedelta(minutes=12)
-        tail.slide_window()
-        assert texts(view) == ["minute 7", "minute 8", "minute 9"]
+        await wait_until(pilot, lambda: texts(view) == ["minute 7", "minute 8", "minute 9"])
+        assert tail.sliding
 
 
 NEEDLES = [line(i, "needle in here" if i in (3, 10, 17) else f"hay {i}") for i in range(20)]

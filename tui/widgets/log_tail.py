@@ -71,6 +71,7 @@ class LogTail(FocusFrame, Vertical):
         self.window_index = 0
         self.since: datetime | None = None
         self.cutoff: datetime | None = None  # lines older than this are outside the window
+        self.sliding = False  # a "last N minutes" window: lines leave it as time passes
         self.search_text = ""
         self.prompt_mode = ""
         self.prompting = False  # a plain flag: a CSS class would restyle the pane's widgets
@@ -88,7 +89,8 @@ class LogTail(FocusFrame, Vertical):
         self.border_title = "Log: no node selected"
         self.query_one("#log-input", Input).can_focus = False  # until a prompt opens
         self.view.on_refit = self._retitle
-        self.set_interval(1.0, self.slide_window)
+        # Runs only while a "last N minutes" window is shown: an idle pane wakes nothing.
+        self.window_timer = self.set_interval(1.0, self.slide_window, pause=True)
         self._retitle()
 
     @property
@@ -154,6 +156,11 @@ class LogTail(FocusFrame, Vertical):
 
     def _apply(self) -> None:
         span = WINDOWS[self.window_index][1]
+        self.sliding = self.since is None and span is not None
+        if self.sliding:
+            self.window_timer.resume()
+        else:
+            self.window_timer.pause()
         self.cutoff = self.since or (self.clock() - span if span is not None else None)
         pattern, inverse = self.filter, self.inverse
         if self.cutoff is None and pattern is None:

@@ -243,6 +243,53 @@ async def test_slow_log_streams_existing_entries_then_only_new_ones(
         await stream.aclose()
 
 
+def slowlog_reads(redis_server: RedisServer) -> int:
+    stats = redis_server.client().info("commandstats")
+    return int(stats.get("cmdstat_slowlog|get", {}).get("calls", 0))
+
+
+async def test_a_quiet_slow_log_is_polled_less_until_a_new_entry(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_QUIET_AFTER_SECONDS", 0.5)
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_QUIET_POLL_SECONDS", 1.5)
+    client = redis_server.client()
+    client.config_set("slowlog-log-slower-than", 1_000_000)  # nothing is slow: a quiet log
+    client.slowlog_reset()
+    lines: list[str] = []
+
+    async def follow(provider: RedisProvider) -> None:
+        async for line in provider.logs(provider.root_id):
+            lines.append(line.text)
+
+    async with opened(redis_server.url) as provider:
+        following = asyncio.create_task(follow(provider))
+        try:
+            await asyncio.sleep(0.4)
+            assert slowlog_reads(redis_server) >= 4  # every 0.05 s while not yet quiet
+            await asyncio.sleep(0.6)  # quiet now
+            before = slowlog_reads(redis_server)
+            await asyncio.sleep(1.0)
+            assert slowlog_reads(redis_server) - before <= 1
+
+            client.config_set("slowlog-log-slower-than", 0)  # this and the SET are logged
+            client.set("slow", "1")
+            client.config_set("slowlog-log-slower-than", 1_000_000)
+            written = time.monotonic()
+            while not any("SET slow 1" in text for text in lines):
+                assert time.monotonic() - written < 5, lines
+                await asyncio.sleep(0.02)
+            assert time.monotonic() - written <= 1.5 + 0.5  # one quiet poll at most
+            before = slowlog_reads(redis_server)
+            await asyncio.sleep(0.3)
+            assert slowlog_reads(redis_server) - before >= 3  # the fast pace is back
+        finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+
+
 async def test_slow_log_reports_a_lost_server_once_and_recovers(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

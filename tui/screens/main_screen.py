@@ -3,7 +3,7 @@
 Background work follows one rule: provider calls run in workers; workers never touch widgets,
 they post messages; this screen's handlers own the state and update the widgets. Every refresh
 interval one sweep discovers every target and runs every check; its failures become the
-problems list, with the runbooks they point to.
+problems list, with the runbooks they point to (tui/screens/main_problems.py).
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import Reactive
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Input
 
 from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
 from tui.commands import MAIN_COMMANDS, bindings
-from tui.log_feed import MAX_LOG_PROBLEMS, LogSignatures, newest, parts
+from tui.log_feed import LogSignatures, newest, parts
 from tui.pacing import RefreshPacer, what_a_sweep_shows, worth_sweeping
-from tui.problems import NewestResults, Problem, problems_from_results
+from tui.problems import NewestResults, Problem
+from tui.screens.main_problems import ScreenProblems
 from tui.streams import batched
 from tui.trends import TrendHistory
 from tui.widgets.check_results import CheckResults
@@ -39,7 +39,7 @@ TICK_SECONDS = 2.0
 SWEEP_CHECKS_AT_ONCE = 32
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ScreenProblems):
     BINDINGS = bindings(MAIN_COMMANDS)
 
     # Textual repaints the whole screen when the focus moves; what looks different with focus
@@ -156,12 +156,6 @@ class MainScreen(Screen[None]):
             self.stale_seconds = stale
             self._set_subtitle()
 
-    @property
-    def problems(self) -> list[Problem]:
-        return sorted(
-            [*self.check_problems, *self.log_problems], key=lambda problem: problem.rank_key
-        )
-
     def _set_subtitle(self) -> None:
         # What matters most first: a narrow terminal cuts the end of the line.
         parts = [self.live.name]
@@ -266,34 +260,6 @@ class MainScreen(Screen[None]):
         self._find_check_problems()
         self._want_library()  # a target that failed to load never shows; the sweep still ends
 
-    def library_loaded(self) -> None:
-        """The runbooks are in: the last sweep's problems get theirs, and the log lines shown
-        so far (they came before any signature could be looked for) are scanned."""
-        from tui.screens.problems import ProblemsScreen
-
-        self._find_check_problems()
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ProblemsScreen):  # opened before the runbooks were in
-                self.call_later(screen.show_problems, self.problems)
-        if self.selected is not None:
-            self.scan_shown_lines(self.selected.id, self.query_one(LogTail).view.visible_lines())
-
-    @work(group="log-scan", exit_on_error=False)
-    async def scan_shown_lines(self, node_id: str, lines: list[LogLine]) -> None:
-        library = getattr(self.app, "library", None)
-        if found := await self.signatures.find(library, node_id, lines):
-            self.post_message(self.LogProblems(node_id, found))
-
-    def _find_check_problems(self) -> None:
-        if (kinds := self._swept_kinds) is None:
-            return
-        library = getattr(self.app, "library", None)
-        runbooks = list(library.runbooks.values()) if library is not None else []
-        self.check_problems = problems_from_results(self.latest.results(), runbooks, kinds)
-        self._set_subtitle()
-        if self.check_problems and library is None:
-            self._want_library()  # problems want their runbooks: read the library now
-
     def on_main_screen_target_changed(self, message: TargetChanged) -> None:
         if not any(w.group == "rediscover" and w.is_running for w in self.workers):
             self.rediscover(message.root_id)
@@ -307,13 +273,6 @@ class MainScreen(Screen[None]):
             self.select(message.tree)  # the inventory's first target, as soon as it answers
         if all(tree.node_by_id(root) is not None for root in self.live.root_ids):
             self._want_library()
-
-    def _want_library(self) -> None:
-        """Read the runbook library now (once): every target has answered, a sweep ended, or
-        problems want their runbooks."""
-        load_library = getattr(self.app, "load_library", None)
-        if load_library is not None:
-            load_library()
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:
         self.select(message.node)
@@ -343,12 +302,6 @@ class MainScreen(Screen[None]):
             return
         self.query_one(LogTail).append(message.lines, dropped=message.dropped)
 
-    def on_main_screen_log_problems(self, message: LogProblems) -> None:
-        if self.selected is None or message.node_id != self.selected.id:
-            return
-        self.log_problems = (self.log_problems + message.problems)[-MAX_LOG_PROBLEMS:]
-        self._set_subtitle()
-
     # What the app and the palette ask of this screen.
 
     def watch_environment(self, live: LiveEnvironment) -> None:
@@ -375,20 +328,6 @@ class MainScreen(Screen[None]):
         node = self.query_one(ServiceTree).node_by_id(node_id)
         if node is not None:
             self.select(node)
-
-    def show_problems(self) -> None:
-        from tui.screens.problems import ProblemsScreen
-
-        def chosen(problem: Problem | None) -> None:
-            if problem is None:
-                return
-            self.select_by_id(problem.node_id)
-            runbook = problem.suggestions[0].runbook.id if problem.suggestions else None
-            self.app.open_walkthrough(symptom=problem.text, runbook_id=runbook)  # type: ignore[attr-defined]
-
-        self.app.push_screen(ProblemsScreen(self.problems), chosen)
-        if getattr(self.app, "library", None) is None:
-            self._want_library()  # the list's runbooks: read the library now (it updates)
 
     # Actions.
 

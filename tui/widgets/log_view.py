@@ -28,17 +28,16 @@ from textual.timer import Timer
 
 from providers.contract import LogLine
 from providers.text import sanitize
-from tui.widgets.log_format import Shown, level_of, shown
+from tui.widgets.log_format import shown
 from tui.widgets.log_rows import LogRows
+from tui.widgets.log_text import STYLES, LogText
 
 _TIME = attrgetter("time")
 _MERGE_LIMIT = 2_000  # how far back a late line may be merged into the timeline
-_LEVELS = ("error", "warn", "info", "debug")  # the categories of log_format.level_of
-_STYLES = ("time", "source", "key", "match", "cursor", "placeholder", *_LEVELS)
 FRAME_SECONDS = 1 / 15  # during a flood the view redraws at most this often; lines wait kept
 
 
-class LogView(LogRows, ScrollView, can_focus=True):
+class LogView(LogText, LogRows, ScrollView, can_focus=True):
     """Log lines in a bounded buffer, merged by time; `keep` decides which ones show."""
 
     BINDINGS = [
@@ -49,7 +48,7 @@ class LogView(LogRows, ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="log.page_down"),
         Binding("home,g", "home", "First line", show=False, id="log.home"),
     ]
-    COMPONENT_CLASSES = {f"log-view--{name}" for name in _STYLES}
+    COMPONENT_CLASSES = {f"log-view--{name}" for name in STYLES}
 
     @dataclass
     class Changed(Message):
@@ -281,37 +280,6 @@ class LogView(LogRows, ScrollView, can_focus=True):
         self._styles = {}
 
     # Drawing.
-
-    def _style(self, name: str) -> Style:
-        """A component's style, or the view's own ("base"); looked up once per style change."""
-        if not self._styles:
-            self._styles = {n: self.get_component_rich_style(f"log-view--{n}") for n in _STYLES}
-            self._styles["base"] = self.rich_style
-            drawn_with, self._drawn_with = self._drawn_with, {}
-            if any(self._styles[n] != style for n, style in drawn_with.items()):
-                self._cache.clear()  # lines drawn with a style that changed
-        return self._styles.get(name, Style.null())
-
-    def _message(self, what: Shown) -> Text:
-        message = Text(what.message)
-        for key, value in what.fields:
-            message.append(" " if message else "")
-            message.append(key, self._style("key"))
-            message.append(f"={value}")
-        if self.search_pattern is not None:
-            message.highlight_regex(self.search_pattern, self._style("match"))
-        return message
-
-    def _text_of(self, line: LogLine) -> Text:
-        what = shown(line)
-        category, word = level_of(what.level)
-        text = Text(style=self._style("base"), no_wrap=True, end="")
-        if self.show_timestamps:
-            text.append(f"{line.time.astimezone():%H:%M:%S} ", self._style("time"))
-        if width := self._source_width():
-            text.append(sanitize(line.source)[: width - 1].ljust(width), self._style("source"))
-        text.append(f"{word:<5} ", self._style(category))
-        return text.append_text(self._message(what))
 
     def _strips(self, absolute: int) -> list[Strip]:
         """A line's rows: one, or as many as wrapping takes; cached until an option changes."""

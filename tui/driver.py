@@ -35,17 +35,38 @@ POLL_AFTER_INPUT_SECONDS = 1.0  # ESCDELAY is 0.1 s unless set; a second covers 
 
 
 class WakingEvent(threading.Event):
-    """An Event that, when set, also writes a byte to a pipe a `select` is waiting on."""
+    """An Event that, when set, also writes a byte to the pipe of the input thread's `select`.
 
-    def __init__(self, wake_fd: int) -> None:
+    Each input thread opens its own pipe and closes it when it ends: the driver stops and
+    starts the thread again when the app hands the terminal to another program and back.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self.wake_fd = wake_fd
+        self._pipe_lock = threading.Lock()
+        self._pipe: tuple[int, int] | None = None
+
+    def open_pipe(self) -> int:
+        """A new pipe for the thread that starts now; the end to wait on."""
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        with self._pipe_lock:
+            self._pipe = (read, write)
+        return read
+
+    def close_pipe(self) -> None:
+        with self._pipe_lock:  # never a write to a number the system may have given again
+            pipe, self._pipe = self._pipe, None
+        if pipe is not None:
+            for fd in pipe:
+                os.close(fd)
 
     def set(self) -> None:
         super().set()
-        # Closed with the driver, or the pipe is full: the thread is awake either way.
-        with contextlib.suppress(OSError):
-            os.write(self.wake_fd, b"x")
+        with self._pipe_lock:
+            if self._pipe is not None:
+                with contextlib.suppress(BlockingIOError):  # full: the thread is awake anyway
+                    os.write(self._pipe[1], b"x")
 
 
 class QuietInputDriver(LinuxDriver):
@@ -60,41 +81,32 @@ class QuietInputDriver(LinuxDriver):
         size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(app, debug=debug, mouse=mouse, size=size)
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_write, False)
-        self.exit_event: WakingEvent = WakingEvent(self._wake_write)
-        self.input_wakeups = 0  # select calls that returned, for tests and benchmarks
+        self.exit_event: WakingEvent = WakingEvent()
 
     def run_input_thread(self) -> None:
         """Read the terminal and post its keys, mouse and paste events, as Textual's does."""
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
         poll_until = 0.0
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.fileno, selectors.EVENT_READ)
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            while not self.exit_event.is_set():
-                waiting = time.monotonic() < poll_until
-                ready = selector.select(POLL_SECONDS if waiting else None)
-                self.input_wakeups += 1
-                for key, _ in ready:
-                    if key.fd == self._wake_read:
-                        os.read(self._wake_read, READ_BYTES)
-                        continue
-                    data = os.read(self.fileno, READ_BYTES)
-                    if not data:  # end of input (stdin was not a terminal): stop reading it
-                        selector.unregister(self.fileno)
-                        continue
-                    poll_until = time.monotonic() + POLL_AFTER_INPUT_SECONDS
-                    for event in parser.feed(decode(data)):
+        wake = self.exit_event.open_pipe()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.fileno, selectors.EVENT_READ)
+                selector.register(wake, selectors.EVENT_READ)
+                while not self.exit_event.is_set():
+                    waiting = time.monotonic() < poll_until
+                    for key, _ in selector.select(POLL_SECONDS if waiting else None):
+                        if key.fd == wake:
+                            os.read(wake, READ_BYTES)
+                            continue
+                        data = os.read(self.fileno, READ_BYTES)
+                        if not data:  # end of input (stdin is not a terminal): stop reading it
+                            selector.unregister(self.fileno)
+                            continue
+                        poll_until = time.monotonic() + POLL_AFTER_INPUT_SECONDS
+                        for event in parser.feed(decode(data)):
+                            self.process_message(event)
+                    for event in parser.tick():
                         self.process_message(event)
-                for event in parser.tick():
-                    self.process_message(event)
-
-    def close(self) -> None:
-        super().close()
-        if self._wake_read >= 0:
-            self.exit_event.wake_fd = -1  # a number the system may give to another file now
-            os.close(self._wake_read)
-            os.close(self._wake_write)
-            self._wake_read = self._wake_write = -1
+        finally:
+            self.exit_event.close_pipe()

@@ -1,6 +1,7 @@
 """A small app for tests/tui/test_driver.py: run in a pty with a chosen driver, it writes to a
 file the input thread's id once mounted, then each key it receives; `q` quits, `l` quits
-LATER_SECONDS later (by then the input thread is asleep).
+LATER_SECONDS later (by then the input thread is asleep), `s` suspends the app (as when it hands
+the terminal to another program) once the input thread is asleep, for SUSPEND_SECONDS.
 
 Run: `python -m tests.tui.driver_app quiet|textual EVENTS_FILE`
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 from textual import events
@@ -19,6 +21,7 @@ from textual.widgets import Static
 from tui.driver import QuietInputDriver
 
 LATER_SECONDS = 2.0
+SUSPEND_SECONDS = 0.5
 DRIVERS = {"quiet": QuietInputDriver, "textual": LinuxDriver}
 
 
@@ -44,6 +47,13 @@ class KeysApp(App[None]):
             self.exit()
         elif event.key == "l":
             self.set_timer(LATER_SECONDS, self.exit)
+        elif event.key == "s":
+            self.set_timer(LATER_SECONDS, self.suspend_for_a_while)
+
+    def suspend_for_a_while(self) -> None:
+        with self.suspend():
+            time.sleep(SUSPEND_SECONDS)
+        self.record("resumed")
 
 
 if __name__ == "__main__":

@@ -95,3 +95,13 @@ def test_quitting_wakes_the_sleeping_thread(tmp_path: Path) -> None:
         late = time.monotonic() - asked
     assert code == 0
     assert late < 1.0, f"the app took {late:.1f}s more than asked to exit"
+
+
+def test_keys_arrive_after_the_app_gave_the_terminal_away_and_back(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    with running(command("quiet", events), cwd=ROOT) as app:
+        input_thread(events)
+        app.write(b"s")  # suspends once the input thread is asleep: stopping it must wake it
+        wait_for(events, "resumed", timeout=LATER_SECONDS + 5)
+        app.write(b"k")
+        wait_for(events, "key k")

@@ -10,7 +10,8 @@ waiting to tell a lone Escape from the start of a sequence.
 
 The parser is Textual's own (`textual._xterm_parser`, the one its drivers use; no public
 module exports it). Textual is pinned to an exact version, and tests/tui/test_driver.py runs
-this driver in a real terminal: keys, a lone Escape, quitting, and no wake-ups while idle.
+this driver in a real terminal: keys, a lone Escape, quitting, handing the terminal away and
+back, and no wake-ups while idle.
 """
 
 from __future__ import annotations

@@ -134,6 +134,15 @@ def split_stamp(raw: bytes) -> tuple[datetime, str]:
     return parsed, rest
 
 
+def precise_stamp(raw: bytes) -> tuple[bytes, int]:
+    """A line's stamp as (second, nanoseconds), to order lines the engine wrote within one
+    microsecond (the engine drops trailing zeros of the fraction: `.5Z` is 500,000,000 ns)."""
+    stamp = raw.partition(b" ")[0]
+    fraction = stamp[20:-1]
+    nanoseconds = int(fraction[:9].ljust(9, b"0")) if fraction.isdigit() else 0
+    return stamp[:19], nanoseconds
+
+
 def event_line(event: Mapping[str, Any], died: dict[str, str]) -> LogLine | None:
     """One engine event as an operator reads it; None for events not worth a line."""
     action = str(event.get("Action") or event.get("status") or "")
@@ -268,7 +277,8 @@ class ComposeLogs:
         """Follow one output of one container, again each time it stops and starts."""
         import docker.errors
 
-        last: datetime | None = None
+        last: datetime | None = None  # the last line sent: where a stream opened again starts
+        last_raw: bytes | None = None  # that line as read, its stamp to the nanosecond
         mark = since
         prefix = f"{label} | " if label else ""
         while not pump.stopped.is_set():
@@ -290,18 +300,29 @@ class ComposeLogs:
                 return
             if not pump.register(blocks):
                 return
+            # A stream opened again starts at `last` to the microsecond: the lines up to the
+            # last one sent (to the nanosecond) were sent already. Within one stream every
+            # line is new, however many share a microsecond.
+            sent_up_to = None if last_raw is None else precise_stamp(last_raw)
             buffer = b""
             for block in blocks:
                 buffer += block
                 *complete, buffer = buffer.split(b"\n")
+                if sent_up_to is not None and complete:
+                    fresh = next(
+                        (i for i, raw in enumerate(complete) if precise_stamp(raw) > sent_up_to),
+                        len(complete),
+                    )
+                    if fresh < len(complete):
+                        sent_up_to = None
+                    complete = complete[fresh:]
                 read = []
                 for raw in complete:
                     when, text = split_stamp(raw)
-                    if last is not None and when <= last:
-                        continue  # already sent before the stream was opened again
-                    last = when
                     safe = text if text.isprintable() else sanitize(text)  # most lines are
                     read.append(LogLine(when, view.name, stream, prefix + safe))
+                if read:
+                    last, last_raw = read[-1].time, complete[-1]
                 pump.put_many(read)
             if mark is None and last is None:
                 mark = max(1.0, opened - 1)

@@ -1,8 +1,11 @@
 """A container's log flood through the compose provider: every line in order, in batches, or an
-exact count of the lines dropped when the consumer falls behind."""
+exact count of the lines dropped when the consumer falls behind; a container that stops and
+starts again shows each line once."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import cast
 
@@ -17,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 LINES = 20_000
 NODE = "compose:local/_standalone/flood"
+NODE_AGAIN = "compose:local/_standalone/again"
 
 
 def flood(engine: DockerEngine, then: str = "sleep 300") -> object:
@@ -90,3 +94,39 @@ async def test_a_consumer_that_falls_behind_is_told_exactly_how_many_lines_went(
     assert dropped == gaps + (LINES - numbers[-1])  # exactly the lines that never arrived
     assert len(numbers) + dropped == LINES
     assert dropped > 0
+
+
+async def test_a_container_stopped_and_started_again_shows_each_line_once(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    # Thousands of lines a millisecond share microseconds; the stream is opened again after
+    # the container stops (every second) and when it starts, from the last line's microsecond.
+    script = "echo ready; while [ ! -e /go ]; do sleep 0.05; done; seq 1 2000 | sed 's/^/line /'"
+    container = docker_engine.run(["sh", "-c", script], name="again")
+    provider = provider_on(docker_engine)
+    stream = cast(AsyncGenerator[LineBatch, None], provider.log_batches(NODE_AGAIN))
+    texts: list[str] = []
+
+    async def until_last_line(count: int) -> None:
+        async for batch in stream:
+            texts.extend(line.text for line in batch.lines)
+            if texts.count("line 2000") >= count:
+                return
+
+    try:
+        texts.extend(line.text for line in (await anext(stream)).lines)
+        assert texts == ["ready"]
+        container.exec_run(["touch", "/go"])  # type: ignore[attr-defined]
+        await asyncio.wait_for(until_last_line(1), timeout=30)
+        container.wait()  # type: ignore[attr-defined]
+        await asyncio.sleep(2.5)  # two more openings of a stopped container's log
+        container.start()  # type: ignore[attr-defined]  # /go is still there: it writes at once
+        await asyncio.wait_for(until_last_line(2), timeout=30)
+        with contextlib.suppress(TimeoutError):  # nothing more may come
+            texts.extend(line.text for line in (await asyncio.wait_for(anext(stream), 2)).lines)
+    finally:
+        await stream.aclose()
+        await provider.close()
+
+    run = ["ready", *(f"line {n}" for n in range(1, 2001))]
+    assert texts == run + run

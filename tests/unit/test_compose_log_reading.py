@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.compose_logs import frames, unchunk
+from providers.compose_logs import frames, precise_stamp, unchunk
 
 
 def chunked(*chunks: bytes, extension: bytes = b"") -> bytes:
@@ -46,3 +46,18 @@ def test_a_chunked_multiplexed_flood_reads_every_line_once() -> None:
     body = chunked(*(frame(1, line) for line in lines))  # a chunk per log write, as the engine
     read = b"".join(frames(unchunk(split_every(body, 4_096))))
     assert read.splitlines(keepends=True) == lines
+
+
+def test_stamps_order_lines_within_a_microsecond_and_with_trimmed_zeros() -> None:
+    # The engine writes RFC 3339 with nanoseconds and drops the fraction's trailing zeros.
+    stamps = [
+        b"2026-11-23T03:54:28.5419229Z a",  # .541922900
+        b"2026-11-23T03:54:28.541922921Z b",
+        b"2026-11-23T03:54:28.541922922Z c",  # the same microsecond as b
+        b"2026-11-23T03:54:28.55Z d",
+        b"2026-11-23T03:54:29Z e",
+        b"2026-11-23T03:54:29.000000001Z f",
+    ]
+    keys = [precise_stamp(raw) for raw in stamps]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert keys[0] == (b"2026-11-23T03:54:28", 541_922_900)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from providers.compose_model import PROJECT_LABEL, ContainerView, parse_time
 from providers.contract import LogLine, utc_now
+from providers.stamps import precise_stamp
 from providers.streams import MAX_PENDING, LineBatch, ThreadPump, batched
 from providers.text import sanitize
 
@@ -134,13 +135,9 @@ def split_stamp(raw: bytes) -> tuple[datetime, str]:
     return parsed, rest
 
 
-def precise_stamp(raw: bytes) -> tuple[bytes, int]:
-    """A line's stamp as (second, nanoseconds), to order lines the engine wrote within one
-    microsecond (the engine drops trailing zeros of the fraction: `.5Z` is 500,000,000 ns)."""
-    stamp = raw.partition(b" ")[0]
-    fraction = stamp[20:-1]
-    nanoseconds = int(fraction[:9].ljust(9, b"0")) if fraction.isdigit() else 0
-    return stamp[:19], nanoseconds
+def stamp_of(raw: bytes) -> tuple[str, int]:
+    """A followed line's stamp, ordered to the nanosecond (providers/stamps.py)."""
+    return precise_stamp(raw.partition(b" ")[0].decode("ascii", errors="replace"))
 
 
 def event_line(event: Mapping[str, Any], died: dict[str, str]) -> LogLine | None:
@@ -303,14 +300,14 @@ class ComposeLogs:
             # A stream opened again starts at `last` to the microsecond: the lines up to the
             # last one sent (to the nanosecond) were sent already. Within one stream every
             # line is new, however many share a microsecond.
-            sent_up_to = None if last_raw is None else precise_stamp(last_raw)
+            sent_up_to = None if last_raw is None else stamp_of(last_raw)
             buffer = b""
             for block in blocks:
                 buffer += block
                 *complete, buffer = buffer.split(b"\n")
                 if sent_up_to is not None and complete:
                     fresh = next(
-                        (i for i, raw in enumerate(complete) if precise_stamp(raw) > sent_up_to),
+                        (i for i, raw in enumerate(complete) if stamp_of(raw) > sent_up_to),
                         len(complete),
                     )
                     if fresh < len(complete):

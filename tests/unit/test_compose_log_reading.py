@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.compose_logs import frames, precise_stamp, unchunk
+from providers.compose_logs import frames, stamp_of, unchunk
 
 
 def chunked(*chunks: bytes, extension: bytes = b"") -> bytes:
@@ -58,6 +58,7 @@ def test_stamps_order_lines_within_a_microsecond_and_with_trimmed_zeros() -> Non
         b"2026-11-23T03:54:29Z e",
         b"2026-11-23T03:54:29.000000001Z f",
     ]
-    keys = [precise_stamp(raw) for raw in stamps]
+    keys = [stamp_of(raw) for raw in stamps]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    assert keys[0] == (b"2026-11-23T03:54:28", 541_922_900)
+    assert keys[0] == ("2026-11-23T03:54:28", 541_922_900)
+    assert keys[4] == ("2026-11-23T03:54:29", 0)

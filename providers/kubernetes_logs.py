@@ -27,6 +27,7 @@ from providers.contract import Health, LogLine, utc_now
 from providers.kubernetes_client import KubernetesBase, api_status, path_of
 from providers.kubernetes_state import parse_time, pod_status, selector_string
 from providers.redact import redact
+from providers.stamps import precise_stamp
 from providers.text import sanitize
 
 WATCH_SECONDS = 300  # a watch request ends after this long, then resumes from its version
@@ -203,11 +204,18 @@ class KubernetesLogs(KubernetesBase):
                 query["tailLines"] = FOLLOW_TAIL
             path = path_of("pods", namespace, pod, "log")
             opener = self._open(path, query, FOLLOW_READ_SECONDS)
+            # A stream opened again starts seconds back: the lines up to the last one sent
+            # were sent already. Within one stream every line is new.
+            sent_up_to = precise_stamp(last) if last else None
             try:
                 async for raw in stream_lines(opener):
+                    if not raw:
+                        continue
                     stamp = raw.partition(" ")[0]
-                    if not raw or (last and stamp <= last):
-                        continue  # seen before the stream was reopened
+                    if sent_up_to is not None:
+                        if precise_stamp(stamp) <= sent_up_to:
+                            continue
+                        sent_up_to = None
                     last = stamp
                     if failing:
                         failing = False

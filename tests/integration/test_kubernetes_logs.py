@@ -126,3 +126,37 @@ async def test_a_watch_tells_a_pod_entering_crash_loop(
     deployment = next(n for n in after.walk() if n.kind == "k8s.deployment")
     assert deployment.status.health is Health.DEGRADED
     assert "CrashLoopBackOff (last: OOMKilled" in deployment.status.reason
+
+
+async def test_every_line_arrives_once_however_close_their_stamps(
+    kube_api: FakeKubeApi, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("providers.kubernetes_logs.RETRY_SECONDS", 0.1)
+    kube_api.put(k.namespace(NS), k.pod("api-1", NS))
+    # The kubelet drops a fraction's trailing zeros: as text, .5Z sorts after .500000001Z.
+    kube_api.add_log(NS, "api-1", "half", stamp="2026-11-23T03:54:28.5Z")
+    kube_api.add_log(NS, "api-1", "half and a nanosecond", stamp="2026-11-23T03:54:28.500000001Z")
+    kube_api.add_log(NS, "api-1", "same nanosecond", stamp="2026-11-23T03:54:28.500000001Z")
+    async with opened(kubeconfig) as provider:
+        stream = provider.logs(f"{ROOT}/{NS}/pod/api-1")
+        texts: list[str] = []
+        try:
+            for _ in range(3):
+                texts.append((await wait_for(stream, lambda line: True, timeout=3.0)).text)
+            for n in range(200):  # a burst: many lines within a microsecond
+                kube_api.add_log(NS, "api-1", f"burst {n}")
+            for _ in range(200):
+                texts.append((await wait_for(stream, lambda line: True)).text)
+            kube_api.end_streams()  # the server ends the stream; it is opened again
+            await asyncio.sleep(0.5)
+            kube_api.add_log(NS, "api-1", "after the reopening")
+            texts.append((await wait_for(stream, lambda line: True, timeout=3.0)).text)
+        finally:
+            await stream.aclose()
+    assert texts == [
+        "half",
+        "half and a nanosecond",
+        "same nanosecond",
+        *(f"burst {n}" for n in range(200)),
+        "after the reopening",
+    ]

@@ -8,7 +8,8 @@ and streams what real servers stream, chunked: ``?watch=true`` on lists (JSON wa
 
 - ``put(obj)`` adds or replaces an object (watchers get ADDED or MODIFIED), ``remove(...)``
   deletes one (watchers get DELETED); ``get(...)`` reads one back;
-- ``add_log(ns, pod, text, container=, previous=)`` appends a log line (followers see it);
+- ``add_log(ns, pod, text, container=, previous=, stamp=)`` appends a log line (followers see
+  it), stamped as the kubelet does (RFC3339Nano: nanoseconds, trailing zeros dropped);
 - ``metrics_available = False`` makes metrics.k8s.io answer 404, as without metrics-server;
 - ``forbidden`` holds paths (``/api/v1/pods``) whose GET answers 403, as RBAC would;
 - ``requests`` records every (method, path with its query) asked;
@@ -32,6 +33,7 @@ import copy
 import itertools
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -48,6 +50,15 @@ from .kube_objects import Obj, ts
 from .kube_routes import BY_KIND, RESOURCES, handler_for
 
 STREAM_POLL = 0.05
+
+
+def rfc3339_nano(nanoseconds: int) -> str:
+    """Go's time.RFC3339Nano in UTC, as the kubelet stamps log lines: `2026-11-23T03:54:28.5Z`
+    (the fraction's trailing zeros dropped, and the dot with them at a whole second)."""
+    second, fraction = divmod(nanoseconds, 1_000_000_000)
+    whole = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{whole}.{digits}Z" if digits else f"{whole}Z"
 
 
 def _dig(obj: Any, path: str) -> Any:
@@ -184,10 +195,17 @@ class FakeKubeApi:
             return copy.deepcopy(self.objects[key].get((namespace, name)))
 
     def add_log(
-        self, ns: str, pod: str, text: str, container: str = "app", previous: bool = False
+        self,
+        ns: str,
+        pod: str,
+        text: str,
+        container: str = "app",
+        previous: bool = False,
+        stamp: str | None = None,
     ) -> None:
+        """`stamp`: as the kubelet writes it (RFC3339Nano); now by default."""
         key = (ns, pod, container, previous)
-        stamped = f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')} {text}"
+        stamped = f"{stamp or rfc3339_nano(time.time_ns())} {text}"
         with self._lock:
             self.logs.setdefault(key, []).append(stamped)
             for follower in self._followers:

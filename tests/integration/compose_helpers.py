@@ -59,9 +59,16 @@ def state(container: Any) -> dict[str, Any]:
     return found
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+async def until(
+    predicate: Callable[[], bool],
+    timeout: float = 20.0,
+    what: str = "",
+    seen: Callable[[], object] | None = None,
+) -> None:
+    """Wait for `predicate`; the failure says what `seen` returns then (what came instead)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s: {what}")
+            instead = f"; instead: {seen()!r}" if seen is not None else ""
+            raise AssertionError(f"not reached within {timeout}s: {what}{instead}")
         await asyncio.sleep(0.1)

@@ -117,6 +117,7 @@ async def test_engine_events_tell_deaths_oom_kills_health_and_restarts(
                 lambda: all(text in texts(lines) for text in wanted),
                 timeout=15,
                 what=f"the events {wanted}",
+                seen=lambda: texts(lines),
             )
             assert state(sick)["Health"]["Status"] == "unhealthy"
     finally:

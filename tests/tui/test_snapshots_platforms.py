@@ -109,7 +109,19 @@ async def test_a_log_line_that_matches_a_runbook_becomes_a_problem(
     async with app.run_test(size=(120, 40)) as pilot:
         await select(pilot, WORKER, lines=9)
         main = app.screen
-        await wait_until(pilot, lambda: any(p.origin == "log" for p in main.problems))
+        await wait_until(
+            pilot,
+            lambda: any(p.origin == "log" for p in main.problems),
+            state=lambda: (
+                app.library is not None,
+                main.selected.id if main.selected else None,
+                main.query_one(LogTail).view.visible_texts()[-2:],
+                [(p.origin, p.text) for p in main.problems],
+            ),
+        )
         found = [p for p in main.problems if p.origin == "log"]
         assert [(p.node_id, p.text) for p in found] == [(WORKER, "Failed to obtain OAuth token")]
+        main.post_message(main.LogProblems(WORKER, found))  # found again (a rescan): one problem
+        await pilot.pause()
+        assert [p for p in main.problems if p.origin == "log"] == found
         assert found[0].suggestions[0].runbook.id == "api-genesys-integration"

@@ -84,7 +84,10 @@ class ScreenProblems(Screen[None]):
     def on_main_screen_log_problems(self, message: MainScreen.LogProblems) -> None:
         if self.selected is None or message.node_id != self.selected.id:
             return
-        self.log_problems = (self.log_problems + message.problems)[-MAX_LOG_PROBLEMS:]
+        # A line found twice (its batch, then the shown lines once the runbooks came in, or
+        # the same line again later) is one problem.
+        new = [problem for problem in message.problems if problem not in self.log_problems]
+        self.log_problems = (self.log_problems + new)[-MAX_LOG_PROBLEMS:]
         self._set_subtitle()
 
     def show_problems(self) -> None:

@@ -230,7 +230,12 @@ class MainScreen(ScreenProblems):
                 handled = asyncio.Event()
                 if self.call_later(handled.set):  # runs after the part's handler
                     await handled.wait()
-            if found := await scanning:
+            found = await scanning
+            if library is None and (library := getattr(self.app, "library", None)) is not None:
+                # The runbooks came in while the batch was shown: the rescan of the shown
+                # lines may have run before these were in the pane.
+                found = await self.signatures.find(library, node.id, batch.lines)
+            if found:
                 self.post_message(self.LogProblems(node.id, found))
 
     # Handlers: they own the state.

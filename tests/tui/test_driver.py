@@ -1,5 +1,6 @@
-"""tui/driver.py in a real terminal (a pty): keys, a lone Escape and quitting work as with
-Textual's own driver, and the input thread does not wake while nothing is typed."""
+"""tui/driver.py in a real terminal (a pty): keys, a lone Escape, quitting and an app handing
+the terminal away and back work as with Textual's own driver, and the input thread does not
+wake while nothing is typed."""
 
 from __future__ import annotations
 

@@ -71,7 +71,6 @@ class LogTail(FocusFrame, Vertical):
         self.window_index = 0
         self.since: datetime | None = None
         self.cutoff: datetime | None = None  # lines older than this are outside the window
-        self.sliding = False  # a "last N minutes" window: lines leave it as time passes
         self.search_text = ""
         self.prompt_mode = ""
         self.prompting = False  # a plain flag: a CSS class would restyle the pane's widgets
@@ -156,7 +155,6 @@ class LogTail(FocusFrame, Vertical):
 
     def _apply(self) -> None:
         span = WINDOWS[self.window_index][1]
-        self.sliding = self.since is None and span is not None
         if self.sliding:
             self.window_timer.resume()
         else:
@@ -177,10 +175,15 @@ class LogTail(FocusFrame, Vertical):
 
         self.view.set_keep(keep)
 
+    @property
+    def sliding(self) -> bool:
+        """A "last N minutes" window: lines leave it as time passes."""
+        return self.since is None and WINDOWS[self.window_index][1] is not None
+
     def slide_window(self) -> None:
         """Each second, lines older than the last N minutes leave the view."""
         span = WINDOWS[self.window_index][1]
-        if self.since is None and span is not None:
+        if self.sliding and span is not None:
             self.cutoff = self.clock() - span
             self.view.drop_older(self.cutoff)
 

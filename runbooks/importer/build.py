@@ -5,7 +5,10 @@ A symptom section becomes one runbook. Its causes come from the guide's structur
 symptom/fix or error-code table, or, when a section holds several Symptom/Solution pairs,
 one cause per pair. Commands become checks (read-only ones the registry can run), actions
 (changing ones it can run, destructive only onto destructive actions), or `run:` steps;
-prose becomes manual steps.
+prose becomes manual steps. A `run:` step passes the loader's command rules: it declares a
+target of each kind it reaches (optional when no check needs it) and takes every value from the
+runbook; one that needs a secret the operator holds, loops in the shell, or builds images or
+installs tools on a workstation is a manual step instead.
 """
 
 from __future__ import annotations
@@ -16,16 +19,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.registry import command_catalogue
+from runbooks.commands import kinds_used, programs, references
 from runbooks.importer.commands import Command, looks_like_command, split_block
 from runbooks.importer.labels import STEP_VERBS, label_role, table_roles
-from runbooks.importer.mapping import Arg, map_command
+from runbooks.importer.mapping import Arg, Mapping_, map_command
 from runbooks.importer.markdown import Block, Section, slugify, strip_inline
-from runbooks.importer.params import ParamTable, fill_placeholders, parameterize, redact_headers
+from runbooks.importer.params import (
+    SECRET_NAME,
+    ParamTable,
+    by_hand,
+    command_values,
+    fill_placeholders,
+    parameterize,
+    redact_headers,
+)
 from runbooks.importer.prose import prose_checks
-from runbooks.importer.purpose import purpose
+from runbooks.importer.purpose import FILES, IMAGES, SETUP, purpose
 from runbooks.importer.report import CommandRecord
 
 SNIPPET_LIMIT = 1500
+# An argument that holds a placeholder or a variable (`$x`, `<x>`, `your-x`, `sg-xxx`).
+PLACEHOLDER_LIKE = re.compile(r"[$<]|\byour-|-x{3,}")
 
 
 @dataclass
@@ -52,6 +67,7 @@ class Draft:
     applies_to: list[str] = field(default_factory=list)
     records: list[CommandRecord] = field(default_factory=list)
     header_notes: list[str] = field(default_factory=list)
+    command_targets: list[str] = field(default_factory=list)  # target params `run:` steps reach
 
 
 class Builder:
@@ -232,6 +248,11 @@ class Builder:
             record.outcome, record.detail = "lookup", f"sets ${command.assigns}"
             return
         mapped = map_command(command, self.catalogue_checks, self.catalogue_actions)
+        held = self._held(mapped)
+        if held:  # a check or an action takes its values from the runbook, never from a shell
+            needs = ", ".join(f"${name}" for name in held)
+            secret = " (a secret)" if any(SECRET_NAME.search(name) for name in held) else ""
+            mapped = Mapping_(None, {}, f"needs {needs} from the operator's shell{secret}")
         text, headers = redact_headers(fill_placeholders(command.text, table))
         title = command.title or self.context or _describe(command)
         if mapped.rule is not None and mapped.rule.check and not command.changing:
@@ -258,14 +279,37 @@ class Builder:
             self.seen_fix = True
             return
         record.detail = mapped.reason or "a check cannot run a changing command"
-        step: dict[str, Any] = {
-            "title": title[:120],
-            "run": parameterize(text, command.tool, table),
-        }
+        run, held = command_values(parameterize(text, command.tool, table), table)
+        self.seen_fix = self.seen_fix or command.changing
+        if held:  # what only the operator's shell holds: a step by hand, shown as it is
+            self._fixes().append({"title": title[:120], "manual": by_hand(run, held)})
+            return
+        specs = command_catalogue()
+        if kinds_used(run, specs) and _on_its_own_machine(command, run, specs):
+            why = f"(By hand, where the guide means it: it {record.purpose}, on no target.)"
+            self._fixes().append({"title": title[:120], "manual": f"{run}\n{why}"})
+            return
+        for kind in kinds_used(run, specs):  # it runs on the diagnosed target
+            name = table.target(kind, f"The {kind} target its commands run on", required=False)
+            if name not in self.draft.command_targets:
+                self.draft.command_targets.append(name)
+        step: dict[str, Any] = {"title": title[:120], "run": run}
         if command.destructive:
             step["destructive"] = True
         self._fixes().append(step)
-        self.seen_fix = self.seen_fix or command.changing
+
+    def _held(self, mapped: Mapping_) -> list[str]:
+        """What the check's or action's arguments would still read from the operator's shell
+        once placeholders are parameters: a secret (`apikey:$API_KEY`)."""
+        held: list[str] = []
+        for args in [mapped.args, *(args for _, args in mapped.also)]:
+            for arg in args.values():
+                if not isinstance(arg.value, str) or not PLACEHOLDER_LIKE.search(arg.value):
+                    continue
+                for name in references(fill_placeholders(arg.value, self.draft.table)):
+                    if name not in self.draft.table.params and name not in held:
+                        held.append(name)
+        return held
 
     def _target(self, name: str, key: str, headers: list[Any]) -> str:
         checks = self.catalogue_checks
@@ -289,7 +333,7 @@ class Builder:
             value = arg.value
             if arg.fill:  # the command does not hold it: the operator fills it
                 values[name] = "$" + self.draft.table.fill(arg.param or name, arg.fill)
-            elif isinstance(value, str) and re.search(r"[$<]|\byour-|-x{3,}", value):
+            elif isinstance(value, str) and PLACEHOLDER_LIKE.search(value):
                 values[name] = fill_placeholders(value, self.draft.table)  # refers to params
             elif arg.param:
                 values[name] = "$" + self.draft.table.value(
@@ -365,6 +409,22 @@ class Builder:
         self.add_prose_checks(" ".join([self.draft.title, *self.draft.symptoms]), single)
         if not self.draft.symptoms:
             self.draft.symptoms.append(self.draft.title)
+
+
+def _on_its_own_machine(command: Command, run: str, specs: Mapping[str, Any]) -> bool:
+    """A command that builds or ships an image (`docker build`, `docker push`), installs a
+    tool or writes a local file by a tool's name (`curl -o /usr/local/bin/docker-compose`):
+    it runs where the guide means it to, a workstation or the host, and acts on no target,
+    so a target parameter would be a pretence. `docker pull` and `docker compose build` act
+    on the engine, and a command that runs a target's tool acts on that target."""
+    kind = purpose(command)
+    if kind == IMAGES:
+        return command.words[:1] == ["docker"] and command.words[1:2] not in (["pull"], ["compose"])
+    if kind in {SETUP, FILES}:
+        tools = {tool for spec in specs.values() for tool in spec.tools}
+        named = {name for spec in specs.values() for name in spec.variables}
+        return not (set(programs(run)) & tools or set(references(run)) & named)
+    return False
 
 
 def _looks_like_output(lines: list[tuple[int, str]]) -> bool:

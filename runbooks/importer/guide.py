@@ -162,6 +162,7 @@ def document(draft: Draft) -> dict[str, Any]:
     body = {"checks": draft.checks, "causes": causes}
     used = _references(body) | {step["on"] for step in draft.checks}
     used |= {fix["on"] for cause in causes for fix in cause["fixes"] if "on" in fix}
+    used |= set(draft.command_targets)
     params = {name: p for name, p in draft.table.params.items() if name in used}
     if params:
         doc["params"] = dict(sorted(params.items(), key=lambda item: "target" not in item[1]))

@@ -5,7 +5,8 @@ Nothing a reader must fill in stays literal: `<rds-endpoint>`, `[service-name]`,
 required parameter. Values found after options that name a cluster, service, namespace,
 database, host, port, region ... become parameters with the found value as default. Secret
 variables (`$OPENROUTER_API_KEY`) stay references to the environment, and a literal secret in an
-auth header is replaced by one, so no secret from a guide ends up in a runbook.
+auth header is replaced by one, so no secret from a guide ends up in a runbook; a fix command
+that needs one is made a step by hand (a command reads nothing from the operator's shell).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.registry import command_catalogue
+from runbooks.commands import SHELL_VARIABLES, references
 from runbooks.importer.commands import substitution_name, tokenize
+from runbooks.loader import PLACEHOLDER
 
 SECRET_NAME = re.compile(r"key|token|secret|passw|credential|auth", re.IGNORECASE)
 ENVIRONMENT = {
@@ -131,13 +135,19 @@ class ParamTable:
             self._fills.add(name)
         return name
 
-    def target(self, kind: str, description: str, key: str = "") -> str:
-        """A target parameter of `kind`; `key` tells targets of one kind apart (headers)."""
+    def target(self, kind: str, description: str, key: str = "", *, required: bool = True) -> str:
+        """A target parameter of `kind`; `key` tells targets of one kind apart (headers).
+        Optional (`required=False`) for a target only fix commands reach, so that diagnosis
+        runs without it; a check that needs the same target makes it required."""
         lookup = (f"target:{kind}", key)
         if lookup not in self._by_value:
             name = self._new(param_name(f"{kind}_{key}" if key else kind))
             self.params[name] = {"description": description, "target": kind}
+            if not required:
+                self.params[name]["required"] = False
             self._by_value[lookup] = name
+        elif required:
+            self.params[self._by_value[lookup]].pop("required", None)
         return self._by_value[lookup]
 
 
@@ -204,6 +214,47 @@ def _placeholder(match: re.Match[str], template: str, table: ParamTable) -> str:
     if SECRET_NAME.search(name) and not name.endswith("_id"):
         return "$" + param_name(name).upper()  # a secret: the environment's, never the runbook's
     return "$" + table.placeholder(name, f"fill in: {match.group(0)}")
+
+
+def command_values(text: str, table: ParamTable) -> tuple[str, list[str]]:
+    """A `run:` command made to take its values from the runbook, as the loader requires: a
+    `<placeholder>` the passes before left (`<image:tag>`, `<web acl name>`) becomes a
+    parameter to fill. Returned with it: the variables it still reads from the operator's
+    shell, a secret (`$ANTHROPIC_API_KEY`) or its own loop's variable, which make the command
+    a step to do by hand (a secret is never a runbook parameter: it would be shown and kept in
+    transcripts)."""
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = param_name(match.group(0)[1:-1])
+        if SECRET_NAME.search(name) and not name.endswith("_id"):
+            return "$" + name.upper()
+        name = table.placeholder(name, f"fill in: {match.group(0)}")
+        follows = match.string[match.end() : match.end() + 1]
+        return f"${{{name}}}" if re.match(r"\w", follows) else f"${name}"
+
+    text = PLACEHOLDER.sub(placeholder, text)
+    given = {name for spec in command_catalogue().values() for name in spec.variables}
+    held = [
+        name
+        for name in references(text)
+        if name not in table.params and name not in given and name not in SHELL_VARIABLES
+    ]
+    return text, held
+
+
+def by_hand(command: str, held: list[str]) -> str:
+    """The manual step for a command that needs what only the operator's shell holds."""
+    loops = set(re.findall(r"\bfor\s+([A-Za-z_]\w*)\s+in\b", command))
+    secrets = [f"${name}" for name in held if name not in loops]
+    why = []
+    if secrets:
+        why.append(
+            f"run it where {', '.join(secrets)} is set: a secret the operator holds, never "
+            "given to triage"
+        )
+    if loops & set(held):
+        why.append("it loops in the shell over values it finds itself")
+    return f"{command}\n(By hand: {'; '.join(why)}.)"
 
 
 def redact_headers(text: str) -> tuple[str, list[Header]]:

@@ -23,9 +23,12 @@ GUIDES = sorted(Path(__file__).resolve().parents[3].joinpath("shared", "guides")
 # (http.request). Of the diagnostic commands (not those that provision with terraform/pulumi,
 # build or push images, edit local files, set up the host, wait or make a value: 47 of the
 # 286), 177/239 = 0.741. With compose.scale (`up --scale SERVICE=N`) and compose.down (`down`,
-# `down -v`): 182/286 = 0.636 of all commands, 182/239 = 0.762 of the diagnostic ones.
+# `down -v`): 182/286 = 0.636 of all commands, 182/239 = 0.762 of the diagnostic ones. A check
+# or action takes no value from the operator's shell, and a secret is never a parameter (it
+# would be shown and kept in transcripts), so `GET apikey:your-api-key-here` (a key the operator
+# holds) is a step by hand: 181/286 = 0.633, 181/239 = 0.757.
 COMMAND_SHARE_FLOOR = 0.63
-DIAGNOSTIC_SHARE_FLOOR = 0.76
+DIAGNOSTIC_SHARE_FLOOR = 0.75
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,11 @@
 Both the TUI and the headless commands go through this, so they discover and check the same way.
 Every provider call is bounded by its timeout (plus a small grace for the provider's own
 clean-up), and a slow target never delays another: all calls run concurrently.
+
+This is where what providers return enters the app, so it is redacted here, once: every tree
+(reasons, details, names that hold a secret's shape) and every check result (summary, evidence,
+facts). The names of the entities discovered are known identifiers, so `sec-secret: 1/1 running`
+stays readable (providers/redact.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from providers.contexts import (
 )
 from providers.contract import CheckCall, CheckResult, CheckStatus, Health, Node, Status
 from providers.inventory import Inventory, Target
+from providers.redact import names_in, redact_node, redact_result, secret_like_names
 from providers.registry import create_provider
 from providers.sweep import one_sweep
 
@@ -119,6 +125,9 @@ class LiveEnvironment:
         self._kinds_ready: dict[str, asyncio.Future[None]] = {}
         self._sdks_loaded = False
         self._contexts: dict[str, tuple[str, ...]] | None = None
+        # Entities' names that end in a secret word (`sec-secret`), from the trees discovered
+        # and the checks' parameters: identifiers, never keys of a secret (providers/redact.py).
+        self._secret_like_names: set[str] = set()
 
     @property
     def _providers(self) -> dict[str, Provider]:
@@ -140,6 +149,12 @@ class LiveEnvironment:
             else:
                 made[provider.root_id] = provider
         return made
+
+    @property
+    def secret_like_names(self) -> frozenset[str]:
+        """The entities' names seen so far that end in a secret word (`sec-secret`): what a
+        later pass of `redact` over this environment's output must read as names."""
+        return frozenset(self._secret_like_names)
 
     @property
     def read_only(self) -> bool:
@@ -244,7 +259,11 @@ class LiveEnvironment:
 
         nodes = await asyncio.gather(*(one(p) for p in self._providers.values()))
         broken = [
-            Node(id=root_id, kind="provider", name=root_id, status=Status(Health.FAILING, reason))
+            self._redacted_tree(
+                Node(
+                    id=root_id, kind="provider", name=root_id, status=Status(Health.FAILING, reason)
+                )
+            )
             for root_id, reason in self._load_errors.items()
         ]
         return [*nodes, *broken]
@@ -255,6 +274,16 @@ class LiveEnvironment:
         return await self._discover_one(self._providers[root_id])
 
     async def _discover_one(self, provider: Provider) -> Node:
+        tree = await self._discover_raw(provider)
+        # In a thread: 2,000 pods' reasons cost the event loop ~20 ms otherwise.
+        return await asyncio.to_thread(self._redacted_tree, tree)
+
+    def _redacted_tree(self, tree: Node) -> Node:
+        # A new set, not one changed in place: another thread may be reading the old one.
+        self._secret_like_names = self._secret_like_names | names_in(tree)
+        return redact_node(tree, self._secret_like_names)
+
+    async def _discover_raw(self, provider: Provider) -> Node:
         await self._load_sdks(provider.kind)
         try:
             async with asyncio.timeout(provider.timeout + GRACE_SECONDS):
@@ -286,6 +315,12 @@ class LiveEnvironment:
         return list(await asyncio.gather(*(bounded(item) for item in planned)))
 
     async def run_check(self, item: PlannedCheck) -> CheckResult:
+        named = secret_like_names([*item.call.params.values(), *item.node_id.split("/")])
+        if not named <= self._secret_like_names:
+            self._secret_like_names = self._secret_like_names | named
+        return redact_result(await self._run_check_raw(item), self._secret_like_names)
+
+    async def _run_check_raw(self, item: PlannedCheck) -> CheckResult:
         provider = self.provider_for(item.node_id)
         await self._load_sdks(provider.kind)
         try:
@@ -334,12 +369,14 @@ class LiveEnvironment:
             ]
             child_results = await self.run_checks(child_checks, at_once=at_once)
         unloadable = [
-            CheckResult(
-                check="provider.load",
-                target=root_id.split(":", 1)[1],
-                status=CheckStatus.ERROR,
-                summary=reason,
-                node_id=root_id,
+            redact_result(
+                CheckResult(
+                    check="provider.load",
+                    target=root_id.split(":", 1)[1],
+                    status=CheckStatus.ERROR,
+                    summary=reason,
+                    node_id=root_id,
+                )
             )
             for root_id, reason in self._load_errors.items()
         ]

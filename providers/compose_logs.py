@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from providers.compose_model import PROJECT_LABEL, ContainerView, parse_time
 from providers.contract import LogLine, utc_now
+from providers.redact import redact_lines
 from providers.stamps import precise_stamp
 from providers.streams import MAX_PENDING, LineBatch, ThreadPump, batched
 from providers.text import sanitize
@@ -247,9 +248,9 @@ class ComposeLogs:
             async for batch in pump.batches():
                 lines = batch.items
                 for failure in batch.errors:
-                    said = f"log stream: {self._said(failure)}"
+                    said = f"log stream: {self._said(failure)}"  # describe_error redacts
                     lines.append(LogLine(utc_now(), node_id, "error", said))
-                yield LineBatch(lines, batch.dropped)
+                yield LineBatch(lines, batch.dropped, redacted=True)
         finally:
             pump.stop()
             await asyncio.to_thread(stream_client.close)
@@ -320,7 +321,7 @@ class ComposeLogs:
                     read.append(LogLine(when, view.name, stream, prefix + safe))
                 if read:
                     last, last_raw = read[-1].time, complete[-1]
-                pump.put_many(read)
+                pump.put_many(redact_lines(read))  # here, in the reader's thread
             if mark is None and last is None:
                 mark = max(1.0, opened - 1)
             pump.stopped.wait(REFOLLOW_SECONDS)

@@ -6,6 +6,9 @@ costs more than drawing them. Both ways in here collect what arrives while the c
 
 What waits is bounded: when the consumer falls behind, the oldest waiting lines go, and the next
 batch says exactly how many (`dropped`), so the log pane can tell the operator.
+
+Every log line reaches the app in a `LineBatch`, so that is where log text is redacted
+(providers/redact.py): in the reader threads when a provider has them, else as the batch is made.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from providers.contract import LogLine
+from providers.redact import redact_lines
 
 T = TypeVar("T")
 
@@ -28,11 +32,21 @@ MAX_PENDING = 50_000  # lines waiting for a consumer that fell behind; older one
 
 @dataclass(frozen=True, slots=True)
 class LineBatch:
-    """Log lines in the order they arrived, and how many the stream lost just before them
-    because its consumer fell behind."""
+    """Log lines in the order they arrived, redacted, and how many the stream lost just before
+    them because its consumer fell behind.
+
+    `redacted`: the lines went through `redact_lines` already (in the reader threads that read
+    them, off the event loop); otherwise they go through it here.
+    """
 
     lines: list[LogLine]
     dropped: int = 0
+    redacted: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.redacted:
+            object.__setattr__(self, "lines", redact_lines(self.lines))
+            object.__setattr__(self, "redacted", True)
 
 
 @dataclass(frozen=True, slots=True)

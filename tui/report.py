@@ -1,7 +1,9 @@
 """`triage report`: the redacted diagnostics bundle every guide's "Getting help" asks for.
 
 One tar.gz: the discovered tree and statuses, every check result, the last log lines of each
-failing service, versions, and a manifest. Everything in it passes through redaction.
+failing service, versions, and a manifest. The tree and the results come redacted from the
+environment; the log lines are read from the providers directly, so every file passes through
+redaction once more as it is written, knowing the entities' names as the environment does.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import platform
 import sys
 import tarfile
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -64,8 +67,8 @@ async def _last_lines(live: LiveEnvironment, node: Node) -> list[LogLine]:
     return lines
 
 
-def _add(archive: tarfile.TarFile, name: str, text: str) -> None:
-    data = redact(text).encode("utf-8")
+def _add(archive: tarfile.TarFile, name: str, text: str, names: Collection[str]) -> None:
+    data = redact(text, names).encode("utf-8")
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mtime = int(time.time())
@@ -107,10 +110,11 @@ async def write_report(inventory: Inventory, environment: str | None, output: st
         "files": sorted(files),
         "redacted": True,
     }
+    names = live.secret_like_names
     with tarfile.open(path, "w:gz") as archive:
-        _add(archive, "manifest.json", json.dumps(manifest, indent=2))
+        _add(archive, "manifest.json", json.dumps(manifest, indent=2), names)
         for name, text in files.items():
-            _add(archive, name, text)
+            _add(archive, name, text, names)
     problems = sum(result.status.value in {"fail", "error"} for result in results)
     print(
         f"wrote {path}: {len(results)} checks ({problems} failing), "

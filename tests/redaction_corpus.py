@@ -2,19 +2,42 @@
 that puts all of them in everything it returns (no tests here).
 
 Register the provider with `leaky_kind` (a fixture of the tests that use it) and name a target
-of kind `leaky`.
+of kind `leaky`; `isolate` keeps the machine's own settings out of a test.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from providers.base import Finding, Provider, check
 from providers.contract import CheckCall, CheckStatus, Health, LogLine, Node, Status
+from providers.registry import PROVIDER_KINDS
+
+MACHINE_VARIABLES = ("DOCKER_HOST", "KUBECONFIG", "REDIS_URL", "DATABASE_URL", "AMQP_URL")
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """HOME and the XDG folders in `home`; no variable naming this machine's servers or
+    credentials; the leaky provider registered."""
+    monkeypatch.setenv("HOME", str(home))
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        monkeypatch.setenv(variable, str(home / folder))
+    for variable in list(os.environ):
+        if variable in MACHINE_VARIABLES or variable.startswith(("AWS_", "PG", "TRIAGE_")):
+            monkeypatch.delenv(variable)
+    monkeypatch.setitem(PROVIDER_KINDS, "leaky", "tests.redaction_corpus:LeakyProvider")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,20 @@ and its log lines, beside entities named like secrets, which must stay readable.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.widgets.tree import TreeNode
 
 from providers.inventory import Target
-from providers.registry import PROVIDER_KINDS
-from tests.redaction_corpus import LOOK_ALIKE_NAMES, LOOK_ALIKES, json_text, leaked, log_lines
+from tests.redaction_corpus import (
+    LOOK_ALIKE_NAMES,
+    LOOK_ALIKES,
+    isolate,
+    json_text,
+    leaked,
+    log_lines,
+)
 from tests.tui.conftest import inventory_of, wait_for_group, wait_until
 from tui.app import TriageApp
 from tui.screens.main_screen import MainScreen
@@ -23,9 +30,8 @@ from tui.widgets.service_tree import ServiceTree
 
 
 @pytest.fixture
-def leaky_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(PROVIDER_KINDS, "leaky", "tests.redaction_corpus:LeakyProvider")
-    yield
+def leaky_kind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate(monkeypatch, tmp_path / "home")
 
 
 def labels(node: TreeNode[object]) -> Iterator[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,6 @@ from providers.redact import (
     redact_shapes,
     redact_value,
 )
-from providers.registry import PROVIDER_KINDS
 from providers.streams import LineBatch
 from runbooks.gate import AuditLog, Gate
 from tests.redaction_corpus import (
@@ -52,6 +50,7 @@ from tests.redaction_corpus import (
     Secret,
     all_secrets,
     facts,
+    isolate,
     json_text,
     leaked,
     log_lines,
@@ -63,9 +62,8 @@ SHAPES = [pytest.param(secret, id=secret.shape) for secret in SECRETS]
 
 
 @pytest.fixture
-def leaky_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(PROVIDER_KINDS, "leaky", "tests.redaction_corpus:LeakyProvider")
-    yield
+def leaky_kind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate(monkeypatch, tmp_path / "home")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -65,8 +65,50 @@ class ActionPlan:
     apply: Callable[[], Awaitable[ActionOutcome]]
 
     def confirmation_word(self) -> str:
-        """What the operator must type: the target's name when destructive, else `yes`."""
-        return self.preview.target if self.preview.destructive else "yes"
+        """What the operator must type; never a bare `yes`: every action changes something.
+
+        `Provider.plan_action` sets it on the preview (see `confirmation_word`); a plan made
+        elsewhere falls back to the name of what it touches."""
+        return self.preview.confirm or self.preview.target
+
+
+def confirmation_word(server: str, preview: ActionPreview) -> str:
+    """What to type to run an action, in proportion to what it destroys.
+
+    A change that destroys nothing: the name of what it changes (`orders-worker`). A destructive
+    one: the server's name with what it destroys (`cache/x:*`), so that a word typed for one
+    server never runs on another. A body may ask for more (`cache/db0/500-keys` for a pattern
+    that matches every key)."""
+    if preview.confirm:
+        return preview.confirm
+    return f"{server}/{preview.target}" if preview.destructive else preview.target
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTarget:
+    """What a fix's shell command is given about the target it acts on.
+
+    `variables` go to the child's environment and may be shown (a URL without its password);
+    `secrets` go to the child's environment only, never on its command line or on screen;
+    `files` (name -> text) are written to a private folder for the run, named by `{files}` in
+    a variable's value (a kubeconfig naming the target's context; under `bin/`, executable);
+    `cwd` is where it runs (a compose project's folder); `unset` names the operator's
+    variables that would win over the target's (AWS keys over a profile). The command never
+    reads the operator's own values for these.
+    """
+
+    name: str
+    kind: str
+    address: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    unset: tuple[str, ...] = ()  # the operator's values that would override the target's
+
+    @property
+    def server(self) -> str:
+        return f"{self.name} ({self.address})"
 
 
 PlanBody = Callable[[Any, Mapping[str, Any]], Awaitable[ActionPlan]]
@@ -123,6 +165,13 @@ class Provider(ABC):
     root_logs_are_changes: ClassVar[bool] = False
     checks: ClassVar[dict[str, CheckSpec]] = {}
     actions: ClassVar[dict[str, ActionSpec]] = {}
+    # What a fix's shell command may use of this kind: the programs that reach such a target by
+    # themselves (redis-cli, kubectl), and the variables `command_target` gives the child.
+    command_tools: ClassVar[tuple[str, ...]] = ()
+    command_variables: ClassVar[tuple[str, ...]] = ()
+    # Variables (a trailing `*`: every name with that prefix) a command never inherits from the
+    # operator's shell, whatever target it runs on: they would point it at another server.
+    command_shadows: ClassVar[tuple[str, ...]] = ()
     _bodies: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -188,6 +237,11 @@ class Provider(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Safe to call twice."""
 
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """This target as a fix's shell command gets it (`params`: the runbook's bound values,
+        which may narrow it, such as a compose project). Kinds with tools override this."""
+        return CommandTarget(self.target.name, self.kind, self.address)
+
     def describe_error(self, error: BaseException) -> str:
         """One line naming what failed and where; subclasses add their SDK's errors."""
         text = str(error) or type(error).__name__
@@ -208,9 +262,11 @@ class Provider(ABC):
                 check=call.check,
                 target=self.target.name,
                 status=finding.status,
-                summary=redact(finding.summary),
+                # Redacted where results enter the app (LiveEnvironment), once, knowing the
+                # entities' names: here it would mask the word after a name like `sec-secret:`.
+                summary=finding.summary,
                 facts=finding.facts,
-                evidence=tuple(redact(line) for line in finding.evidence),
+                evidence=finding.evidence,
                 duration=time.monotonic() - started,
                 started_at=started_at,
                 node_id=node,
@@ -256,14 +312,21 @@ class Provider(ABC):
             raise ValueError(f"{name} needs {', '.join(missing)}")
         async with asyncio.timeout(self.timeout):
             plan: ActionPlan = await getattr(self, self._bodies[name])(bound)
-        return plan
+        server = f"{self.target.name} ({self.address})"
+        preview = replace(
+            plan.preview,
+            server=server,
+            confirm=confirmation_word(self.target.name, plan.preview),
+        )
+        return ActionPlan(preview, plan.apply)
 
     async def run_action(self, plan: ActionPlan, *, confirmation: str | None) -> ActionOutcome:
         """Apply a plan, only with the confirmation its preview demands."""
         expected = plan.confirmation_word()
         if confirmation != expected:
-            what = f"type {expected!r}" if plan.preview.destructive else "confirm with 'yes'"
-            raise ConfirmationRequired(f"{plan.preview.summary}: not run; {what} to run it")
+            raise ConfirmationRequired(
+                f"{plan.preview.summary}: not run; type {expected!r} to run it"
+            )
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeout):

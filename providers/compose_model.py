@@ -19,6 +19,7 @@ from providers.units import human_bytes
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 NUMBER_LABEL = "com.docker.compose.container-number"
 # Compose project names start with a lowercase letter or a digit, so this key never collides.
 STANDALONE_KEY = "_standalone"
@@ -80,6 +81,7 @@ class ContainerView:
     published: tuple[PortBinding, ...]
     env_names: tuple[str, ...]
     empty_env: tuple[str, ...]
+    working_dir: str = ""  # the compose project's folder, on the engine's host
 
     @property
     def short_id(self) -> str:
@@ -142,6 +144,7 @@ class ContainerView:
             published=_bindings((attrs.get("NetworkSettings") or {}).get("Ports")),
             env_names=tuple(env_names),
             empty_env=tuple(empty),
+            working_dir=str(labels.get(WORKING_DIR_LABEL) or ""),
         )
 
 

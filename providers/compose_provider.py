@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from providers.base import Provider
+from providers.base import CommandTarget, Provider
 from providers.compose_actions import ComposeActions
 from providers.compose_checks import ComposeChecks
 from providers.compose_engine_checks import ComposeEngineChecks
@@ -79,6 +79,15 @@ class ComposeProvider(
 
     kind = "compose"
     root_logs_are_changes = True  # engine events / pod watches
+    command_tools = ("docker", "docker-compose")
+    command_variables = ("DOCKER_HOST", "COMPOSE_PROJECT_NAME")
+    command_shadows = (
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "COMPOSE_*",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,6 +154,46 @@ class ComposeProvider(
             client, self._client = self._client, None
         if client is not None:
             await asyncio.to_thread(client.close)
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """DOCKER_HOST of this engine and, when the runbook names a project or a service, that
+        project (COMPOSE_PROJECT_NAME), run from its folder when the engine is this machine's.
+        A service found in several projects is not guessed between."""
+        variables = {"DOCKER_HOST": self.url}
+        if self.target.url is None:  # the engine of DOCKER_HOST: its TLS settings go with it
+            for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+                if os.environ.get(name):
+                    variables[name] = os.environ[name]
+        project = str(params.get("project") or "") or self.project_option or ""
+        service = str(params.get("service") or "")
+        working_dir = ""
+        if project or service:
+            selection = {"project": project, "service": service}
+            views = await asyncio.to_thread(self._inspect_all, selection)
+            projects = sorted({view.project for view in views if view.project})
+            if len(projects) > 1:
+                raise ValueError(
+                    f"service {service} is in {len(projects)} compose projects "
+                    f"({', '.join(projects)}) on {self.target.name}; name the project "
+                    "(--param project=NAME)"
+                )
+            project = project or (projects[0] if projects else "")
+            working_dir = next((view.working_dir for view in views if view.working_dir), "")
+        if project:
+            variables["COMPOSE_PROJECT_NAME"] = project
+        local_folder = (
+            self.engine_is_local
+            and bool(working_dir)
+            and await asyncio.to_thread(os.path.isdir, working_dir)
+        )
+        address = f"{self.address}, project {project}" if project else self.address
+        return CommandTarget(
+            self.target.name,
+            self.kind,
+            address,
+            variables=variables,
+            cwd=working_dir if local_folder else None,
+        )
 
     def describe_error(self, error: BaseException) -> str:
         import docker.errors

@@ -166,7 +166,13 @@ class ActionSpec:
 
 @dataclass(frozen=True, slots=True)
 class ActionPreview:
-    """Exactly what an action will touch, said before it runs ("purge 12,408 messages ...")."""
+    """Exactly what an action will touch, said before it runs ("purge 12,408 messages ...").
+
+    `server` names the target and its address ("cache (127.0.0.1:6379)"); `confirm` is what the
+    operator types to run it. The provider's `plan_action` fills both when the body leaves them
+    empty: a body sets `confirm` itself only when the usual word would say too little (a key
+    pattern that matches every key).
+    """
 
     action: str
     target: str
@@ -174,6 +180,8 @@ class ActionPreview:
     destructive: bool
     touches: tuple[str, ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    server: str = ""
+    confirm: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +194,15 @@ class ActionOutcome:
     summary: str
     output: tuple[str, ...] = ()
     duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What a fix's shell command may use of one provider kind: the programs that reach such a
+    target by themselves (redis-cli, kubectl), the variables the target gives the command, and
+    the variables (a trailing `*`: a prefix) it never inherits from the operator's shell."""
+
+    kind: str
+    tools: tuple[str, ...] = ()
+    variables: tuple[str, ...] = ()
+    shadows: tuple[str, ...] = ()

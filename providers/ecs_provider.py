@@ -11,7 +11,8 @@ Target options: `region`, `profile`, `endpoint_url`, `clusters` (default: every 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from providers.aws_data import AwsData
 from providers.aws_monitoring import AwsMonitoring
 from providers.aws_network import AwsNetwork
 from providers.aws_session import arn_name
-from providers.base import Provider
+from providers.base import CommandTarget, Provider
 from providers.contract import CheckCall, Health, LogLine, Node, Status, utc_now
 from providers.ecs_actions import EcsActions
 from providers.ecs_api import log_config, stream_name
@@ -38,6 +39,15 @@ class EcsProvider(
     """One AWS account and region: its ECS clusters and what they depend on."""
 
     kind = "ecs"
+    command_tools = ("aws", "terraform", "pulumi")  # the last two act on the account too
+    command_variables = ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL")
+    command_shadows = (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL*",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +58,28 @@ class EcsProvider(
 
     def describe_error(self, error: BaseException) -> str:
         return self.describe_aws_error(error) or super().describe_error(error)
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """The profile, region and endpoint this target's calls use, for the aws CLI. With a
+        profile of the target's own, the operator's AWS keys are not passed: they would win."""
+        variables: dict[str, str] = {}
+        own_profile = self.aws_options.get("profile")
+        profile = own_profile or os.environ.get("AWS_PROFILE")
+        if profile:
+            variables["AWS_PROFILE"] = str(profile)
+        if self.region:
+            variables["AWS_REGION"] = variables["AWS_DEFAULT_REGION"] = self.region
+        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            variables["AWS_ENDPOINT_URL"] = endpoint
+        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        return CommandTarget(
+            self.target.name,
+            self.kind,
+            self.address,
+            variables=variables,
+            unset=keys if own_profile else (),
+        )
 
     def root_checks(self) -> tuple[CheckCall, ...]:
         return (CheckCall("ecs.clusters"), CheckCall("cloudwatch.alarms"))

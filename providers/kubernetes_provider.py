@@ -11,13 +11,15 @@ not import `kubernetes`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import json
+import os
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from providers.base import Provider
+from providers.base import CommandTarget, Provider
 from providers.contract import CheckCall, Health, Node, Status
 from providers.kubernetes_actions import KubernetesActions
-from providers.kubernetes_client import KubernetesBase, api_status
+from providers.kubernetes_client import KubernetesBase, api_status, kubeconfig_paths
 from providers.kubernetes_event_checks import KubernetesEventChecks
 from providers.kubernetes_log_checks import KubernetesLogChecks
 from providers.kubernetes_logs import KubernetesLogs
@@ -47,6 +49,41 @@ class KubernetesProvider(
 
     kind = "kubernetes"
     root_logs_are_changes = True  # engine events / pod watches
+    command_tools = ("kubectl", "helm")
+    command_variables = ("KUBECONFIG",)
+    command_shadows = ("KUBECONFIG",)
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """KUBECONFIG with, first, a file that only names this target's context: kubectl takes
+        current-context from the first file that sets it, and reads no variable for it."""
+        paths = kubeconfig_paths(self.target.options)
+        _, context = await asyncio.to_thread(self._configuration)
+        url = self.target.url if isinstance(self.target.url, str) else None
+        chooser: dict[str, Any] = {"apiVersion": "v1", "kind": "Config"}
+        if paths:
+            chooser.update(
+                {"current-context": context, "clusters": [], "contexts": [], "users": []}
+            )
+        elif url:  # no kubeconfig: the API server's address alone, as discovery used it
+            chooser.update(
+                {
+                    "current-context": context,
+                    "clusters": [{"name": context, "cluster": {"server": url}}],
+                    "contexts": [{"name": context, "context": {"cluster": context}}],
+                    "users": [],
+                }
+            )
+        else:  # in the cluster: kubectl finds its service account by itself
+            return CommandTarget(self.target.name, self.kind, self.address)
+        files = {"kubeconfig-context.json": json.dumps(chooser)}
+        joined = os.pathsep.join(["{files}/kubeconfig-context.json", *map(str, paths)])
+        return CommandTarget(
+            self.target.name,
+            self.kind,
+            f"{self.address}, context {context}",
+            variables={"KUBECONFIG": joined},
+            files=files,
+        )
 
     def root_checks(self) -> tuple[CheckCall, ...]:
         return tuple(CheckCall(name) for name in NAMESPACE_CHECKS)

@@ -20,9 +20,10 @@ import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from providers import postgres_queries as q
-from providers.base import Provider
+from providers.base import CommandTarget, Provider
 from providers.contract import CheckCall, Health, Node, Status
 from providers.inventory import SecretError
 from providers.postgres_actions import PostgresActions
@@ -49,6 +50,9 @@ class PostgresProvider(
     """One PostgreSQL server reached by URL or libpq DSN; its databases are the children."""
 
     kind = "postgres"
+    command_tools = ("psql", "pg_isready", "pg_dump", "pg_restore", "vacuumdb", "reindexdb")
+    command_variables = ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER")
+    command_shadows = ("DATABASE_URL", "PG*")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +80,36 @@ class PostgresProvider(
         if host.startswith("/"):
             return f"{host}/.s.PGSQL.{parts.get('port') or 5432}/{dbname}"
         return f"{host}:{parts.get('port') or 5432}/{dbname}"
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """libpq's own variables (PGHOST, PGPORT, ...) and a DATABASE_URL without the password,
+        which psql reads from PGPASSWORD instead. A runbook's `database` names the database."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = {key: str(value) for key, value in conninfo_to_dict(self.url).items() if value}
+        user = self.target.username or parts.get("user") or ""
+        password = self.target.resolve_password() or parts.get("password")
+        database = str(params.get("database") or "") or parts.get("dbname") or user or "postgres"
+        host, port = parts.get("host") or "127.0.0.1", parts.get("port") or "5432"
+        variables = {"PGHOST": host, "PGPORT": port, "PGDATABASE": database}
+        if user:
+            variables["PGUSER"] = user
+        if parts.get("sslmode"):
+            variables["PGSSLMODE"] = parts["sslmode"]
+        who = f"{quote(user, safe='')}@" if user else ""
+        if host.startswith("/"):  # a socket folder: libpq takes it as the `host` query parameter
+            where = f"{who}/{quote(database, safe='')}?host={quote(host, safe='')}&port={port}"
+        else:
+            shown_host = f"[{host}]" if ":" in host else host
+            where = f"{who}{shown_host}:{port}/{quote(database, safe='')}"
+        variables["DATABASE_URL"] = f"postgresql://{where}"
+        return CommandTarget(
+            self.target.name,
+            self.kind,
+            self.address,
+            variables=variables,
+            secrets={"PGPASSWORD": password} if password else {},
+        )
 
     def root_checks(self) -> tuple[CheckCall, ...]:
         names = ("ready", "connections", "long_queries", "blocked", "replication")

@@ -15,8 +15,9 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-from providers.base import Provider
+from providers.base import CommandTarget, Provider
 from providers.contract import CheckCall, Health, LogLine, Node, Status, utc_now
 from providers.inventory import SecretError
 from providers.rabbitmq_amqp import (
@@ -51,6 +52,9 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
     """One RabbitMQ node (or cluster entry point), reached by an amqp:// URL."""
 
     kind = "rabbitmq"
+    command_tools = ("rabbitmqctl", "rabbitmqadmin", "rabbitmq-diagnostics")
+    command_variables = ("AMQP_URL",)
+    command_shadows = ("AMQP_URL", "RABBITMQ_URL", "RABBITMQ_NODENAME", "RABBITMQ_PASSWORD")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,6 +70,22 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             password=self.target.resolve_password(),
         )
         return found if vhost is None else found.with_vhost(vhost)
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """AMQP_URL without its password (given as RABBITMQ_PASSWORD, for tools that take it)."""
+        endpoint = self.endpoint(str(params["vhost"]) if params.get("vhost") else None)
+        scheme = "amqps" if endpoint.tls else "amqp"
+        vhost = quote(endpoint.vhost, safe="")
+        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+        url = f"{scheme}://{quote(endpoint.user, safe='')}@{host}:{endpoint.port}/{vhost}"
+        secrets = {"RABBITMQ_PASSWORD": endpoint.password} if endpoint.password else {}
+        return CommandTarget(
+            self.target.name,
+            self.kind,
+            self.address,
+            variables={"AMQP_URL": url},
+            secrets=secrets,
+        )
 
     @property
     def address(self) -> str:

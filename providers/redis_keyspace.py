@@ -19,13 +19,15 @@ from providers.contract import ActionOutcome, ActionPreview, CheckStatus, ParamS
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from providers.inventory import Target
+
 SAMPLE_SIZE = 10
 SCAN_BATCH = 1_000
 DELETE_BATCH = 500
 
 
 class RedisKeyspace:
-    """Mixed into RedisProvider; relies on its `client(db)` and `address`."""
+    """Mixed into RedisProvider; relies on its `client(db)`, `address` and `target`."""
 
     @property
     def address(self) -> str:
@@ -33,6 +35,12 @@ class RedisKeyspace:
 
     def client(self, db: int | None = None) -> Redis:
         raise NotImplementedError
+
+    target: Target
+
+    def _every_key_word(self, db: int, count: int) -> str:
+        """What to type to delete every key of a database: the server, the database, the count."""
+        return f"{self.target.name}/db{db}/{count}-keys"
 
     async def _scan(self, client: Redis, pattern: str, limit: int) -> tuple[list[str], bool]:
         """Keys matching `pattern`, at most `limit`; True when the limit cut the scan short."""
@@ -224,13 +232,19 @@ class RedisKeyspace:
         client = self.client(params["db"])
         pattern = str(params["pattern"])
         keys, _ = await self._scan(client, pattern, limit=10_000_000)
+        db = int(client.connection_pool.connection_kwargs.get("db", 0))
+        total = int(await client.dbsize())
+        everything = len(keys) >= total
+        what = f"all {len(keys):,} keys of db{db}" if everything else f"{len(keys):,} keys"
         preview = ActionPreview(
             action="redis.delete_keys",
             target=pattern,
-            summary=f"delete {len(keys):,} keys matching {pattern} on {self.address}",
+            summary=f"delete {what} matching {pattern} on {self.address} ({total:,} in db{db})",
             destructive=True,
             touches=tuple(keys[:SAMPLE_SIZE]),
-            counts={"keys": len(keys)},
+            counts={"keys": len(keys), "db_keys": total},
+            # A pattern that takes every key is a FLUSHDB: the word says so, with the count.
+            confirm=self._every_key_word(db, len(keys)) if everything else "",
         )
 
         async def apply() -> ActionOutcome:
@@ -261,6 +275,7 @@ class RedisKeyspace:
             destructive=True,
             touches=(name,),
             counts={"keys": count},
+            confirm=self._every_key_word(db, count),
         )
 
         async def apply() -> ActionOutcome:

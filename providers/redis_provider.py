@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
+import shutil
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from providers.base import Finding, Provider, check
+from providers.base import CommandTarget, Finding, Provider, check
 from providers.contract import (
     CheckCall,
     CheckStatus,
@@ -66,6 +68,9 @@ class RedisProvider(RedisKeyspace, RedisSlowLog, Provider):
     """One Redis server (standalone or a replica), reached by URL."""
 
     kind = "redis"
+    command_tools = ("redis-cli",)
+    command_variables = ("REDIS_URL",)
+    command_shadows = ("REDIS_URL", "REDISCLI_AUTH", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,6 +111,34 @@ class RedisProvider(RedisKeyspace, RedisSlowLog, Provider):
                 client_name="triage",  # so the slow log and CLIENT LIST show what is ours
             )
         return self._clients[db]
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """REDIS_URL with neither user nor password: redis-cli reads the password from
+        REDISCLI_AUTH (so it is on no command line), and would take a URL's lone user name for
+        a password. An ACL user name, which redis-cli reads from no variable, is given by a
+        `redis-cli` of this run's own that adds `--user` and runs the real one."""
+        parts = urlsplit(self.url)
+        password = self.target.resolve_password() or (
+            unquote(parts.password) if parts.password else None
+        )
+        user = self.target.username or (unquote(parts.username) if parts.username else "")
+        url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        variables = {"REDIS_URL": url}
+        files: dict[str, str] = {}
+        real = shutil.which("redis-cli")
+        if user and real:
+            files["bin/redis-cli"] = (
+                f'#!/bin/sh\nexec {shlex.quote(real)} --user {shlex.quote(user)} "$@"\n'
+            )
+            variables["PATH"] = "{files}/bin" + os.pathsep + os.environ.get("PATH", "")
+        return CommandTarget(
+            self.target.name,
+            self.kind,
+            f"{self.address} as {user}" if user else self.address,
+            variables=variables,
+            secrets={"REDISCLI_AUTH": password} if password else {},
+            files=files,
+        )
 
     async def close(self) -> None:
         clients, self._clients = list(self._clients.values()), {}

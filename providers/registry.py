@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from providers.base import Provider
-    from providers.contract import ActionSpec, CheckSpec
+    from providers.contract import ActionSpec, CheckSpec, CommandSpec
     from providers.inventory import Target
 
 PROVIDER_KINDS: dict[str, str] = {
@@ -58,4 +58,19 @@ def action_catalogue() -> dict[str, tuple[str, ActionSpec]]:
         name: (kind, spec)
         for kind in PROVIDER_KINDS
         for name, spec in provider_class(kind).actions.items()
+    }
+
+
+def command_catalogue() -> dict[str, CommandSpec]:
+    """What fix commands may use of each kind, by kind."""
+    from providers.contract import CommandSpec
+
+    return {
+        kind: CommandSpec(
+            kind,
+            provider_class(kind).command_tools,
+            provider_class(kind).command_variables,
+            provider_class(kind).command_shadows,
+        )
+        for kind in PROVIDER_KINDS
     }

@@ -1,34 +1,46 @@
 """The gate every action and command goes through.
 
-It enforces read-only mode, demands the right confirmation (the target's name, typed, for a
-destructive change), writes an audit line to disk before anything runs and completes it after,
-and redacts secrets from what it records and returns.
+It enforces read-only mode, demands the typed word the preview asks for (never a bare `yes`),
+writes an audit line to disk before anything runs and completes it after (and a third once the
+fix's effect is seen or not), records every refusal, and redacts secrets from what it records
+and returns.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import getpass
 import json
 import os
-import signal
 import socket
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from providers.base import ActionPlan, ConfirmationRequired, Provider
-from providers.contract import ActionOutcome, utc_now
+from providers.base import ActionPlan, CommandTarget, ConfirmationRequired, Provider
+from providers.contract import utc_now
 from providers.redact import redact, redact_value
+from runbooks.commands import failure_in, run_shell
 
 COMMAND_OUTPUT_LINES = 500
 
 
-class ActionBlocked(Exception):
+class Refused(Exception):
+    """A change was not made, and the message says why; every refusal is in the audit log."""
+
+
+class ActionBlocked(Refused):
     """Read-only mode stopped an action or command; the message says which and why."""
+
+
+class Unconfirmed(Refused, ConfirmationRequired):
+    """The word typed is not the one the preview asks for."""
+
+
+class FixRefused(Refused):
+    """The diagnosis does not back the fix: its cause is ruled out, or unknown without force."""
 
 
 def default_audit_path() -> Path:
@@ -58,13 +70,18 @@ class AuditLog:
 
 
 @dataclass(frozen=True, slots=True)
-class CommandOutcome:
-    command: str
+class GateRun:
+    """How a change that the gate let through ended, and its audit entry (`audit_id`)."""
+
     ok: bool
-    exit_code: int | None
+    summary: str
     output: tuple[str, ...]
     duration: float
-    summary: str
+    audit_id: str
+    exit_code: int | None = None
+    kind: str = ""
+    action: str = ""
+    target: str = ""
 
 
 class Gate:
@@ -85,10 +102,12 @@ class Gate:
         self.user = user or getpass.getuser()
         self.host = host or socket.gethostname()
 
-    def _begin(self, kind: str, name: str, target: str, **details: Any) -> dict[str, Any]:
-        entry = {
+    def _entry(
+        self, phase: str, kind: str, name: str, target: str, **details: Any
+    ) -> dict[str, Any]:
+        return {
             "id": uuid.uuid4().hex,
-            "phase": "started",
+            "phase": phase,
             "time": utc_now().isoformat(),
             "user": self.user,
             "host": self.host,
@@ -98,6 +117,9 @@ class Gate:
             "target": target,
             **details,
         }
+
+    def _begin(self, kind: str, name: str, target: str, **details: Any) -> dict[str, Any]:
+        entry = self._entry("started", kind, name, target, **details)
         self.audit.write(entry)
         return entry
 
@@ -113,11 +135,44 @@ class Gate:
             }
         )
 
-    def _refuse_if_read_only(self, what: str) -> None:
+    def refuse(self, kind: str, name: str, target: str, reason: str, **details: Any) -> str:
+        """Record that a change was refused, and why; returns the reason, redacted."""
+        reason = redact(reason)
+        self.audit.write(
+            self._entry(
+                "refused", kind, redact(name), target, outcome="refused", reason=reason, **details
+            )
+        )
+        return reason
+
+    def record_effect(self, run: GateRun, *, outcome: str, reason: str) -> None:
+        """After a change ran: whether its effect was seen (`done`) or not (`not verified`)."""
+        self.audit.write(
+            {
+                "id": run.audit_id,
+                "phase": "verified",
+                "time": utc_now().isoformat(),
+                "user": self.user,
+                "host": self.host,
+                "environment": self.environment,
+                "kind": run.kind,
+                "action": run.action,
+                "target": run.target,
+                "outcome": outcome,
+                "summary": redact(reason),
+            }
+        )
+
+    def _refuse_if_read_only(self, kind: str, name: str, target: str, what: str) -> None:
         if self.read_only:
             raise ActionBlocked(
-                f"{self.environment} is read-only: {what} was not run "
-                "(read_only in the inventory, or --read-only)"
+                self.refuse(
+                    kind,
+                    name,
+                    target,
+                    f"{self.environment} is read-only: {what} was not run "
+                    "(read_only in the inventory, or --read-only)",
+                )
             )
 
     async def run_action(
@@ -127,74 +182,96 @@ class Gate:
         *,
         confirmation: str | None,
         params: dict[str, Any],
-    ) -> ActionOutcome:
-        """Run a planned action if allowed and confirmed; record it either way it ends."""
-        self._refuse_if_read_only(plan.preview.summary)
-        if confirmation != plan.confirmation_word():
-            # The provider would refuse too; refusing here keeps a refusal out of the audit log.
-            await provider.run_action(plan, confirmation=confirmation)
+    ) -> GateRun:
+        """Run a planned action if allowed and confirmed; record it however it ends."""
+        preview = plan.preview
+        target = preview.server or preview.target
+        self._refuse_if_read_only("action", preview.action, target, redact(preview.summary))
+        expected = plan.confirmation_word()
+        if confirmation != expected:
+            raise Unconfirmed(
+                self.refuse(
+                    "action",
+                    preview.action,
+                    target,
+                    f"{preview.summary}: not run; type {expected!r} to run it",
+                    typed=bool(confirmation),
+                )
+            )
         entry = self._begin(
             "action",
-            plan.preview.action,
-            plan.preview.target,
+            preview.action,
+            target,
             params={key: redact_value(key, value) for key, value in params.items()},
-            preview=redact(plan.preview.summary),
-            destructive=plan.preview.destructive,
+            preview=redact(preview.summary),
+            counts=dict(preview.counts),
+            destructive=preview.destructive,
         )
         started = time.monotonic()
         outcome = await provider.run_action(plan, confirmation=confirmation)
-        self._complete(entry, outcome.ok, outcome.summary, time.monotonic() - started)
-        return outcome
+        duration = time.monotonic() - started
+        self._complete(entry, outcome.ok, outcome.summary, duration)
+        return GateRun(
+            outcome.ok,
+            outcome.summary,
+            outcome.output,
+            duration,
+            entry["id"],
+            None,
+            "action",
+            preview.action,
+            target,
+        )
 
     async def run_command(
         self,
         command: str,
         *,
-        target: str,
+        server: str,
+        word: str,
         destructive: bool,
         confirmation: str | None,
+        environment: Mapping[str, str],
+        targets: Sequence[CommandTarget] = (),
+        cwd: str | None = None,
         timeout: float = 120.0,
-    ) -> CommandOutcome:
-        """Run a fix's shell command after confirmation, its output captured and redacted."""
-        self._refuse_if_read_only(f"command `{redact(command)}`")
-        expected = target if destructive else "yes"
-        if confirmation != expected:
-            what = f"type {expected!r}" if destructive else "confirm with 'yes'"
-            raise ConfirmationRequired(f"`{redact(command)}`: not run; {what} to run it")
-        entry = self._begin("command", redact(command), target, destructive=destructive)
+    ) -> GateRun:
+        """Run a fix's shell command after confirmation, with its targets' environment; its
+        output captured and redacted. Output that says it failed makes it failed at exit 0."""
+        shown = redact(command)
+        self._refuse_if_read_only("command", shown, server, f"command `{shown}`")
+        if confirmation != word:
+            raise Unconfirmed(
+                self.refuse(
+                    "command",
+                    shown,
+                    server,
+                    f"`{shown}`: not run; type {word!r} to run it",
+                    typed=bool(confirmation),
+                )
+            )
+        entry = self._begin("command", shown, server, destructive=destructive)
         started = time.monotonic()
-        process = await asyncio.create_subprocess_shell(
+        ran = await run_shell(
             command,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, so a timeout stops its children
+            environment=environment,
+            targets=targets,
+            cwd=cwd,
+            timeout=timeout,
+            keep_lines=COMMAND_OUTPUT_LINES,
         )
-        try:
-            async with asyncio.timeout(timeout):
-                raw, _ = await process.communicate()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-            outcome = CommandOutcome(
-                redact(command),
-                False,
-                None,
-                (),
-                time.monotonic() - started,
-                f"stopped after {timeout:g}s without finishing",
-            )
+        output = tuple(redact(line) for line in ran.output)
+        failure = failure_in(output)
+        if ran.exit_code is None:
+            ok, summary = False, f"stopped after {timeout:g}s without finishing"
+        elif ran.exit_code != 0:
+            ok, summary = False, f"exited {ran.exit_code}" + (f": {failure}" if failure else "")
+        elif failure:
+            ok, summary = False, f"exited 0 but its output says it failed: {failure}"
         else:
-            lines = raw.decode("utf-8", "replace").splitlines()[-COMMAND_OUTPUT_LINES:]
-            code = process.returncode
-            outcome = CommandOutcome(
-                redact(command),
-                code == 0,
-                code,
-                tuple(redact(line) for line in lines),
-                time.monotonic() - started,
-                f"exited {code}",
-            )
-        self._complete(entry, outcome.ok, outcome.summary, outcome.duration)
-        return outcome
+            ok, summary = True, "exited 0"
+        duration = time.monotonic() - started
+        self._complete(entry, ok, summary, duration)
+        return GateRun(
+            ok, summary, output, duration, entry["id"], ran.exit_code, "command", shown, server
+        )

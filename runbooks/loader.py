@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from providers.contract import ActionSpec, CheckSpec
-from providers.registry import action_catalogue, check_catalogue
+from providers.registry import action_catalogue, check_catalogue, command_catalogue
 from providers.yamlsource import SourceError, YamlDocument, read_yaml, validate
+from runbooks.commands import SHELL_VARIABLES, kinds_used, references
 from runbooks.model import Runbook
 
 LIBRARY = Path(__file__).parent / "library"
 PARAM_REFERENCE = re.compile(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?")
+# A guide's `<database>` or `<image:tag>` left in a command: to the shell, a redirection.
+PLACEHOLDER = re.compile(r"<[A-Za-z][^<>\n]*>")
 
 
 @dataclass
@@ -146,7 +149,14 @@ def _check_references(
                     document, (*at_fix, "with"), fix.with_, action.params, runbook, fix.action
                 )
             if fix.run is not None:
-                _check_placeholders(document, (*at_fix, "run"), fix.run, runbook)
+                _check_command(document, (*at_fix, "run"), fix.run, runbook)
+            for index, condition in enumerate(fix.expect):
+                if condition.check not in step_ids:
+                    raise document.error(
+                        (*at_fix, "expect", index, "check"),
+                        f"the fix expects check {condition.check!r}; this runbook's checks are: "
+                        f"{', '.join(step_ids) or 'none'}",
+                    )
 
     for index, check_id in enumerate(runbook.verify):
         if check_id not in step_ids:
@@ -211,14 +221,49 @@ def _check_placeholders(
     document: YamlDocument, where: tuple[int | str, ...], text: str, runbook: Runbook
 ) -> None:
     for match in PARAM_REFERENCE.finditer(text):
-        if match.group(1).isupper():
-            continue  # $UPPER_CASE is the shell's environment, left for the shell
         if match.group(1) not in runbook.params:
             raise document.error(
                 where,
                 f"${match.group(1)} is not a parameter of this runbook; declared: "
                 f"{', '.join(runbook.params) or 'none'}",
             )
+
+
+def _check_command(
+    document: YamlDocument, where: tuple[int | str, ...], command: str, runbook: Runbook
+) -> None:
+    """A command takes every value from the runbook or from a target it declares, so that it
+    can only run against the diagnosed target, never against what the operator's shell says."""
+    placeholder = PLACEHOLDER.search(command)
+    if placeholder:
+        raise document.error(
+            where,
+            f"{placeholder.group()} is a placeholder the shell would read as a redirection; make "
+            "it a parameter ($name) or the fix a manual step",
+        )
+    specs = command_catalogue()
+    declared = {param.target for param in runbook.params.values() if param.target}
+    for kind in kinds_used(command, specs):
+        if kind not in declared:
+            spec = specs[kind]
+            named = [name for name in references(command) if name in spec.variables]
+            uses = f"${named[0]}" if named else next(t for t in spec.tools if t in command)
+            raise document.error(
+                where,
+                f"this command uses {uses}, which reaches a {kind} target; declare a parameter "
+                f"with `target: {kind}` so that it runs on the diagnosed one",
+            )
+    given = {name for kind in declared for name in specs[kind].variables if kind in specs}
+    for name in references(command):
+        if name in runbook.params or name in given or name in SHELL_VARIABLES:
+            continue
+        from_targets = ", ".join(sorted(given)) or "none (no target parameter)"
+        raise document.error(
+            where,
+            f"${name} is neither a parameter of this runbook nor a variable its targets give "
+            f"({from_targets}); declare it under params (a command never reads the operator's "
+            "shell for it)",
+        )
 
 
 def _nearest(name: str, known: Mapping[str, Any], noun: str) -> str:

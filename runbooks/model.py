@@ -134,9 +134,21 @@ class Fix(_Strict):
     action: str | None = Field(default=None, description="Registered action name.")
     on: str | None = None
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
-    run: str | None = Field(default=None, description="A shell command, shown with params.")
-    destructive: bool = Field(default=False, description="For commands: needs typed confirm.")
+    run: str | None = Field(
+        default=None,
+        description="A shell command, shown and run with its parameters filled in and its "
+        "target's variables (REDIS_URL, PG*, DOCKER_HOST, ...) set from the bound target.",
+    )
+    destructive: bool = Field(
+        default=False, description="For commands: destroys data; the word to type says more."
+    )
     manual: str | None = Field(default=None, description="What to do by hand, and where.")
+    expect: list[Condition] = Field(
+        default_factory=list,
+        description="What is true once the fix has worked, on this runbook's checks run again: "
+        "the fix is done only when all of it holds (default: the verify checks pass and the "
+        "cause is no longer confirmed).",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Fix:

@@ -15,7 +15,8 @@ from typing import Any
 from providers.contract import CheckResult, utc_now
 from providers.redact import redact, redact_value
 from runbooks.engine import Diagnosis
-from runbooks.model import Fix
+from runbooks.fixing import FixReport, PlannedFix
+from runbooks.model import Cause, Fix
 
 
 def _result(result: CheckResult) -> dict[str, Any]:
@@ -54,15 +55,32 @@ class Transcript:
             ],
         )
 
-    def record_fix(self, cause: str, fix: Fix, ok: bool, summary: str, output: list[str]) -> None:
+    def record_fix(self, planned: PlannedFix, report: FixReport, *, forced: bool = False) -> None:
+        """A fix that ran: where, how it ended (done only when its effect was seen), and why."""
         self._add(
             "fix",
-            cause=cause,
+            cause=planned.cause.id,
+            verdict=planned.verdict.value,
+            forced=forced,
+            title=planned.fix.title,
+            how=planned.fix.kind,
+            server=redact(planned.server),
+            preview=redact(planned.preview),
+            outcome=report.outcome.value,
+            ok=report.ok,
+            summary=redact(report.summary),
+            effect=redact(report.effect),
+            output=[redact(line) for line in report.output],
+        )
+
+    def record_refusal(self, cause: Cause, fix: Fix, server: str, reason: str) -> None:
+        """A fix that did not run (read-only, not confirmed, its cause ruled out, cancelled)."""
+        self._add(
+            "refusal",
+            cause=cause.id,
             title=fix.title,
-            how=fix.kind,
-            ok=ok,
-            summary=redact(summary),
-            output=[redact(line) for line in output],
+            server=redact(server),
+            reason=redact(reason),
         )
 
     def record_verification(
@@ -122,10 +140,17 @@ class Transcript:
                     lines.append(f"- **{cause['verdict']}**: {cause['title']} ({cause['id']})")
                     lines += [f"  - {entry}" for entry in cause["evidence"]]
             elif event["kind"] == "fix":
-                state = "done" if event["ok"] else "FAILED"
-                lines += [f"## Fix ({state}): {event['title']}", f"{event['summary']}"]
+                state = event["outcome"] if event["ok"] else event["outcome"].upper()
+                lines += [f"## Fix ({state}): {event['title']}"]
+                if event["server"]:
+                    lines.append(f"on {event['server']}")
+                if event["forced"]:
+                    lines.append(f"run although the cause was {event['verdict']} (forced)")
+                lines.append(f"{event['summary']}; {event['effect']}")
                 if event["output"]:
                     lines += ["```", *event["output"], "```"]
+            elif event["kind"] == "refusal":
+                lines += [f"## Fix not run: {event['title']}", f"{event['reason']}"]
             elif event["kind"] == "verification":
                 verdict = "passed" if event["passed"] else "did NOT pass"
                 lines += [

@@ -1,18 +1,21 @@
-"""The gate: read-only blocks everything, destructive needs the exact name, audit comes first."""
+"""The gate: read-only blocks everything, every change needs its typed word (never `yes`), the
+audit line comes first, refusals are recorded, and output that says "failed" is a failure."""
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from pathlib import Path
 
 import pytest
 
-from providers.base import ActionPlan, ConfirmationRequired
+from providers.base import ActionPlan
 from providers.contract import ActionOutcome, ActionPreview
 from providers.inventory import Target
 from providers.redis_provider import RedisProvider
 from providers.registry import action_catalogue
-from runbooks.gate import ActionBlocked, AuditLog, Gate
+from runbooks.gate import ActionBlocked, AuditLog, Gate, Unconfirmed
 
 # A provider only for its run_action; no server is contacted by these plans.
 PROVIDER = RedisProvider(Target(kind="redis", name="cache", url="redis://127.0.0.1:1/0"))
@@ -37,6 +40,10 @@ def gate(tmp_path: Path, *, read_only: bool) -> Gate:
     )
 
 
+def entries(tmp_path: Path) -> list[dict[str, object]]:
+    return AuditLog(tmp_path / "audit.jsonl").entries()
+
+
 @pytest.mark.parametrize("name", sorted(action_catalogue()))
 async def test_read_only_blocks_every_registered_action(tmp_path: Path, name: str) -> None:
     _, spec = action_catalogue()[name]
@@ -47,28 +54,68 @@ async def test_read_only_blocks_every_registered_action(tmp_path: Path, name: st
             PROVIDER, plan, confirmation=plan.confirmation_word(), params={}
         )
     assert calls == []
-    assert not (tmp_path / "audit.jsonl").exists()
+    (refusal,) = entries(tmp_path)  # the refusal is recorded, nothing else
+    assert (refusal["phase"], refusal["outcome"], refusal["action"]) == ("refused", "refused", name)
+    assert "read-only" in str(refusal["reason"])
 
 
-async def test_read_only_blocks_commands(tmp_path: Path) -> None:
+async def test_read_only_blocks_commands_and_says_so_in_the_audit(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     with pytest.raises(ActionBlocked):
         await gate(tmp_path, read_only=True).run_command(
-            f"touch {marker}", target="orders", destructive=False, confirmation="yes"
+            f"touch {marker}",
+            server="orders (127.0.0.1:5672)",
+            word="orders",
+            destructive=False,
+            confirmation="orders",
+            environment={},
         )
     assert not marker.exists()
+    (refusal,) = entries(tmp_path)
+    assert refusal["phase"] == "refused" and refusal["target"] == "orders (127.0.0.1:5672)"
 
 
-@pytest.mark.parametrize("typed", [None, "", "yes", "Orders", "orders ", "order"])
-async def test_destructive_needs_the_exact_target_name(tmp_path: Path, typed: str | None) -> None:
+@pytest.mark.parametrize("typed", [None, "", "yes", "Orders", "orders ", "order", "*"])
+async def test_destructive_needs_the_exact_word(tmp_path: Path, typed: str | None) -> None:
     calls: list[str] = []
     plan = plan_for("queue.purge", destructive=True, calls=calls)
-    with pytest.raises(ConfirmationRequired, match="type 'orders' to run it"):
+    with pytest.raises(Unconfirmed, match="type 'orders' to run it"):
         await gate(tmp_path, read_only=False).run_action(
             PROVIDER, plan, confirmation=typed, params={}
         )
     assert calls == []
-    assert AuditLog(tmp_path / "audit.jsonl").entries() == []
+    (refusal,) = entries(tmp_path)
+    assert refusal["phase"] == "refused" and refusal["typed"] == bool(typed)
+
+
+@pytest.mark.parametrize("typed", [None, "", "yes", "y"])
+async def test_a_change_that_destroys_nothing_is_not_run_on_yes(
+    tmp_path: Path, typed: str | None
+) -> None:
+    calls: list[str] = []
+    plan = plan_for("service.restart", destructive=False, calls=calls)
+    assert plan.confirmation_word() == "orders"
+    with pytest.raises(Unconfirmed):
+        await gate(tmp_path, read_only=False).run_action(
+            PROVIDER, plan, confirmation=typed, params={}
+        )
+    assert calls == []
+
+
+@pytest.mark.parametrize("typed", [None, "yes", "*", "cache"])
+async def test_a_command_is_not_run_without_its_word(tmp_path: Path, typed: str | None) -> None:
+    marker = tmp_path / "ran"
+    with pytest.raises(Unconfirmed, match="type 'cache/rm' to run it"):
+        await gate(tmp_path, read_only=False).run_command(
+            f"rm -f {marker}; touch {marker}",
+            server="cache (127.0.0.1:6379)",
+            word="cache/rm",
+            destructive=True,
+            confirmation=typed,
+            environment={},
+        )
+    assert not marker.exists()
+    assert [entry["phase"] for entry in entries(tmp_path)] == ["refused"]
 
 
 async def test_the_audit_line_is_on_disk_before_the_action_runs(tmp_path: Path) -> None:
@@ -96,28 +143,104 @@ async def test_the_audit_line_is_on_disk_before_the_action_runs(tmp_path: Path) 
     )
     assert started["preview"] == "purge 3 messages from orders"
     assert started["params"] == {"queue": "orders", "password": "***", "url": "amqp://u:***@mq/"}
-    entries = AuditLog(audit_path).entries()
-    assert [entry["phase"] for entry in entries] == ["started", "completed"]
-    assert entries[1]["outcome"] == "ok" and entries[1]["id"] == started["id"]
+    audit = AuditLog(audit_path).entries()
+    assert [entry["phase"] for entry in audit] == ["started", "completed"]
+    assert audit[1]["outcome"] == "ok" and audit[1]["id"] == started["id"]
     assert "hunter2" not in audit_path.read_text()
 
 
-async def test_a_command_runs_after_yes_with_its_output_captured_and_redacted(
-    tmp_path: Path,
-) -> None:
+async def test_the_command_audit_line_is_on_disk_before_the_command_runs(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    seen = tmp_path / "seen"
+    ran = await gate(tmp_path, read_only=False).run_command(
+        f"cp {audit_path} {seen}",
+        server="db (127.0.0.1:5432)",
+        word="db",
+        destructive=False,
+        confirmation="db",
+        environment=dict(os.environ),
+    )
+    assert ran.ok
+    (started,) = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert (started["phase"], started["target"]) == ("started", "db (127.0.0.1:5432)")
+
+
+async def test_a_command_runs_with_its_output_captured_and_redacted(tmp_path: Path) -> None:
     ran = await gate(tmp_path, read_only=False).run_command(
         "echo connecting to postgres://app:s3cr3t@db/app; exit 3",
-        target="db",
+        server="db (127.0.0.1:5432)",
+        word="db",
         destructive=False,
-        confirmation="yes",
+        confirmation="db",
+        environment=dict(os.environ),
     )
     assert (ran.ok, ran.exit_code, ran.summary) == (False, 3, "exited 3")
     assert ran.output == ("connecting to postgres://app:***@db/app",)
     assert "s3cr3t" not in (tmp_path / "audit.jsonl").read_text()
 
 
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "WRONGPASS invalid username-password pair or user is disabled.",
+        "NOAUTH Authentication required.",
+        "(error) NOPERM User triage has no permissions to run the 'config|set' command",
+        "ERR unknown command 'CONFIG', with args beginning with: ",
+        "ERROR:  permission denied for table users",
+        'psql: error: connection to server at "127.0.0.1", port 5432 failed',
+        "Error response from daemon: No such container: web",
+        'Error from server (NotFound): deployments.apps "web" not found',
+        "An error occurred (AccessDeniedException) when calling the UpdateService operation",
+        "sh: 1: redis-cli: not found",
+    ],
+)
+async def test_a_command_that_says_it_failed_is_failed_at_exit_0(
+    tmp_path: Path, printed: str
+) -> None:
+    ran = await gate(tmp_path, read_only=False).run_command(
+        f"printf '%s\\n' {shlex.quote(printed)}",
+        server="cache (127.0.0.1:6379)",
+        word="cache",
+        destructive=False,
+        confirmation="cache",
+        environment=dict(os.environ),
+    )
+    assert ran.exit_code == 0 and not ran.ok
+    assert ran.summary.startswith("exited 0 but its output says it failed: ")
+    completed = entries(tmp_path)[-1]
+    assert (completed["phase"], completed["outcome"]) == ("completed", "failed")
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "OK",
+        "web-1  | ERROR: the application logged an error",
+        "maxmemory-policy",
+        "0 errors",
+        "UPDATE 1",
+    ],
+)
+async def test_ordinary_output_is_not_a_failure(tmp_path: Path, printed: str) -> None:
+    ran = await gate(tmp_path, read_only=False).run_command(
+        f"printf '%s\\n' {shlex.quote(printed)}",
+        server="cache (127.0.0.1:6379)",
+        word="cache",
+        destructive=False,
+        confirmation="cache",
+        environment=dict(os.environ),
+    )
+    assert ran.ok and ran.summary == "exited 0"
+
+
 async def test_a_hung_command_is_stopped_at_its_timeout(tmp_path: Path) -> None:
     ran = await gate(tmp_path, read_only=False).run_command(
-        "sleep 30", target="db", destructive=False, confirmation="yes", timeout=0.3
+        "sleep 30",
+        server="db",
+        word="db",
+        destructive=False,
+        confirmation="db",
+        environment=dict(os.environ),
+        timeout=0.3,
     )
     assert not ran.ok and ran.summary == "stopped after 0.3s without finishing"

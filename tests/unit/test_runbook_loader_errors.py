@@ -257,7 +257,33 @@ BROKEN: dict[str, tuple[str, int, int, str]] = {
         edited(("CONFIG SET maxmemory-policy allkeys-lru", "--scan --pattern $patern")),
         27,
         14,
-        "$patern is not a parameter of this runbook; declared: cache, pattern",
+        "$patern is neither a parameter of this runbook nor a variable its targets give "
+        "(REDIS_URL); declare it under params (a command never reads the operator's shell for "
+        "it)",
+    ),
+    "a shell variable naming a server in `run:`": (
+        edited(("CONFIG SET maxmemory-policy allkeys-lru", "-n $REDIS_DB CONFIG GET dir")),
+        27,
+        14,
+        "$REDIS_DB is neither a parameter of this runbook nor a variable its targets give "
+        "(REDIS_URL); declare it under params (a command never reads the operator's shell for "
+        "it)",
+    ),
+    "a tool whose kind the runbook has no target of": (
+        edited(
+            ('run: redis-cli -u "$REDIS_URL" CONFIG SET', 'run: psql -c "SELECT 1" && redis-cli')
+        ),
+        27,
+        14,
+        "this command uses psql, which reaches a postgres target; declare a parameter with "
+        "`target: postgres` so that it runs on the diagnosed one",
+    ),
+    "a guide's <placeholder> left in `run:`": (
+        edited(("CONFIG SET maxmemory-policy allkeys-lru", "DEL <key-name>")),
+        27,
+        14,
+        "<key-name> is a placeholder the shell would read as a redirection; make it a parameter "
+        "($name) or the fix a manual step",
     ),
     "an undeclared ${param} in a check's `with:`": (
         edited(("{pattern: $pattern, expect_ttl", "{pattern: '${prefix}:*', expect_ttl")),
@@ -288,8 +314,8 @@ def test_the_error_is_a_source_error_with_its_parts(tmp_path: Path) -> None:
     assert (caught.value.path, caught.value.line, caught.value.column) == (str(path), 28, 18)
 
 
-def test_upper_case_shell_variables_in_run_are_left_for_the_shell(tmp_path: Path) -> None:
-    command = 'redis-cli -u "$REDIS_URL" -n ${REDIS_DB} --scan --pattern "$pattern" > "$HOME/k"'
+def test_a_command_may_use_its_targets_variables_params_and_home(tmp_path: Path) -> None:
+    command = 'redis-cli -u "$REDIS_URL" --scan --pattern "${pattern}" </dev/null > "$HOME/k"'
     runbook = load_runbook(
         write(
             tmp_path,

@@ -100,9 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--cause", metavar="CAUSE", required=True)
     fix.add_argument("--fix", metavar="N", type=int, default=1, help="which fix (default 1)")
     fix.add_argument("--param", metavar="NAME=VALUE", action="append", default=[])
-    fix.add_argument("--yes", action="store_true", help="confirm a fix that is not destructive")
     fix.add_argument(
-        "--confirm", metavar="TARGET", help="confirm a destructive fix by naming its target"
+        "--confirm",
+        metavar="WORD",
+        help="the word the preview asks for (what it touches, on which server)",
+    )
+    fix.add_argument("--yes", action="store_true", help=argparse.SUPPRESS)
+    fix.add_argument(
+        "--force",
+        action="store_true",
+        help="run the fix of a cause the diagnosis could not confirm nor rule out (unknown)",
     )
     fix.add_argument("--transcript", metavar="FILE", help="write the walkthrough (.md or .json)")
 
@@ -219,6 +226,14 @@ def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
     from runbooks.gate import AuditLog
     from tui import headless_runbooks
 
+    if args.yes:
+        print(
+            "triage: --yes is not enough to run a fix: every fix that changes something wants "
+            "the word its preview asks for (--confirm WORD); run it without --confirm to see it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
     try:
         params = headless_runbooks.parse_params(args.param)
     except ValueError as error:
@@ -234,8 +249,8 @@ def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
             fix_number=args.fix,
             params=params,
             read_only=args.read_only,
-            yes=args.yes,
             confirm=args.confirm,
+            force=args.force,
             ask=input if sys.stdin.isatty() else None,
             transcript_path=args.transcript,
             audit=AuditLog(Path(audit_path) if audit_path else None),

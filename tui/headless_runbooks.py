@@ -13,14 +13,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from providers.base import ConfirmationRequired
 from providers.contract import CheckResult, CheckStatus
 from providers.environment import LiveEnvironment
 from providers.inventory import Inventory
 from providers.text import sanitize
 from runbooks.engine import BindingError, Diagnosis, Verdict, diagnose, fix_command
-from runbooks.fixing import FixReport, apply_fix, plan_fix
-from runbooks.gate import ActionBlocked, AuditLog, Gate
+from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
+from runbooks.gate import AuditLog, FixRefused, Gate, Refused, Unconfirmed
 from runbooks.loader import Library, load_library
 from runbooks.model import Runbook
 from runbooks.suggest import suggest
@@ -240,6 +239,23 @@ def suggest_command(text: str, *, as_json: bool) -> int:
     return EXIT_OK if found else EXIT_PROBLEM
 
 
+def write_plan(planned: PlannedFix) -> None:
+    """What the fix will do, where, on which verdict, and what to type to run it."""
+    say(f"\nfix: {planned.title}\n")
+    say(f"cause: {planned.cause.id} ({planned.verdict.value})\n")
+    say(f"preview: {sanitize(planned.preview)}\n")
+    if planned.kind == "manual":
+        return
+    say(f"on: {sanitize(planned.server)}\n")
+    if planned.variables:
+        say(f"with: {sanitize(planned.variables)}\n")
+    if planned.cwd:
+        say(f"in: {sanitize(planned.cwd)}\n")
+    if planned.refused:
+        return
+    say(f"to run it, type: {planned.confirmation_word}\n")
+
+
 async def fix(
     inventory: Inventory,
     environment: str | None,
@@ -249,13 +265,16 @@ async def fix(
     fix_number: int,
     params: dict[str, str],
     read_only: bool,
-    yes: bool,
     confirm: str | None,
+    force: bool,
     ask: Callable[[str], str] | None,
     transcript_path: str | None,
     audit: AuditLog,
 ) -> int:
-    """Diagnose, preview one fix, confirm it, apply it through the gate, then verify."""
+    """Diagnose, preview one fix, confirm it, apply it through the gate, then see its effect.
+
+    The verdict gates it (a ruled-out cause is refused; an unknown one needs --force), the word
+    to type names what it touches, and it is done only when its effect is seen."""
     library = _library_or_report(None)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
@@ -268,47 +287,64 @@ async def fix(
     live = LiveEnvironment(inventory, environment, read_only=read_only)
     gate = Gate(live.name, read_only=live.read_only, audit=audit)
     transcript = Transcript(live.name, symptom=runbook.title)
+    planned: PlannedFix | None = None
     try:
         diagnosis = await diagnose(runbook, live, params)
         transcript.record_diagnosis(diagnosis)
         write_diagnosis(diagnosis)
         planned = await plan_fix(diagnosis, cause, fix_number - 1, live)
-        say(f"\nfix: {planned.title}\npreview: {planned.preview}\n")
+        write_plan(planned)
         if planned.kind == "manual":
             say("this fix is done by hand; nothing to run\n")
             return EXIT_OK
-        word = planned.confirmation_word
-        if confirm is not None or yes:
-            confirmation = confirm if planned.destructive else ("yes" if yes else confirm)
-        elif ask is not None:
-            prompt = f"type {word!r} to run it: " if planned.destructive else "run it? type 'yes': "
-            confirmation = ask(prompt).strip()
-        else:
-            how = f"--confirm {word!r}" if planned.destructive else "--yes"
-            warn(f"triage: not run; confirm with {how}\n")
-            return EXIT_PROBLEM
-        report: FixReport = await apply_fix(planned, diagnosis, live, gate, confirmation)
+        confirmation = confirm
+        if confirmation is None and ask is not None and not planned.refused:
+            if planned.needs_force and not force:
+                pass  # refused below, with the reason; no point asking for the word first
+            else:
+                confirmation = ask(f"type {planned.confirmation_word!r} to run it: ").strip()
+        report: FixReport = await apply_fix(
+            planned, diagnosis, live, gate, confirmation, force=force
+        )
     except BindingError as error:
         warn(f"triage: {error}\n")
         return EXIT_USAGE
-    except (ActionBlocked, ConfirmationRequired) as error:
-        warn(f"triage: {error}\n")
+    except (KeyError, ValueError, TimeoutError) as error:
+        warn(f"triage: could not prepare the fix: {error or type(error).__name__}\n")
+        return EXIT_PROBLEM
+    except Refused as error:
+        hint = ""
+        if isinstance(error, Unconfirmed) and planned is not None and confirm is None:
+            hint = f" (--confirm {planned.confirmation_word!r})"
+        elif isinstance(error, FixRefused) and planned is not None and planned.needs_force:
+            hint = " (add --force to run it anyway)"
+        warn(f"triage: not run: {error}{hint}\n")
+        if planned is not None:
+            transcript.record_refusal(cause, planned.fix, planned.server, str(error))
+        await _write_transcript(transcript, transcript_path)
         return EXIT_PROBLEM
     finally:
         await live.close()
-    transcript.record_fix(cause.id, planned.fix, report.ok, report.summary, list(report.output))
+    transcript.record_fix(planned, report, forced=force and planned.needs_force)
     transcript.record_verification(report.before, report.after)
-    say(f"\n{'done' if report.ok else 'FAILED'}: {sanitize(report.summary)}\n")
+    say(f"\n{report.outcome.value.upper()}: {sanitize(report.summary)}\n")
     for line in report.output[-20:]:
         say(f"  | {sanitize(line)}\n")
+    if report.effect:
+        say(f"effect: {sanitize(report.effect)}\n")
     say("\nverification\n")
     for step, after in report.after.items():
         before = report.before.get(step)
         was = before.status.value if before else "-"
         say(f"  {step}: {was} -> {_status_line(after)}\n")
-    if transcript_path:
-        path = Path(transcript_path)
-        text = transcript.to_json() if path.suffix == ".json" else transcript.to_markdown()
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-        say(f"transcript written to {path}\n")
-    return EXIT_OK if report.ok and report.verified else EXIT_PROBLEM
+    await _write_transcript(transcript, transcript_path)
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+async def _write_transcript(transcript: Transcript, transcript_path: str | None) -> None:
+    if not transcript_path:
+        return
+    path = Path(transcript_path)
+    text = transcript.to_json() if path.suffix == ".json" else transcript.to_markdown()
+    await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+    say(f"transcript written to {path}\n")

@@ -39,6 +39,7 @@ def write_inventory(tmp_path: Path, url: str, *, read_only: bool = False) -> Non
 def test_out_of_memory_is_confirmed_fixed_and_verified(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
+    redis_server.client().set("session:1", "not one of the fill keys")
     redis_server.fill_to_maxmemory("2mb")
     write_inventory(tmp_path, redis_server.url)
 
@@ -71,7 +72,7 @@ def test_out_of_memory_is_confirmed_fixed_and_verified(
         "fill",
     )
     assert refused.returncode == 1
-    assert "type 'fill:*' to run it" in refused.stderr
+    assert "type 'cache/fill:*' to run it" in refused.stderr
     assert redis_server.client().dbsize() > 0
 
     fixed = triage(
@@ -84,7 +85,7 @@ def test_out_of_memory_is_confirmed_fixed_and_verified(
         "--param",
         "pattern=fill:*",
         "--confirm",
-        "fill:*",
+        "cache/fill:*",
         "--transcript",
         str(tmp_path / "walkthrough.md"),
     )
@@ -92,16 +93,19 @@ def test_out_of_memory_is_confirmed_fixed_and_verified(
     assert "preview: delete " in fixed.stdout and "keys matching fill:* on" in fixed.stdout
     assert "memory: fail -> WARN" in fixed.stdout  # OOM errors remain in the counters
     assert redis_server.client().keys("fill:*") == []
+    assert redis_server.client().get("session:1") == b"not one of the fill keys"
 
     audit = [
         json.loads(line)
         for line in (tmp_path / "state" / "triage" / "audit.jsonl").read_text().splitlines()
     ]
     assert [(entry["phase"], entry["action"]) for entry in audit] == [
+        ("refused", "redis.delete_keys"),
         ("started", "redis.delete_keys"),
         ("completed", "redis.delete_keys"),
+        ("verified", "redis.delete_keys"),
     ]
-    assert audit[1]["outcome"] == "ok"
+    assert [entry["outcome"] for entry in audit[2:]] == ["ok", "done"]
     walkthrough = (tmp_path / "walkthrough.md").read_text()
     assert "**confirmed**: Memory is full" in walkthrough
     assert "## Verification passed" in walkthrough
@@ -131,12 +135,13 @@ def test_read_only_environment_blocks_the_fix(redis_server: RedisServer, tmp_pat
         "--param",
         "pattern=fill:*",
         "--confirm",
-        "fill:*",
+        "cache/fill:*",
     )
     assert blocked.returncode == 1
     assert "prod is read-only: delete " in blocked.stderr
     assert len(redis_server.client().keys("fill:*")) > 0
-    assert not (tmp_path / "state" / "triage" / "audit.jsonl").exists()
+    audit = (tmp_path / "state" / "triage" / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(line)["phase"] for line in audit] == ["refused"]
 
 
 def test_a_dead_redis_makes_causes_unknown_not_ruled_out(tmp_path: Path) -> None:

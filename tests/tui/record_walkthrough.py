@@ -49,7 +49,7 @@ async def observe(inventory: Inventory, workdir: Path) -> dict[str, Any]:
                 "name": planned.plan.preview.action,
                 "params": planned.params,
                 "preview": asdict(planned.plan.preview),
-                "outcome": {"ok": report.ok, "summary": report.summary, "output": report.output},
+                "outcome": {"ok": report.ran, "summary": report.summary, "output": report.output},
             },
             "after": [_result(result) for result in report.after.values()],
         }

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from providers.base import ActionPlan, Provider
+from providers.base import ActionPlan, CommandTarget, Provider, confirmation_word
 from providers.contract import (
     ActionOutcome,
     ActionPreview,
@@ -43,6 +43,9 @@ class Replayed(RecordedProvider):
         super().__init_subclass__(**kwargs)
         cls.checks = dict(cls.real.checks)
         cls.actions = dict(cls.real.actions)
+        cls.command_tools = cls.real.command_tools
+        cls.command_variables = cls.real.command_variables
+        cls.command_shadows = cls.real.command_shadows
 
     def __init__(self, target: Any, *, default_timeout: float = 5.0) -> None:
         super().__init__(target, default_timeout=default_timeout)
@@ -75,6 +78,12 @@ class Replayed(RecordedProvider):
             raise KeyError(f"recorded {recorded['name']} {recorded['params']}, not {name} {params}")
         fields = recorded["preview"]
         preview = ActionPreview(**{**fields, "touches": tuple(fields["touches"])})
+        # As Provider.plan_action does: the server it touches, and the word to type.
+        preview = replace(
+            preview,
+            server=f"{self.target.name} ({self.address})",
+            confirm=confirmation_word(self.target.name, preview),
+        )
         outcome = recorded["outcome"]
 
         async def apply() -> ActionOutcome:
@@ -97,6 +106,14 @@ def _renamed(node: Node, old: str, new: str) -> Node:
 class ReplayedRedis(Replayed):
     kind = "redis"
     real = RedisProvider
+
+    @property
+    def url(self) -> str:
+        return self.target.resolve_url("")
+
+    async def command_target(self, params: Mapping[str, Any]) -> CommandTarget:
+        """As the real one: a fix's command gets this target's URL (nothing runs here)."""
+        return await RedisProvider.command_target(self, params)  # type: ignore[arg-type]
 
 
 class ReplayedKubernetes(Replayed):

@@ -9,6 +9,7 @@ test_walkthrough.py.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,14 +120,20 @@ class TestWalkthrough:
         assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
 
     @pytest.mark.parametrize("size", SIZES)
-    def test_a_fix_preview_asks_for_yes(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+    def test_a_command_names_its_server_and_wants_it_typed(
+        self, snap_compare, tmp_path, size
+    ) -> None:  # type: ignore[no-untyped-def]
         async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
             dialog = await confirming(pilot, "2")
             assert not dialog.planned.destructive
             assert dialog.planned.preview == (
-                'run `redis-cli -u "$REDIS_URL" CONFIG SET maxmemory-policy allkeys-lru`'
+                'run `redis-cli -u "redis://cache.prod.internal:6379/0" CONFIG SET '
+                "maxmemory-policy allkeys-lru`"
             )
-            assert dialog.planned.confirmation_word == "yes"
+            assert dialog.planned.server == "cache (cache.prod.internal:6379)"
+            assert dialog.planned.confirmation_word == "cache"
+            prompt = str(dialog.query_one("#confirm-prompt", Static).render())
+            assert prompt == "Type 'cache' to run it, Escape to cancel"
             assert pilot.app.focused is dialog.query_one("#confirm-input", Input)
 
         assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
@@ -139,9 +146,10 @@ class TestWalkthrough:
             assert dialog.planned.preview == (
                 "delete 97 keys matching fill:* on cache.prod.internal:6379"
             )
-            assert dialog.planned.confirmation_word == "fill:*"
-            await pilot.press(*"fill:")  # typed so far, not yet submitted
-            assert dialog.query_one("#confirm-input", Input).value == "fill:"
+            assert dialog.planned.server == "cache (cache.prod.internal:6379)"
+            assert dialog.planned.confirmation_word == "cache/fill:*"
+            await pilot.press(*"cache/fill:")  # typed so far, not yet submitted
+            assert dialog.query_one("#confirm-input", Input).value == "cache/fill:"
             assert not replayed_cache(pilot.app).fixed
 
         assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
@@ -153,6 +161,7 @@ class TestWalkthrough:
             blocked = str(dialog.query_one("#confirm-blocked", Static).render())
             assert blocked.startswith("prod is read-only")
             assert not dialog.query("#confirm-input")
+            assert not (tmp_path / "audit.jsonl").exists()  # nothing tried yet: the dialog is up
 
         app = walkthrough_app(tmp_path, read_only=True)
         assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -161,18 +170,24 @@ class TestWalkthrough:
     def test_verification_before_and_after(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
         async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
             await confirming(pilot, "enter")
-            await pilot.press(*"fill:*", "enter")
+            await pilot.press(*"cache/fill:*", "enter")
             screen = pilot.app.screen
             assert isinstance(screen, Walkthrough)
-            await wait_until(pilot, lambda: "Verification" in screen.result_text())
+            await wait_until(pilot, lambda: "Verify checks" in screen.result_text())
             await wait_for_group(screen, "walk-fix")
             text = screen.result_text()
-            assert text.startswith("Done: deleted 97 keys matching fill:*")
-            assert "Verification verified" in text
+            assert text.startswith("DONE: deleted 97 keys matching fill:*")
+            assert "Effect: the verify checks pass and the cause no longer holds" in text
             assert "  memory: ✖ fail    -> ▲ warn    1.2 MiB of 2.0 MiB maxmemory (61%)" in text
             assert replayed_cache(pilot.app).fixed
-            audit = (tmp_path / "audit.jsonl").read_text().splitlines()
-            assert [line.count('"phase"') for line in audit] == [1, 1]
+            audit = [
+                json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()
+            ]
+            assert [(entry["phase"], entry.get("outcome")) for entry in audit] == [
+                ("started", None),
+                ("completed", "ok"),
+                ("verified", "done"),
+            ]
             await pilot.pause()
 
         assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from runbooks.engine import Verdict
 from tests.servers.redis import RedisServer
 from tests.tui.conftest import wait_until
 from tui.app import TriageApp
-from tui.screens.confirm_fix import ConfirmFix
+from tui.screens.confirm_fix import ConfirmFix, ConfirmGuess
 from tui.screens.walkthrough import Walkthrough
 from tui.widgets.diagnosis_view import DiagnosisView
 
@@ -51,6 +52,7 @@ async def test_symptom_to_verified_fix(
     redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    redis_server.client().set("session:1", "not a fill key")
     redis_server.fill_to_maxmemory("2mb")
     audit = tmp_path / "audit.jsonl"
     app = app_for(redis_server.url, audit=audit)
@@ -80,17 +82,19 @@ async def test_symptom_to_verified_fix(
         assert dialog.planned.preview.startswith("delete ") and "matching fill:*" in (
             dialog.planned.preview
         )
-        await pilot.press(*"fill", "enter")  # the wrong word: refused, nothing deleted
-        await wait_until(pilot, lambda: "not run; type 'fill:*'" in screen.result_text())
+        assert dialog.planned.server == f"cache ({redis_server.address})"
+        await pilot.press(*"fill:*", "enter")  # the pattern alone: refused, nothing deleted
+        await wait_until(pilot, lambda: "not run; type 'cache/fill:*'" in screen.result_text())
         assert redis_server.client().dbsize() > 0
 
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmFix))
-        await pilot.press(*"fill:*", "enter")
-        await wait_until(pilot, lambda: "Verification" in screen.result_text())
-        assert "Verification verified" in screen.result_text()
+        await pilot.press(*"cache/fill:*", "enter")
+        await wait_until(pilot, lambda: "Verify checks" in screen.result_text())
+        assert screen.result_text().startswith("DONE: deleted ")
         assert redis_server.client().keys("fill:*") == []
-        assert [line.count('"phase"') for line in audit.read_text().splitlines()] == [1, 1]
+        phases = [json.loads(line)["phase"] for line in audit.read_text().splitlines()]
+        assert phases == ["refused", "started", "completed", "verified"]
 
         await pilot.press("x")
         folder = tmp_path / "state" / "triage" / "transcripts"
@@ -100,9 +104,12 @@ async def test_symptom_to_verified_fix(
         assert "## Verification passed" in markdown
 
 
-async def test_read_only_says_why_and_changes_nothing(redis_server: RedisServer) -> None:
+async def test_read_only_says_why_changes_nothing_and_records_it(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
     redis_server.fill_to_maxmemory("2mb")
-    app = app_for(redis_server.url, read_only=True)
+    audit = tmp_path / "audit.jsonl"
+    app = app_for(redis_server.url, read_only=True, audit=audit)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_walkthrough(app, pilot, "OOM command not allowed")
         screen.query_one("#walk-runbooks", OptionList).focus()
@@ -114,7 +121,101 @@ async def test_read_only_says_why_and_changes_nothing(redis_server: RedisServer)
         assert "prod is read-only" in str(blocked.render())
         await pilot.press("escape")
         assert not isinstance(app.screen, ConfirmFix)
+        await wait_until(pilot, lambda: "Not run: prod is read-only" in screen.result_text())
+        (refusal,) = [json.loads(line) for line in audit.read_text().splitlines()]
+        assert refusal["phase"] == "refused" and "read-only" in refusal["reason"]
+        assert screen.transcript.events[-1]["kind"] == "refusal"
     assert len(redis_server.client().keys("fill:*")) > 0
+
+
+async def diagnosed_first_runbook(app: TriageApp, pilot, symptom: str) -> Walkthrough:  # type: ignore[no-untyped-def]
+    screen = await open_walkthrough(app, pilot, symptom)
+    screen.query_one("#walk-runbooks", OptionList).focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.diagnosis is not None)
+    return screen
+
+
+async def test_a_ruled_out_cause_s_fix_is_refused_and_recorded(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    for index in range(50):
+        redis_server.client().set(f"fill:{index}", "v")
+    audit = tmp_path / "audit.jsonl"
+    app = app_for(redis_server.url, audit=audit)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await diagnosed_first_runbook(app, pilot, "OOM command not allowed")
+        assert screen.diagnosis is not None
+        oom = next(c for c in screen.diagnosis.causes if c.cause.id == "maxmemory-noeviction")
+        assert oom.verdict is Verdict.RULED_OUT
+        view = screen.query_one(DiagnosisView)
+        view.highlighted = oom
+        await pilot.press("1")
+        await wait_until(pilot, lambda: "is ruled out by the diagnosis" in screen.result_text())
+        assert not isinstance(app.screen, ConfirmFix)  # nothing to confirm: it cannot run
+        (refusal,) = [json.loads(line) for line in audit.read_text().splitlines()]
+        assert (refusal["phase"], refusal["verdict"]) == ("refused", "ruled out")
+        assert screen.transcript.events[-1]["kind"] == "refusal"
+    assert redis_server.client().dbsize() == 50
+
+
+async def test_an_unknown_cause_s_fix_asks_a_second_time_and_says_why(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis_server.fill_to_maxmemory("2mb")
+    # This user may not read INFO persistence: the MISCONF cause cannot be decided.
+    redis_server.client().execute_command(
+        "ACL", "SETUSER", "nosave", "on", ">nosave-pw", "allcommands", "-info", "+info|memory",
+        "+info|stats", "+info|errorstats", "+info|keyspace", "allkeys",
+    )  # fmt: skip
+    monkeypatch.setenv("TRIAGE_TEST_REDIS_PASSWORD", "nosave-pw")
+    audit = tmp_path / "audit.jsonl"
+    inventory = Inventory(
+        settings={"audit_log": audit},  # type: ignore[arg-type]
+        environments={
+            "prod": Environment(
+                targets=[
+                    Target(
+                        kind="redis",
+                        name="cache",
+                        url=redis_server.url,
+                        username="nosave",
+                        password={"env": "TRIAGE_TEST_REDIS_PASSWORD"},  # type: ignore[arg-type]
+                    )
+                ],
+                params={"pattern": "fill:*"},
+            )
+        },
+        source="test",
+    )
+    app = TriageApp(inventory)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await diagnosed_first_runbook(app, pilot, "OOM command not allowed")
+        assert screen.diagnosis is not None
+        misconf = next(c for c in screen.diagnosis.causes if c.cause.id == "bgsave-failing")
+        assert misconf.verdict is Verdict.UNKNOWN
+        screen.query_one(DiagnosisView).highlighted = misconf
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmGuess))
+        said = str(app.screen.query_one("#confirm-preview", Static).render())
+        assert "could not tell whether this cause holds" in said
+        assert "persistence is fail: unknown" in said
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmGuess))
+        assert screen.transcript.events[-1]["reason"] == "cancelled: its cause is unconfirmed"
+
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmGuess))
+        await pilot.press("g")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmFix))
+        await pilot.press(*"cache", "enter")
+        await wait_until(pilot, lambda: "Verify checks" in screen.result_text())
+        fix = screen.transcript.events[-2]
+        assert (fix["kind"], fix["forced"], fix["verdict"]) == ("fix", True, "unknown")
+    assert [json.loads(line)["phase"] for line in audit.read_text().splitlines()][:2] == [
+        "started",
+        "completed",
+    ]
 
 
 async def test_a_runbook_needing_a_value_asks_for_it(postgres_server) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,10 @@
-"""The confirmation of a fix: its exact preview, and what the operator must type to run it.
+"""The confirmation of a fix: its exact preview, the server it touches, and the word to type.
 
-A destructive fix needs the target's name typed; a safe one needs `yes`. In a read-only
-environment the dialog says why nothing can run and offers only to close.
+Every fix that changes something asks for a typed word, never a bare `yes`: the name of what it
+changes, and for a destructive one the server with what it destroys (a key pattern that takes
+every key wants the database and the count). In a read-only environment the dialog says why
+nothing can run and offers only to close. A fix whose cause the diagnosis could not confirm is
+preceded by `ConfirmGuess`, which says why it is a guess.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ class ConfirmFix(ModalScreen[str | None]):
             # Static, not Label: a long title wraps instead of being cut at 80 columns.
             yield Static(f"{kind}: {sanitize(planned.title)}", id="confirm-title")
             yield Static(sanitize(planned.preview), id="confirm-preview")
+            where = f"on {sanitize(planned.server)}"
+            if planned.variables:
+                where += f"\nwith {sanitize(planned.variables)}"
+            if planned.cwd:
+                where += f"\nin {sanitize(planned.cwd)}"
+            yield Static(where, id="confirm-server")
             if self.read_only:
                 yield Static(
                     f"{self.environment} is read-only (inventory read_only or --read-only): "
@@ -43,13 +52,8 @@ class ConfirmFix(ModalScreen[str | None]):
                 )
             else:
                 word = planned.confirmation_word
-                prompt = (
-                    f"Type {word!r} to run it, Escape to cancel"
-                    if planned.destructive
-                    else "Type yes to run it, Escape to cancel"
-                )
-                yield Static(prompt, id="confirm-prompt")
-                yield Input(placeholder=word if not planned.destructive else "", id="confirm-input")
+                yield Static(f"Type {word!r} to run it, Escape to cancel", id="confirm-prompt")
+                yield Input(id="confirm-input")
 
     def on_mount(self) -> None:
         if not self.read_only:
@@ -61,3 +65,37 @@ class ConfirmFix(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmGuess(ModalScreen[bool]):
+    """Before the fix of a cause the diagnosis could not confirm nor rule out: why it is a
+    guess; `g` goes on to the typed confirmation, Escape cancels."""
+
+    BINDINGS = [
+        Binding("g", "go_on", "Run it anyway", id="guess.go_on"),
+        Binding("escape", "cancel", "Cancel", id="guess.cancel"),
+    ]
+
+    def __init__(self, planned: PlannedFix) -> None:
+        super().__init__()
+        self.planned = planned
+
+    def compose(self) -> ComposeResult:
+        planned = self.planned
+        why = (
+            "\n".join(f"  • {sanitize(line)}" for line in planned.verdict_why) or "  • no evidence"
+        )
+        with Vertical(id="confirm-dialog"):
+            yield Static(f"Unconfirmed cause: {sanitize(planned.cause.title)}", id="confirm-title")
+            yield Static(
+                "The diagnosis could not tell whether this cause holds:\n"
+                f"{why}\nIts fix may change {sanitize(planned.server)} for nothing.",
+                id="confirm-preview",
+            )
+            yield Static("g: go on to the confirmation · Escape: cancel", id="confirm-prompt")
+
+    def action_go_on(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

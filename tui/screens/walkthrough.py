@@ -21,20 +21,19 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from providers.base import ConfirmationRequired
 from providers.contract import CheckResult, Node, utc_now
 from providers.environment import LiveEnvironment
 from providers.registry import check_catalogue
 from providers.text import sanitize
 from runbooks.engine import BindingError, Diagnosis, bind, rank, run_step
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
-from runbooks.gate import ActionBlocked, AuditLog, Gate
+from runbooks.gate import AuditLog, Gate, Refused
 from runbooks.loader import Library
 from runbooks.model import CheckStep, Runbook
 from runbooks.suggest import suggest
 from runbooks.transcript import Transcript
 from tui.commands import WALKTHROUGH_COMMANDS, bindings
-from tui.screens.confirm_fix import ConfirmFix
+from tui.screens.confirm_fix import ConfirmFix, ConfirmGuess
 from tui.widgets.diagnosis_view import DiagnosisView
 from tui.widgets.glyphs import check_badge
 from tui.widgets.key_footer import KeyFooter
@@ -65,6 +64,14 @@ class Walkthrough(Screen[None]):
     class FixApplied(Message):
         planned: PlannedFix
         report: FixReport
+        forced: bool = False
+
+    @dataclass
+    class FixNotRun(Message):
+        """The gate refused the fix (read-only, not confirmed, its cause ruled out)."""
+
+        planned: PlannedFix
+        reason: str
 
     @dataclass
     class Failed(Message):
@@ -222,20 +229,22 @@ class Walkthrough(Screen[None]):
             self.post_message(
                 self.FixPlanned(await plan_fix(diagnosis, cause, fix_index, self.live))
             )
-        except (KeyError, ValueError, TimeoutError) as error:
+        except (BindingError, KeyError, ValueError, TimeoutError) as error:
             self.post_message(self.Failed(f"could not prepare the fix: {error}"))
 
     @work(exclusive=True, group="walk-fix", exit_on_error=False)
-    async def apply(self, planned_fix: PlannedFix, confirmation: str) -> None:
+    async def apply(
+        self, planned_fix: PlannedFix, confirmation: str | None, force: bool = False
+    ) -> None:
         assert self.diagnosis is not None
         try:
             report = await apply_fix(
-                planned_fix, self.diagnosis, self.live, self.gate, confirmation
+                planned_fix, self.diagnosis, self.live, self.gate, confirmation, force=force
             )
-        except (ActionBlocked, ConfirmationRequired) as error:
-            self.post_message(self.Failed(str(error)))
+        except Refused as error:
+            self.post_message(self.FixNotRun(planned_fix, str(error)))
             return
-        self.post_message(self.FixApplied(planned_fix, report))
+        self.post_message(self.FixApplied(planned_fix, report, force and planned_fix.needs_force))
 
     # Handlers: they own the state.
 
@@ -259,33 +268,58 @@ class Walkthrough(Screen[None]):
         self.plan(self.diagnosis, self.diagnosis.causes.index(message.cause), message.index)
 
     def on_walkthrough_fix_planned(self, message: FixPlanned) -> None:
+        planned = message.planned
+        if planned.refused:  # the gate says why, and records it
+            self._result(f"Not run: cause {planned.cause.id} is ruled out...")
+            self.apply(planned, None)
+        elif planned.needs_force and not self.live.read_only:
+
+            def decided(go_on: bool | None) -> None:
+                if go_on:
+                    self._confirm(planned, force=True)
+                else:
+                    self._cancelled(planned, "cancelled: its cause is unconfirmed")
+
+            self.app.push_screen(ConfirmGuess(planned), decided)
+        else:
+            self._confirm(planned, force=False)
+
+    def _confirm(self, planned: PlannedFix, *, force: bool) -> None:
         def confirmed(typed: str | None) -> None:
-            if typed is None:
-                self.notify("Fix cancelled; nothing was changed.", timeout=4)
+            if self.live.read_only:
+                self.apply(planned, None)  # refused by the gate, which records it
+            elif typed is None:
+                self._cancelled(planned, "cancelled at the confirmation")
             else:
-                self._result(f"Running: {message.planned.preview}")
-                self.apply(message.planned, typed)
+                self._result(f"Running on {planned.server}: {planned.preview}")
+                self.apply(planned, typed, force)
 
         self.app.push_screen(
-            ConfirmFix(message.planned, read_only=self.live.read_only, environment=self.live.name),
+            ConfirmFix(planned, read_only=self.live.read_only, environment=self.live.name),
             confirmed,
         )
 
+    def _cancelled(self, planned: PlannedFix, reason: str) -> None:
+        self.transcript.record_refusal(planned.cause, planned.fix, planned.server, reason)
+        self.notify(f"Fix {reason}; nothing was changed.", timeout=4)
+
+    def on_walkthrough_fix_not_run(self, message: FixNotRun) -> None:
+        planned = message.planned
+        self.transcript.record_refusal(planned.cause, planned.fix, planned.server, message.reason)
+        self._result(f"Not run: {message.reason}")
+        self.notify(f"Not run: {message.reason}", severity="warning", timeout=8)
+
     def on_walkthrough_fix_applied(self, message: FixApplied) -> None:
         report = message.report
-        self.transcript.record_fix(
-            message.planned.cause.id,
-            message.planned.fix,
-            report.ok,
-            report.summary,
-            list(report.output),
-        )
+        self.transcript.record_fix(message.planned, report, forced=message.forced)
         self.transcript.record_verification(report.before, report.after)
-        lines = Text(f"{'Done' if report.ok else 'FAILED'}: {sanitize(report.summary)}\n")
+        lines = Text(f"{report.outcome.value.upper()}: {sanitize(report.summary)}\n")
         for line in report.output[-5:]:
             lines.append(f"  | {sanitize(line)}\n", style="dim")
-        verdict = "verified" if report.verified else "NOT verified"
-        lines.append(f"Verification {verdict}:\n")
+        if report.effect:
+            lines.append(f"Effect: {sanitize(report.effect)}\n")
+        if report.after:
+            lines.append("Verify checks:\n")
         for step, after in report.after.items():
             before = report.before.get(step)
             lines.append(f"  {step}: ")

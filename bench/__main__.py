@@ -27,7 +27,8 @@ MEASUREMENTS = {
     "flood": "bench.flood",
     "idle": "bench.idle",
     "memory": "bench.memory",
-    "scale": "bench.scale",  # last: the fake Kubernetes API is the newest server
+    "scale": "bench.scale",  # the fake Kubernetes API is the newest server
+    "diagnosis": "bench.diagnosis.run",  # servers of its own: a shop with faults in it
 }
 
 

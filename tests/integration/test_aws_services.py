@@ -39,9 +39,14 @@ async def test_rds_cluster_stopped_then_started(aws: MotoAws, provider: EcsProvi
     assert stopped.facts["status"] == "stopped" and stopped.facts["not_available"] == ["shop-prod"]
     plan = await provider.plan_action("rds.start_cluster", {"cluster": "shop-prod"})
     assert not plan.preview.destructive and "now stopped" in plan.preview.summary
-    with pytest.raises(ConfirmationRequired):
-        await provider.run_action(plan, confirmation=None)
-    outcome = await provider.run_action(plan, confirmation="yes")
+    # Not destructive: the cluster it starts, never a bare yes.
+    assert plan.confirmation_word() == "shop-prod"
+    for wrong in (None, "yes"):
+        with pytest.raises(ConfirmationRequired, match="type 'shop-prod' to run it"):
+            await provider.run_action(plan, confirmation=wrong)
+    still = await run(provider, "rds.cluster_status", cluster="shop-prod")
+    assert still.facts["status"] == "stopped"
+    outcome = await provider.run_action(plan, confirmation="shop-prod")
     assert outcome.ok, outcome.summary
     after = await run(provider, "rds.cluster_status", cluster="shop-prod")
     assert after.facts["status"] != "stopped"
@@ -65,7 +70,7 @@ async def test_secret_state_scheduled_missing_present(aws: MotoAws, provider: Ec
     assert present.status is CheckStatus.PASS and present.facts["missing"] == []
 
 
-async def test_force_delete_secret_needs_its_name_typed(
+async def test_force_delete_secret_needs_the_target_and_its_name_typed(
     aws: MotoAws, provider: EcsProvider
 ) -> None:
     sm = aws.client("secretsmanager")
@@ -77,10 +82,15 @@ async def test_force_delete_secret_needs_its_name_typed(
     assert plan.preview.destructive and plan.preview.target == "shop/prod/api-keys"
     assert "scheduled for deletion" in plan.preview.summary
     assert SECRET_VALUE not in plan.preview.summary
-    for wrong in (None, "yes"):
-        with pytest.raises(ConfirmationRequired):
+    # Destructive: the target's name with the secret's; the bare secret name is not enough.
+    word = "prod/shop/prod/api-keys"
+    assert plan.confirmation_word() == word
+    for wrong in (None, "yes", "shop/prod/api-keys", "staging/shop/prod/api-keys"):
+        with pytest.raises(ConfirmationRequired, match=f"type '{word}' to run it"):
             await provider.run_action(plan, confirmation=wrong)
-    outcome = await provider.run_action(plan, confirmation="shop/prod/api-keys")
+    kept = await run(provider, "secretsmanager.secret_state", secrets="shop/prod/api-keys")
+    assert kept.facts["states"] == {"shop/prod/api-keys": "scheduled_for_deletion"}
+    outcome = await provider.run_action(plan, confirmation=word)
     assert outcome.ok, outcome.summary
     gone = await run(provider, "secretsmanager.secret_state", secrets="shop/prod/api-keys")
     assert gone.status is CheckStatus.FAIL and gone.facts["missing"] == ["shop/prod/api-keys"]

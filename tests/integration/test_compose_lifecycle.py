@@ -53,22 +53,27 @@ async def test_scale_clones_the_service_up_to_three_and_removes_back_down_to_one
     params = {"project": "shop", "service": "api", "stop_timeout": 0}
     try:
         up = await provider.plan_action("compose.scale", {**params, "replicas": 3})
-        with pytest.raises(ConfirmationRequired, match="confirm with 'yes'"):
-            await provider.run_action(up, confirmation=None)
+        # Adding containers destroys nothing: the service's name, never a bare yes.
+        assert up.confirmation_word() == "shop/api"
+        for wrong in (None, "yes", "api"):
+            with pytest.raises(ConfirmationRequired, match="type 'shop/api' to run it"):
+                await provider.run_action(up, confirmation=wrong)
         assert project_containers(docker_client, "shop") == {
             "shop-api-1": "running",
             "shop-db-1": "running",
         }
-        scaled_up = await provider.run_action(up, confirmation="yes")
+        scaled_up = await provider.run_action(up, confirmation="shop/api")
         after_up = project_containers(docker_client, "shop")
         clone = docker_client.containers.get("shop-api-3")
 
         down = await provider.plan_action("compose.scale", {**params, "replicas": 1})
-        for wrong in (None, "yes", "shop"):
-            with pytest.raises(ConfirmationRequired, match="type 'shop/api' to run it"):
+        # Removing containers is destructive: the target's name with the service.
+        assert down.confirmation_word() == "local/shop/api"
+        for wrong in (None, "yes", "shop", "shop/api", "other/shop/api"):
+            with pytest.raises(ConfirmationRequired, match="type 'local/shop/api' to run it"):
                 await provider.run_action(down, confirmation=wrong)
         still = project_containers(docker_client, "shop")
-        scaled_down = await provider.run_action(down, confirmation="shop/api")
+        scaled_down = await provider.run_action(down, confirmation="local/shop/api")
         after_down = project_containers(docker_client, "shop")
         same = await provider.plan_action("compose.scale", {**params, "replicas": 1})
         with pytest.raises(ValueError, match="replicas must be 1 or more"):
@@ -141,7 +146,8 @@ async def test_scale_starts_kept_stopped_containers_and_refuses_a_fixed_host_por
         plan = await provider.plan_action(
             "compose.scale", {"project": "shop", "service": "worker", "replicas": 2}
         )
-        outcome = await provider.run_action(plan, confirmation="yes")
+        assert plan.confirmation_word() == "shop/worker"  # nothing removed: not destructive
+        outcome = await provider.run_action(plan, confirmation="shop/worker")
         ephemeral = await provider.plan_action(
             "compose.scale", {"project": "shop", "service": "web", "replicas": 2}
         )
@@ -187,11 +193,13 @@ async def test_down_removes_containers_and_networks_and_volumes_only_when_asked(
     params = {"project": "shop", "stop_timeout": 0}
     try:
         keep_volumes = await provider.plan_action("compose.down", params)
-        for wrong in (None, "yes", "blog"):
-            with pytest.raises(ConfirmationRequired, match="type 'shop' to run it"):
+        # Destructive: the target's name with the project; the bare project is not enough.
+        assert keep_volumes.confirmation_word() == "local/shop"
+        for wrong in (None, "yes", "blog", "shop", "local/blog"):
+            with pytest.raises(ConfirmationRequired, match="type 'local/shop' to run it"):
                 await provider.run_action(keep_volumes, confirmation=wrong)
         untouched = project_containers(docker_client, "shop")
-        downed = await provider.run_action(keep_volumes, confirmation="shop")
+        downed = await provider.run_action(keep_volumes, confirmation="local/shop")
         networks_after = {net.name for net in docker_client.networks.list()}
         volumes_after = {vol.name for vol in docker_client.volumes.list()}
 
@@ -212,9 +220,10 @@ async def test_down_removes_containers_and_networks_and_volumes_only_when_asked(
             if mount["Destination"] == "/scratch"
         )
         with_volumes = await provider.plan_action("compose.down", {**params, "volumes": True})
-        with pytest.raises(ConfirmationRequired, match="type 'shop' to run it"):
-            await provider.run_action(with_volumes, confirmation="yes")
-        all_gone = await provider.run_action(with_volumes, confirmation="shop")
+        for wrong in ("yes", "shop"):
+            with pytest.raises(ConfirmationRequired, match="type 'local/shop' to run it"):
+                await provider.run_action(with_volumes, confirmation=wrong)
+        all_gone = await provider.run_action(with_volumes, confirmation="local/shop")
         volumes_at_end = {vol.name for vol in docker_client.volumes.list()}
         with pytest.raises(ValueError, match="give `project`"):
             await provider.plan_action("compose.down", {})

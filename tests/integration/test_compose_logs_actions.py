@@ -142,20 +142,27 @@ async def test_service_actions_preview_refuse_then_restart_stop_and_start(
     params = {**API, "stop_timeout": 0}
     try:
         restart = await provider.plan_action("compose.restart_service", params)
-        with pytest.raises(ConfirmationRequired, match="not run; confirm with 'yes'"):
-            await provider.run_action(restart, confirmation=None)
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(restart, confirmation="no")
+        # Not destructive: the service it changes, never a bare yes.
+        assert restart.confirmation_word() == "shop/api"
+        for wrong in (None, "no", "yes", "api"):
+            with pytest.raises(ConfirmationRequired, match="not run; type 'shop/api' to run it"):
+                await provider.run_action(restart, confirmation=wrong)
         assert {c.name: state(c)["StartedAt"] for c in (first, second)} == before
-        restarted = await provider.run_action(restart, confirmation="yes")
+        restarted = await provider.run_action(restart, confirmation="shop/api")
         after_restart = {c.name: state(c) for c in (first, second)}
 
         stop = await provider.plan_action("compose.stop_service", params)
-        stopped = await provider.run_action(stop, confirmation="yes")
+        with pytest.raises(ConfirmationRequired, match="type 'shop/api' to run it"):
+            await provider.run_action(stop, confirmation="yes")
+        assert {state(c)["Status"] for c in (first, second)} == {"running"}
+        stopped = await provider.run_action(stop, confirmation="shop/api")
         after_stop = {c.name: state(c)["Status"] for c in (first, second)}
 
         start = await provider.plan_action("compose.start_service", params)
-        started = await provider.run_action(start, confirmation="yes")
+        with pytest.raises(ConfirmationRequired, match="type 'shop/api' to run it"):
+            await provider.run_action(start, confirmation="yes")
+        assert {state(c)["Status"] for c in (first, second)} == {"exited"}
+        started = await provider.run_action(start, confirmation="shop/api")
         after_start = {c.name: state(c)["Status"] for c in (first, second)}
         with pytest.raises(ValueError, match="needs service"):
             await provider.plan_action("compose.restart_service", {"project": "shop"})
@@ -192,11 +199,13 @@ async def test_prune_previews_bytes_and_names_and_needs_the_target_name(
     provider = provider_on(docker_engine)
     try:
         plan = await provider.plan_action("compose.prune", {})
-        for wrong in (None, "yes", "shop"):
-            with pytest.raises(ConfirmationRequired, match="type 'local' to run it"):
+        # Destructive and engine-wide: the target's name with what it prunes (the target).
+        assert plan.confirmation_word() == "local/local"
+        for wrong in (None, "yes", "shop", "local"):
+            with pytest.raises(ConfirmationRequired, match="type 'local/local' to run it"):
                 await provider.run_action(plan, confirmation=wrong)
         assert [c.name for c in docker_client.containers.list(all=True)].count("shop-job-1") == 1
-        outcome = await provider.run_action(plan, confirmation="local")
+        outcome = await provider.run_action(plan, confirmation="local/local")
     finally:
         await provider.close()
 

@@ -357,9 +357,12 @@ async def test_force_new_deployment_previews_refuses_then_runs(aws: MotoAws) -> 
         assert not plan.preview.destructive
         assert plan.preview.counts == {"running": 2, "desired": 2}
         assert "replace the 2 running tasks of shop-prod/shop-prod-api" in plan.preview.summary
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation=None)
-        outcome = await provider.run_action(plan, confirmation="yes")
+        # Not destructive: the service it redeploys, never a bare yes.
+        assert plan.confirmation_word() == "shop-prod-api"
+        for wrong in (None, "yes"):
+            with pytest.raises(ConfirmationRequired, match="type 'shop-prod-api' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
+        outcome = await provider.run_action(plan, confirmation="shop-prod-api")
     assert outcome.ok, outcome.summary
     assert "new deployment" in outcome.summary
 
@@ -370,16 +373,20 @@ async def test_set_desired_count_previews_current_to_new(aws: MotoAws) -> None:
         plan = await provider.plan_action("ecs.set_desired_count", {**SERVICE_CALL, "count": 4})
         assert "2 -> 4" in plan.preview.summary
         assert plan.preview.counts == {"current": 2, "new": 4}
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="no")
-        outcome = await provider.run_action(plan, confirmation="yes")
+        assert plan.confirmation_word() == "shop-prod-api"
+        for wrong in ("no", "yes"):
+            with pytest.raises(ConfirmationRequired, match="type 'shop-prod-api' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
+        unchanged = await provider.run_check(CheckCall("ecs.service_counts", SERVICE_CALL))
+        assert unchanged.facts["desired"] == 2
+        outcome = await provider.run_action(plan, confirmation="shop-prod-api")
         assert outcome.ok, outcome.summary
         after = await provider.run_check(CheckCall("ecs.service_counts", SERVICE_CALL))
     assert after.facts["desired"] == 4
     assert after.status is CheckStatus.WARN  # 2 of 4 running now
 
 
-async def test_stop_task_is_destructive_and_needs_the_task_id(aws: MotoAws) -> None:
+async def test_stop_task_is_destructive_and_needs_the_target_and_task_id(aws: MotoAws) -> None:
     stack = aws.ecs_stack(desired=1, running=1)
     task_id = stack.running[0].rsplit("/", 1)[-1]
     async with opened(aws) as provider:
@@ -388,9 +395,14 @@ async def test_stop_task_is_destructive_and_needs_the_task_id(aws: MotoAws) -> N
         )
         assert plan.preview.destructive and plan.preview.target == task_id
         assert "service:shop-prod-api" in plan.preview.summary
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="yes")
-        outcome = await provider.run_action(plan, confirmation=task_id)
+        # Destructive: the target's name with the task id; the bare task id is not enough.
+        assert plan.confirmation_word() == f"prod/{task_id}"
+        for wrong in (None, "yes", task_id, f"staging/{task_id}"):
+            with pytest.raises(ConfirmationRequired, match=f"type 'prod/{task_id}' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
+        running = await provider.run_check(CheckCall("ecs.stopped_tasks", SERVICE_CALL))
+        assert running.facts["count"] == 0
+        outcome = await provider.run_action(plan, confirmation=f"prod/{task_id}")
         assert outcome.ok, outcome.summary
         stopped = await provider.run_check(CheckCall("ecs.stopped_tasks", SERVICE_CALL))
     assert stopped.facts["count"] == 1

@@ -4,6 +4,7 @@ sent, nothing is sent without confirmation, and the answer comes back with secre
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,16 +79,22 @@ async def test_a_post_is_previewed_confirmed_sent_and_its_answer_scrubbed(
     plan = await provider.plan_action(
         "http.request", {"url": f"{base}/api/v1/auth/login?key=abc", "body": body}
     )
-    with pytest.raises(ConfirmationRequired):
-        await provider.run_action(plan, confirmation=None)
+    shown = f"{base}/api/v1/auth/login?key=***"
+    # Not destructive: the word is the request's URL as the preview shows it, never a bare yes.
+    assert plan.confirmation_word() == shown
+    for wrong in (None, "yes"):
+        with pytest.raises(ConfirmationRequired, match=f"type '{re.escape(shown)}' to run it"):
+            await provider.run_action(plan, confirmation=wrong)
     assert received == []  # nothing sent before the operator confirms
-    outcome = await provider.run_action(plan, confirmation="yes")
+    outcome = await provider.run_action(plan, confirmation=shown)
     with pytest.raises(ValueError, match="not DELETE"):
         await provider.plan_action("http.request", {"method": "DELETE"})
 
-    shown = f"{base}/api/v1/auth/login?key=***"
     assert plan.preview.summary == f"send POST {shown} with a {len(body)}-byte body"
-    assert not plan.preview.destructive and plan.confirmation_word() == "yes"
+    assert (
+        not plan.preview.destructive
+        and plan.preview.server == f"api ({base.removeprefix('http://')})"
+    )
     assert plan.preview.touches == (
         f"POST {shown}",
         f'body ({len(body)} bytes): {{"email": "ops@example.test", "password": "***"}}',

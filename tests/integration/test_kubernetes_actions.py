@@ -1,5 +1,5 @@
 """The kubernetes provider's actions against the fake API server: each previews exactly what
-it will change, refuses without its confirmation, then does it."""
+it will change, refuses without its typed word (never a bare yes), then does it."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def opened(config: Path) -> AsyncIterator[KubernetesProvider]:
         await provider.close()
 
 
-async def test_scale_previews_current_to_new_and_needs_yes(
+async def test_scale_previews_current_to_new_and_needs_the_deployment_typed(
     kube_api: FakeKubeApi, kubeconfig: Path
 ) -> None:
     kube_api.put(*k.healthy_app(NS, "web"))
@@ -39,11 +39,13 @@ async def test_scale_previews_current_to_new_and_needs_yes(
         )
         assert plan.preview.summary == "scale deployment/web in prod from 2 to 5 replicas"
         assert plan.preview.counts == {"from": 2, "to": 5}
-        assert plan.confirmation_word() == "yes"
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation=None)
+        # Not destructive: the name of what it changes, never a bare yes.
+        assert plan.confirmation_word() == "deployment/web"
+        for wrong in (None, "yes", "web"):
+            with pytest.raises(ConfirmationRequired, match="type 'deployment/web' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
         assert kube_api.get("Deployment", NS, "web", "apps/v1")["spec"]["replicas"] == 2
-        outcome = await provider.run_action(plan, confirmation="yes")
+        outcome = await provider.run_action(plan, confirmation="deployment/web")
     assert outcome.ok, outcome.summary
     assert outcome.summary == "deployment/web in prod scaled from 2 to 5 replicas"
     assert kube_api.get("Deployment", NS, "web", "apps/v1")["spec"]["replicas"] == 5
@@ -60,11 +62,13 @@ async def test_rollout_restart_sets_the_restarted_at_annotation(
             "rollout restart deployment/web in prod: replace its 2 pods (2/2 ready now)"
         )
         assert plan.preview.counts == {"pods": 2}
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="no")
+        assert plan.confirmation_word() == "deployment/web"
+        for wrong in ("no", "yes"):
+            with pytest.raises(ConfirmationRequired, match="type 'deployment/web' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
         template = kube_api.get("Deployment", NS, "web", "apps/v1")["spec"]["template"]
         assert RESTARTED_AT not in template["metadata"]["annotations"]
-        outcome = await provider.run_action(plan, confirmation="yes")
+        outcome = await provider.run_action(plan, confirmation="deployment/web")
     assert outcome.ok, outcome.summary
     deployment = kube_api.get("Deployment", NS, "web", "apps/v1")
     stamp = deployment["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT]
@@ -72,7 +76,7 @@ async def test_rollout_restart_sets_the_restarted_at_annotation(
     assert deployment["spec"]["replicas"] == 2  # the rest of the spec is untouched
 
 
-async def test_delete_pod_is_destructive_and_needs_the_pod_name(
+async def test_delete_pod_is_destructive_and_needs_the_target_and_pod_name(
     kube_api: FakeKubeApi, kubeconfig: Path
 ) -> None:
     kube_api.put(*k.healthy_app(NS, "web"))
@@ -84,11 +88,13 @@ async def test_delete_pod_is_destructive_and_needs_the_pod_name(
             f"delete pod {pod} in prod (Running); ReplicaSet web-5d9c7b8f4 will create a "
             "replacement"
         )
-        assert plan.confirmation_word() == pod
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="yes")
+        # Destructive: the target's name with the pod; the bare pod name is not enough.
+        assert plan.confirmation_word() == f"eks/{pod}"
+        for wrong in (None, "yes", pod, f"other/{pod}"):
+            with pytest.raises(ConfirmationRequired, match=f"type 'eks/{pod}' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
         assert kube_api.get("Pod", NS, pod) is not None
-        outcome = await provider.run_action(plan, confirmation=pod)
+        outcome = await provider.run_action(plan, confirmation=f"eks/{pod}")
         with pytest.raises(ValueError, match="needs pod"):
             await provider.plan_action("k8s.delete_pod", {"namespace": NS})
     assert outcome.ok and outcome.summary == f"pod {pod} in prod deleted"

@@ -40,11 +40,14 @@ async def test_terminate_idle_in_transaction_previews_exact_pids_and_ends_only_t
             plan = await provider.plan_action(
                 "postgres.terminate_idle_in_transaction", {"older_than_seconds": 1}
             )
-            with pytest.raises(ConfirmationRequired):
-                await provider.run_action(plan, confirmation=None)
+            # Destructive: the target's name with the database; the bare database is not enough.
+            assert plan.confirmation_word() == "db/postgres"
+            for wrong in (None, "yes", "postgres", "other/postgres"):
+                with pytest.raises(ConfirmationRequired, match="type 'db/postgres' to run it"):
+                    await provider.run_action(plan, confirmation=wrong)
             assert alive(server, first.pid, second.pid) == {first.pid, second.pid}
             second.conn.commit()  # no longer idle in transaction: apply must leave it
-            outcome = await provider.run_action(plan, confirmation="postgres")
+            outcome = await provider.run_action(plan, confirmation="db/postgres")
         remaining = alive(server, first.pid, second.pid, idle.pid, fresh.pid)
     finally:
         for session in (first, second, idle, fresh):
@@ -69,7 +72,7 @@ async def test_terminate_idle_in_transaction_previews_exact_pids_and_ends_only_t
     assert remaining == {second.pid, idle.pid, fresh.pid}
 
 
-async def test_vacuum_analyze_quotes_the_table_and_needs_a_yes(
+async def test_vacuum_analyze_quotes_the_table_and_needs_the_table_typed(
     shared: PostgresServer,
 ) -> None:
     shared.execute('drop table if exists "Order Items"')
@@ -78,9 +81,16 @@ async def test_vacuum_analyze_quotes_the_table_and_needs_a_yes(
     shared.execute('delete from "Order Items" where id <= 10')
     async with opened(target_for(shared)) as provider:
         plan = await provider.plan_action("postgres.vacuum_analyze", {"table": '"Order Items"'})
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation=None)
-        outcome = await provider.run_action(plan, confirmation="yes")
+        # Not destructive: the table it changes, as the preview names it; never a bare yes.
+        assert plan.confirmation_word() == '"Order Items"'
+        for wrong in (None, "yes", "Order Items"):
+            with pytest.raises(ConfirmationRequired, match="""type '"Order Items"' to run it"""):
+                await provider.run_action(plan, confirmation=wrong)
+        untouched = shared.execute(
+            "select vacuum_count from pg_stat_user_tables where relname = %s", ["Order Items"]
+        )
+        assert untouched == [(0,)]
+        outcome = await provider.run_action(plan, confirmation='"Order Items"')
         with pytest.raises(ValueError, match='relation "no_such_table" does not exist'):
             await provider.plan_action("postgres.vacuum_analyze", {"table": "no_such_table"})
 

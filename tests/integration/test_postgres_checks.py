@@ -138,12 +138,14 @@ async def test_a_lock_held_by_an_open_transaction_shows_the_chain_and_is_termina
             blocked = await provider.run_check(CheckCall("postgres.blocked"))
             root = await provider.discover()
             plan = await provider.plan_action("postgres.terminate_backend", {"pid": holder.pid})
-            with pytest.raises(ConfirmationRequired):
-                await provider.run_action(plan, confirmation=None)
-            with pytest.raises(ConfirmationRequired):
-                await provider.run_action(plan, confirmation="yes")
+            # Destructive: the target's name with the pid; the bare pid (or yes) is refused.
+            word = f"db/{holder.pid}"
+            assert plan.confirmation_word() == word
+            for wrong in (None, "yes", str(holder.pid), f"other/{holder.pid}"):
+                with pytest.raises(ConfirmationRequired, match=f"type '{word}' to run it"):
+                    await provider.run_action(plan, confirmation=wrong)
             assert alive(shared, holder.pid) == {holder.pid}
-            outcome = await provider.run_action(plan, confirmation=str(holder.pid))
+            outcome = await provider.run_action(plan, confirmation=word)
         waiter.thread.join(timeout=5)  # type: ignore[union-attr]
     finally:
         holder.close()
@@ -188,10 +190,13 @@ async def test_a_long_query_is_reported_and_cancelled(postgres_server: PostgresS
                 CheckCall("postgres.long_queries", {"threshold_seconds": 1})
             )
             plan = await provider.plan_action("postgres.cancel_query", {"pid": sleeper.pid})
-            with pytest.raises(ConfirmationRequired):
-                await provider.run_action(plan, confirmation=None)
+            # Not destructive: the pid whose query it cancels; never a bare yes.
+            assert plan.confirmation_word() == str(sleeper.pid)
+            for wrong in (None, "yes"):
+                with pytest.raises(ConfirmationRequired, match=f"type '{sleeper.pid}' to run it"):
+                    await provider.run_action(plan, confirmation=wrong)
             assert sleeper.thread is not None and sleeper.thread.is_alive()
-            outcome = await provider.run_action(plan, confirmation="yes")
+            outcome = await provider.run_action(plan, confirmation=str(sleeper.pid))
         sleeper.thread.join(timeout=5)
     finally:
         sleeper.close()

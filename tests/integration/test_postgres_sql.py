@@ -131,18 +131,24 @@ async def test_run_sql_previews_the_exact_statement_and_runs_only_when_typed(
         plan = await provider.plan_action("postgres.run_sql", {"sql": sql})
         with pytest.raises(ActionBlocked):
             await Gate("prod", read_only=True, audit=audit).run_action(
-                provider, plan, confirmation="postgres", params={"sql": sql}
+                provider, plan, confirmation="db/postgres", params={"sql": sql}
             )
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="yes")
-        assert not orders.execute("select 1 from pg_indexes where indexname = 'sql_orders_state'")
         gate = Gate("prod", read_only=False, audit=audit)
+        # Destructive: the target's name with the database; the bare database (the old word),
+        # yes, or the database on another target are refused, at the gate and below it.
+        assert plan.confirmation_word() == "db/postgres"
+        with pytest.raises(ConfirmationRequired, match="type 'db/postgres' to run it"):
+            await gate.run_action(provider, plan, confirmation="yes", params={"sql": sql})
+        for wrong in ("yes", "postgres", "other/postgres"):
+            with pytest.raises(ConfirmationRequired, match="type 'db/postgres' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
+        assert not orders.execute("select 1 from pg_indexes where indexname = 'sql_orders_state'")
         outcome = await gate.run_action(
-            provider, plan, confirmation="postgres", params={"sql": sql}
+            provider, plan, confirmation="db/postgres", params={"sql": sql}
         )
         vacuum = await provider.plan_action("postgres.run_sql", {"sql": "VACUUM FULL sql_orders;"})
         vacuumed = await gate.run_action(
-            provider, vacuum, confirmation="postgres", params={"sql": "VACUUM FULL sql_orders;"}
+            provider, vacuum, confirmation="db/postgres", params={"sql": "VACUUM FULL sql_orders;"}
         )
         with pytest.raises(ValueError, match="one statement at a time"):
             await provider.plan_action("postgres.run_sql", {"sql": "select 1; select 2"})
@@ -157,9 +163,14 @@ async def test_run_sql_previews_the_exact_statement_and_runs_only_when_typed(
     assert vacuumed.ok and vacuumed.summary == "postgres: VACUUM"  # outside a transaction block
     entries = audit.entries()
     assert [(e["phase"], e["action"]) for e in entries] == [
+        ("refused", "postgres.run_sql"),  # read-only
+        ("refused", "postgres.run_sql"),  # yes
         ("started", "postgres.run_sql"),
         ("completed", "postgres.run_sql"),
         ("started", "postgres.run_sql"),
         ("completed", "postgres.run_sql"),
     ]
-    assert entries[0]["preview"] == plan.preview.summary and entries[0]["destructive"] is True
+    assert "prod is read-only" in entries[0]["reason"]
+    assert entries[1]["reason"].endswith("not run; type 'db/postgres' to run it")
+    assert entries[1]["typed"] is True
+    assert entries[2]["preview"] == plan.preview.summary and entries[2]["destructive"] is True

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 vhost = rabbitmq_helpers.vhost
 
 
-async def test_purge_previews_the_exact_count_and_needs_the_queue_name(
+async def test_purge_previews_the_exact_count_and_needs_the_target_and_queue_typed(
     rabbitmq_server: RabbitMQServer, vhost: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rabbitmq_server.publish("dead-letters", BACKLOG, vhost=vhost)
@@ -36,15 +36,15 @@ async def test_purge_previews_the_exact_count_and_needs_the_queue_name(
         assert plan.preview.summary.startswith(f"purge {BACKLOG:,} messages from dead-letters")
         assert plan.preview.counts == {"messages": BACKLOG}
         assert plan.preview.destructive is True
-        assert plan.confirmation_word() == "dead-letters"
+        # Destructive: the target's name with the queue; the bare queue name is not enough.
+        assert plan.confirmation_word() == "mq/dead-letters"
 
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation=None)
-        with pytest.raises(ConfirmationRequired):
-            await provider.run_action(plan, confirmation="yes")
+        for wrong in (None, "yes", "dead-letters", "other/dead-letters"):
+            with pytest.raises(ConfirmationRequired, match="type 'mq/dead-letters' to run it"):
+                await provider.run_action(plan, confirmation=wrong)
         assert rabbitmq_server.queue_depth("dead-letters", vhost) == BACKLOG
 
-        outcome = await provider.run_action(plan, confirmation="dead-letters")
+        outcome = await provider.run_action(plan, confirmation="mq/dead-letters")
     assert outcome.ok, outcome.summary
     assert outcome.summary == f"purged {BACKLOG:,} messages from dead-letters"
     assert rabbitmq_server.queue_depth("dead-letters", vhost) == 0

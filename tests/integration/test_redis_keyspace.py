@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -153,31 +154,41 @@ async def test_latency_is_measured(provider: RedisProvider) -> None:
     assert result.evidence[0].startswith("5 PINGs: median ")
 
 
-async def test_delete_keys_previews_exactly_and_refuses_without_the_pattern_typed(
+async def test_delete_keys_previews_exactly_and_refuses_without_the_server_and_pattern_typed(
     redis_server: RedisServer, provider: RedisProvider
 ) -> None:
     seed_token_cache(redis_server)
     plan = await provider.plan_action("redis.delete_keys", {"pattern": "tenant:*:oauth:token"})
     assert plan.preview.summary == (
-        f"delete 12 keys matching tenant:*:oauth:token on {redis_server.address}"
+        f"delete 12 keys matching tenant:*:oauth:token on {redis_server.address} (42 in db0)"
     )
     assert plan.preview.destructive is True
-    assert plan.preview.counts == {"keys": 12}
+    assert plan.preview.counts == {"keys": 12, "db_keys": 42}
     assert len(plan.preview.touches) == 10
-    assert plan.confirmation_word() == "tenant:*:oauth:token"
+    assert plan.preview.server == f"cache ({redis_server.address})"
+    assert plan.confirmation_word() == "cache/tenant:*:oauth:token"
 
-    for wrong in (None, "yes", "tenant:*"):
-        with pytest.raises(ConfirmationRequired, match="type 'tenant:\\*:oauth:token'"):
+    # The bare pattern (the old word) and the pattern on another server are refused too.
+    wrong_words = (
+        None,
+        "",
+        "yes",
+        "tenant:*",
+        "tenant:*:oauth:token",
+        "other/tenant:*:oauth:token",
+    )
+    for wrong in wrong_words:
+        with pytest.raises(ConfirmationRequired, match="type 'cache/tenant:\\*:oauth:token'"):
             await provider.run_action(plan, confirmation=wrong)
     assert len(redis_server.client().keys("tenant:*")) == 12  # nothing was touched
 
-    outcome = await provider.run_action(plan, confirmation="tenant:*:oauth:token")
+    outcome = await provider.run_action(plan, confirmation="cache/tenant:*:oauth:token")
     assert outcome.ok and outcome.summary == "deleted 12 keys matching tenant:*:oauth:token"
     assert redis_server.client().keys("tenant:*") == []
     assert len(redis_server.client().keys("ratelimit:*")) == 30
 
 
-async def test_flushdb_previews_the_key_count_and_needs_the_database_name(
+async def test_flushdb_previews_the_key_count_and_needs_server_database_and_count_typed(
     redis_server: RedisServer, provider: RedisProvider
 ) -> None:
     seed_token_cache(redis_server)
@@ -185,10 +196,12 @@ async def test_flushdb_previews_the_key_count_and_needs_the_database_name(
     assert plan.preview.summary == (
         f"delete all 42 keys of db0 on {redis_server.address} (FLUSHDB)"
     )
-    with pytest.raises(ConfirmationRequired):
-        await provider.run_action(plan, confirmation="yes")
+    assert plan.confirmation_word() == "cache/db0/42-keys"
+    for wrong in ("yes", "db0", "cache/db0", "cache/db0/41-keys", "other/db0/42-keys"):
+        with pytest.raises(ConfirmationRequired, match="type 'cache/db0/42-keys'"):
+            await provider.run_action(plan, confirmation=wrong)
     assert redis_server.client().dbsize() == 42
-    outcome = await provider.run_action(plan, confirmation="db0")
+    outcome = await provider.run_action(plan, confirmation="cache/db0/42-keys")
     assert outcome.ok and redis_server.client().dbsize() == 0
 
 
@@ -200,9 +213,12 @@ async def test_kill_client_by_address(redis_server: RedisServer, provider: Redis
     assert plan.preview.destructive is False
     assert plan.preview.summary.startswith(f"disconnect client {addr} from {redis_server.address}")
     assert "name=stuck-worker" in plan.preview.summary
-    with pytest.raises(ConfirmationRequired, match="confirm with 'yes'"):
-        await provider.run_action(plan, confirmation=None)
-    outcome = await provider.run_action(plan, confirmation="yes")
+    assert plan.confirmation_word() == addr  # not destructive: the client's address, never yes
+    for wrong in (None, "yes"):
+        with pytest.raises(ConfirmationRequired, match=f"type '{re.escape(addr)}'"):
+            await provider.run_action(plan, confirmation=wrong)
+    assert "stuck-worker" in [c["name"] for c in redis_server.client().client_list()]
+    outcome = await provider.run_action(plan, confirmation=addr)
     assert outcome.ok
     names = [c["name"] for c in redis_server.client().client_list()]
     assert "stuck-worker" not in names

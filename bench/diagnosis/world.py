@@ -255,8 +255,15 @@ class World:
         aws.ecs_stack(cluster=CLUSTER, service=ECS_SERVICE, desired=2, running=2)
         aws.role(f"{ECS_SERVICE}-execution", [])
         aws.set_service(
-            CLUSTER, ECS_SERVICE, events=[f"(service {ECS_SERVICE}) has reached a steady state."]
+            CLUSTER,
+            ECS_SERVICE,
+            rollout="COMPLETED",
+            events=[f"(service {ECS_SERVICE}) has reached a steady state."],
         )
+        # As ECS counts a steady cluster (moto keeps its counters at zero).
+        cluster = aws.backend("ecs").clusters[CLUSTER]
+        cluster.running_tasks_count, cluster.pending_tasks_count = 2, 0
+        cluster.active_services_count = 1
 
     def reset_aws(self) -> None:
         """Moto back to the baseline (after a scenario that changed AWS)."""
@@ -276,7 +283,7 @@ class World:
             "orders-db": {
                 "kind": "postgres",
                 "name": "orders-db",
-                "url": postgres.dsn_without_password.replace("/postgres", "/shop"),
+                "url": postgres.dsn_without_password.rsplit("/", 1)[0] + "/shop",
                 "password": {"env": PG_PASSWORD},
             },
             "broker": {

@@ -6,6 +6,7 @@ Docker engine) are the incident. The test reads the screen as text, as a person 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -135,14 +136,39 @@ def test_from_problems_to_a_verified_fix(
     screen = terminal.wait_for(lambda s: "confirmed" in s, "the walkthrough's ranked causes")
     assert "Memory is full" in screen
 
+    # fill:* takes every key of db0: the word is the server, the database and the count.
+    total = redis_server.client().dbsize()
+    word = f"cache/db0/{total}-keys"
     terminal.keys("Enter")
     screen = terminal.wait_for(lambda s: "DESTRUCTIVE fix" in s, "the fix's preview")
-    assert "matching fill:*" in screen and "Type 'fill:*' to run it" in screen
-    terminal.type("fill:*")
+    assert "matching fill:*" in screen and f"Type '{word}' to run it" in screen
+    terminal.type("fill:*")  # the pattern alone is not enough: refused, nothing deleted
     terminal.keys("Enter")
-    screen = terminal.wait_for(lambda s: "Verification" in s, "the verification")
-    assert "Verification verified" in screen
+    screen = terminal.wait_for(lambda s: "Not run" in s, "the refusal")
+    assert f"type '{word}' to run it" in screen
+    assert redis_server.client().dbsize() == total
+
+    terminal.keys("Enter")
+    screen = terminal.wait_for(lambda s: "DESTRUCTIVE fix" in s, "the fix's preview again")
+    terminal.type(word)
+    terminal.keys("Enter")
+    screen = terminal.wait_for(
+        lambda s: any(end in s for end in ("DONE:", "FAILED:", "NOT VERIFIED:")), "the outcome"
+    )
+    assert f"DONE: deleted {total:,} keys matching fill:*" in screen
+    # Once the refusal's notice is gone from over it, the whole effect line shows.
+    effect = "Effect: the verify checks pass and the cause no longer holds"
+    terminal.wait_for(lambda s: effect in s, "the fix's effect")
     assert redis_server.client().keys("fill:*") == []
+    audit = tmp_path / "state" / "triage" / "audit.jsonl"
+    entries = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(e["phase"], e["action"]) for e in entries] == [
+        ("refused", "redis.delete_keys"),
+        ("started", "redis.delete_keys"),
+        ("completed", "redis.delete_keys"),
+        ("verified", "redis.delete_keys"),
+    ]
+    assert entries[-1]["outcome"] == "done"
 
     terminal.keys("x")
     terminal.wait_for(lambda s: "Transcript written" in s, "the transcript notice")

@@ -63,7 +63,7 @@ async def blocked_sessions(
 
 class PostgresChecks:
     """Mixed into PostgresProvider; relies on its `timeout`, `address`, `describe_error`,
-    `_connect` and `_session`."""
+    `_connect`, `_session` and its one turn (`_turn`, `_reuse`, `_keep`)."""
 
     if TYPE_CHECKING:
         timeout: float
@@ -79,6 +79,14 @@ class PostgresChecks:
             self, database: str | None = None
         ) -> AbstractAsyncContextManager[AsyncConnection[Any]]: ...
 
+        def _turn(self) -> asyncio.Semaphore: ...
+
+        async def _drop_kept(self, but: str | None = None) -> None: ...
+
+        async def _reuse(self, database: str | None) -> AsyncConnection[Any] | None: ...
+
+        def _keep(self, database: str | None, conn: AsyncConnection[Any]) -> bool: ...
+
     @check(
         "postgres.ready",
         "PostgreSQL accepts connections",
@@ -91,38 +99,65 @@ class PostgresChecks:
         import psycopg
 
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            async with asyncio.timeout(self.timeout * READY_SHARE):
-                conn = await self._connect()
-        except (TimeoutError, psycopg.OperationalError) as error:
-            reason = "timeout"
-            if not isinstance(error, TimeoutError):
-                reason = q.connect_reason(str(error))
-            failed = {"reason": reason, "address": self.address}
-            said = () if isinstance(error, TimeoutError) else (q.first_line(str(error)),)
-            return Finding(CheckStatus.FAIL, self.describe_error(error), failed, said)
-        connect_ms = (loop.time() - started) * 1000
-        try:
-            server = (await fetch(conn, q.SERVER))[0]
-        finally:
-            await conn.close()
+        async with self._turn():  # the server's one turn: triage never holds two of its slots
+            conn = await self._reuse(None)
+            fresh = conn is None
+            started = loop.time()
+            if conn is None:
+                try:
+                    async with asyncio.timeout(self.timeout * READY_SHARE):
+                        conn = await self._connect()
+                except (TimeoutError, psycopg.OperationalError) as error:
+                    reason = "timeout"
+                    if not isinstance(error, TimeoutError):
+                        reason = q.connect_reason(str(error))
+                    failed = {"reason": reason, "address": self.address}
+                    said = () if isinstance(error, TimeoutError) else (q.first_line(str(error)),)
+                    return Finding(CheckStatus.FAIL, self.describe_error(error), failed, said)
+            connect_ms = (loop.time() - started) * 1000
+            try:
+                server = (await fetch(conn, q.SERVER))[0]
+                limits = (await fetch(conn, q.LIMITS))[0]
+            except BaseException:
+                await conn.close()
+                raise
+            if not self._keep(None, conn):  # the sweep's next check goes on with it
+                await conn.close()
         role = "replica (in recovery)" if server["in_recovery"] else "primary"
-        facts = {
+        usable = limits["max_connections"] - limits["reserved"]
+        facts: dict[str, Any] = {
             "reason": "ok",
             "address": self.address,
             "version": server["version"],
             "version_num": server["version_num"],
             "in_recovery": server["in_recovery"],
             "uptime_seconds": round(server["uptime_seconds"]),
-            "connect_ms": round(connect_ms, 2),
+            "in_use": limits["in_use"],
+            "usable": usable,
         }
-        summary = f"accepting connections: PostgreSQL {server['version']}, {role}"
+        how = (
+            f"connected to {self.address} in {connect_ms:.1f} ms"
+            if fresh
+            else f"{self.address} answered on the connection triage keeps"
+        )
+        if fresh:
+            facts["connect_ms"] = round(connect_ms, 2)
         evidence = (
-            f"connected to {self.address} in {connect_ms:.1f} ms",
+            how,
             f"server_version {server['version']}, pg_is_in_recovery() = {server['in_recovery']}, "
             f"up {human_duration(server['uptime_seconds'])}",
+            f"{limits['in_use']} client connections of {usable} usable (max_connections "
+            f"{limits['max_connections']}, {limits['reserved']} reserved for superusers)",
         )
+        if limits["in_use"] >= usable:
+            # Triage's own connection answers, but a new client would be turned away.
+            facts["reason"] = "too_many_clients"
+            summary = (
+                f"{self.address}: no free connection slot: {limits['in_use']} of {usable} in "
+                "use; new clients are refused (too many clients)"
+            )
+            return Finding(CheckStatus.FAIL, summary, facts, evidence)
+        summary = f"accepting connections: PostgreSQL {server['version']}, {role}"
         return Finding(CheckStatus.PASS, summary, facts, evidence)
 
     @check(

@@ -1,13 +1,13 @@
 """PostgreSQL through psycopg 3 (AsyncConnection): the server, its databases, sessions and locks.
 
-Every call holds a connection of its own while it runs (application_name `triage`, autocommit,
-a connect timeout and a statement timeout within the target's timeout). At most
-SESSIONS_AT_ONCE calls per database hold one at a time (the others wait their turn within
-their own timeout, so a dead server still costs one timeout), and as many idle ones are kept
-between calls (checked with a round trip before reuse): a refresh opens no connection but
-`postgres.ready`'s own, where it opened seven (the server forks a backend for each, the client
-spends milliseconds of CPU on each handshake), and triage never holds more than a few of the
-server's connection slots.
+Every call holds a connection while it runs (application_name `triage`, autocommit, a connect
+timeout and a statement timeout within the target's timeout). One call at a time holds one, for
+the whole server (the others wait their turn within their own timeout, so a dead server still
+costs one timeout), and it is kept between calls (checked with a round trip before reuse; a call
+on another database closes it first): a sweep or a diagnosis holds at most one of the server's
+connection slots, which matters most on a server that has none to spare. `postgres.ready` says
+whether a new client would get in: a fresh connection when none is kept, else the free slots
+counted on the kept one.
 This module holds the connections, error descriptions and discovery; the checks, actions and
 log stream are mixins from `postgres_checks`, `postgres_data_checks`, `postgres_actions` and
 `postgres_watch`, and the SQL text lives in `postgres_queries`.
@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "postgresql://127.0.0.1:5432/postgres"
 APPLICATION_NAME = "triage"
-SESSIONS_AT_ONCE = 3  # per database: connections in use at once, and kept idle between calls
+# Connections to one server in use at once, and kept idle between calls: every check of a sweep
+# or a diagnosis takes its turn on it, so triage holds one slot of a server that may have none
+# to spare (a server at max_connections is what it is diagnosing).
+SESSIONS_AT_ONCE = 1
 
 
 # The catalogue lists checks and actions in the order of these mixins.
@@ -56,7 +59,8 @@ class PostgresProvider(
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # By database ("" the default one): idle connections, and the gate of those in use.
+        # The idle connection kept between calls, by the database it is on ("" the default one),
+        # and the turn every call waits for.
         self._kept_connections: dict[str, list[AsyncConnection[Any]]] = {}
         self._gates: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
 
@@ -143,10 +147,10 @@ class PostgresProvider(
 
     @contextlib.asynccontextmanager
     async def _session(self, database: str | None = None) -> AsyncIterator[AsyncConnection[Any]]:
-        """A connection for one call, once one of the database's SESSIONS_AT_ONCE turns is
-        free: a kept one that still answers, else a new one. Kept afterwards only if the call
-        left it clean (no error, no open transaction)."""
-        async with self._gate(database or ""):
+        """A connection for one call, once the server's turn is free: the kept one when it is
+        on this database and still answers, else a new one (the kept one closed first). Kept
+        afterwards only if the call left it clean (no error, no open transaction)."""
+        async with self._turn():
             conn = await self._reuse(database)
             if conn is None:
                 conn = await self._connect(database)
@@ -158,14 +162,23 @@ class PostgresProvider(
             if not self._keep(database, conn):
                 await conn.close()
 
-    def _gate(self, database: str) -> asyncio.Semaphore:
+    def _turn(self) -> asyncio.Semaphore:
+        """The server's turns: SESSIONS_AT_ONCE calls at once, whatever their database."""
         loop = asyncio.get_running_loop()  # a semaphore serves the loop it first waited on
-        held = self._gates.get(database)
+        held = self._gates.get("")
         if held is None or held[0] is not loop:
-            held = self._gates[database] = (loop, asyncio.Semaphore(SESSIONS_AT_ONCE))
+            held = self._gates[""] = (loop, asyncio.Semaphore(SESSIONS_AT_ONCE))
         return held[1]
 
+    async def _drop_kept(self, but: str | None = None) -> None:
+        """Close the kept connection (unless it is on database `but`): one at a time."""
+        for other in [key for key in self._kept_connections if but is None or key != but]:
+            for conn in self._kept_connections.pop(other):
+                with contextlib.suppress(Exception):  # it may be gone already
+                    await conn.close()
+
     async def _reuse(self, database: str | None) -> AsyncConnection[Any] | None:
+        await self._drop_kept(but=database or "")
         kept = self._kept_connections.get(database or "")
         while kept:
             conn = kept.pop()
@@ -287,6 +300,7 @@ class PostgresProvider(
                     ),
                     has_logs=True,
                     detail=size,
+                    params=tuple(db.items()),
                 )
             )
         return tuple(nodes)

@@ -108,15 +108,25 @@ async def test_connections_warn_near_the_limit_fail_at_it_and_when_exhausted(
     assert full.facts["in_use"] == 5 and full.facts["used_ratio"] == 1.0
     assert full.summary == "connection limit reached: 5 of 5 connections (100%)"
     address = f"{server.address}/postgres"
+    # Triage's one kept connection still answers, and says no new client can get in.
     assert ready.status is CheckStatus.FAIL
-    assert ready.facts == {"reason": "too_many_clients", "address": address}
-    assert ready.summary == f"{address}: too many clients (max_connections reached)"
+    assert (ready.facts["reason"], ready.facts["in_use"], ready.facts["usable"]) == (
+        "too_many_clients",
+        5,
+        5,
+    )
+    assert ready.summary == (
+        f"{address}: no free connection slot: 5 of 5 in use; new clients are refused "
+        "(too many clients)"
+    )
     assert kept.status is CheckStatus.FAIL, kept.summary
     assert kept.facts["in_use"] >= 5 and kept.facts["top_applications"]["held"] == 4
     assert kept_discovery.status.health is Health.FAILING
     assert kept_discovery.status.reason.startswith("connection limit reached")
-    assert refused.status is CheckStatus.ERROR and refused.summary == ready.summary
-    assert failing.status.health is Health.FAILING and failing.status.reason == ready.summary
+    refusal = f"{address}: too many clients (max_connections reached)"
+    assert refused.status is CheckStatus.ERROR and refused.summary == refusal
+    assert refused.facts["reason"] == "too_many_clients"
+    assert failing.status.health is Health.FAILING and failing.status.reason == refusal
 
 
 async def test_a_lock_held_by_an_open_transaction_shows_the_chain_and_is_terminated(
@@ -296,7 +306,7 @@ async def test_a_stopped_server_is_refused_and_discovery_names_host_and_port(
     assert ready.facts == {"reason": "refused", "address": address}
     assert ready.summary == f"{address}: connection refused"
     assert long.status is CheckStatus.ERROR and long.summary == ready.summary
-    assert long.facts == {"error": "OperationalError", "address": address}
+    assert long.facts == {"error": "OperationalError", "reason": "refused", "address": address}
     assert root.status.health is Health.FAILING
     assert root.status.reason == f"{address}: connection refused" and root.children == ()
     assert ready.duration < 1 and long.duration < 1

@@ -74,3 +74,35 @@ async def test_concurrent_calls_take_turns_on_a_few_connections_kept_for_the_nex
     assert len(first_pids) == SESSIONS_AT_ONCE
     assert second_pids == first_pids
     assert open_after == [(SESSIONS_AT_ONCE,)]
+
+
+async def test_a_sweep_and_a_diagnosis_hold_one_connection_at_a_time(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A role allowed one connection: a second one at any moment would be refused ("too many
+    connections for role"), and that refusal would show in a check's result."""
+    from providers.environment import LiveEnvironment
+    from providers.inventory import Environment, Inventory
+    from runbooks.diagnosis import diagnose_symptom
+    from runbooks.loader import load_library
+
+    postgres_server.execute("drop role if exists one_slot")
+    postgres_server.execute("create role one_slot login password 'one-slot-pw' connection limit 1")
+    postgres_server.execute("grant pg_monitor to one_slot")
+    monkeypatch.setenv("TRIAGE_TEST_ONE_SLOT", "one-slot-pw")
+    target = target_for(postgres_server, password_env="TRIAGE_TEST_ONE_SLOT")
+    target = target.model_copy(update={"username": "one_slot"})
+    inventory = Inventory(environments={"prod": Environment(targets=[target])}, source="test")
+    live = LiveEnvironment(inventory)
+    try:
+        _, results = await live.check_everything()
+        report = await diagnose_symptom("is db ok?", live, load_library().runbooks.values())
+    finally:
+        await live.close()
+    ran = [*results, *(r for f in report.findings for r in f.diagnosis.results.values())]
+    assert len(ran) > 10
+    refused = [r for r in ran if "too many connections" in r.summary]
+    assert refused == [], [r.summary for r in refused]
+    assert all(result.status.value != "error" for result in results), [
+        (result.check, result.summary) for result in results if result.status.value == "error"
+    ]

@@ -28,6 +28,7 @@ from providers.contract import (
     ParamSpec,
     utc_now,
 )
+from providers.failures import failure_reason
 from providers.inventory import Target
 from providers.redact import redact
 from providers.streams import LineBatch, batched
@@ -285,13 +286,20 @@ class Provider(ABC):
             finding = Finding(
                 CheckStatus.ERROR,
                 f"{self.address}: no answer within {deadline:g}s",
-                facts={"error": "timeout", "address": self.address},
+                facts={"error": "timeout", "reason": "timeout", "address": self.address},
             )
         except Exception as error:  # any backend failure is reported, never raised
+            described = self.describe_error(error)
             finding = Finding(
                 CheckStatus.ERROR,
-                self.describe_error(error),
-                facts={"error": type(error).__name__, "address": self.address},
+                described,
+                # What the error says is evidence too ("too many clients", "refused"): the
+                # runbooks match on `reason` as on any fact of a check that ran.
+                facts={
+                    "error": type(error).__name__,
+                    "reason": failure_reason(error, described),
+                    "address": self.address,
+                },
             )
         return result(finding)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from providers.addresses import addresses_in
 from providers.contract import Health, Status
 from providers.text import sanitize
 from providers.units import human_bytes
@@ -82,6 +83,7 @@ class ContainerView:
     env_names: tuple[str, ...]
     empty_env: tuple[str, ...]
     working_dir: str = ""  # the compose project's folder, on the engine's host
+    depends_on: tuple[str, ...] = ()  # host:port its environment names (providers/addresses)
 
     @property
     def short_id(self) -> str:
@@ -105,12 +107,15 @@ class ContainerView:
         project = labels.get(PROJECT_LABEL) or None
         service = labels.get(SERVICE_LABEL) or None
         health = state.get("Health") or {}
-        env_names, empty = [], []
+        env_names, empty, environment = [], [], {}
         for entry in config.get("Env") or []:
             key, _, value = str(entry).partition("=")
-            env_names.append(key)  # the value is dropped here, on purpose
+            env_names.append(key)  # the value is dropped here, on purpose (but its host:port)
+            environment[key] = value
             if not value:
                 empty.append(key)
+        depends_on = addresses_in(environment)
+        del environment
         probes = tuple(
             Probe(
                 end=str(item.get("End", "")),
@@ -145,6 +150,7 @@ class ContainerView:
             env_names=tuple(env_names),
             empty_env=tuple(empty),
             working_dir=str(labels.get(WORKING_DIR_LABEL) or ""),
+            depends_on=depends_on,
         )
 
 

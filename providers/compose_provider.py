@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from providers.addresses import merged
 from providers.base import CommandTarget, Provider
 from providers.compose_actions import ComposeActions
 from providers.compose_checks import ComposeChecks
@@ -372,6 +373,7 @@ class ComposeProvider(
             children=tuple(children),
             has_logs=True,
             detail=f"{len(children)} services",
+            params=(("project", project),),
         )
 
     def _service_node(self, project: str, service: str, views: list[ContainerView]) -> Node:
@@ -394,6 +396,8 @@ class ComposeProvider(
             checks=tuple(checks),
             has_logs=True,
             detail=f"{sum(view.running for view in views)}/{len(views)} running",
+            params=tuple(params.items()),
+            depends_on=merged(view.depends_on for view in views),
         )
 
     def _container_node(self, view: ContainerView) -> Node:
@@ -408,4 +412,14 @@ class ComposeProvider(
             checks=checks,
             has_logs=True,
             detail=f"{view.image} {view.short_id}",
+            params=tuple(
+                (key, value)
+                for key, value in (
+                    ("project", view.project),
+                    ("service", view.service),
+                    ("container", view.name),
+                )
+                if value
+            ),
+            depends_on=view.depends_on,
         )

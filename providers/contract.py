@@ -49,7 +49,13 @@ class CheckCall:
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One thing in the service tree: a group, a service, an instance, a database."""
+    """One thing in the service tree: a group, a service, an instance, a database.
+
+    `params` say what the node is in a runbook's words (`namespace`, `deployment`, `selector`;
+    `project`, `service`; `queue`, `vhost`; `cluster`, `service`), so a diagnosis about it binds
+    them; `depends_on` holds the `host:port` of what it connects to, read from its configuration
+    (an environment's DATABASE_URL, REDIS_HOST...), never the values themselves.
+    """
 
     id: str
     kind: str
@@ -59,10 +65,12 @@ class Node:
     checks: tuple[CheckCall, ...] = ()
     has_logs: bool = False
     detail: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+    depends_on: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The tree as plain data, for JSON output and reports."""
-        return {
+        document: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
             "name": self.name,
@@ -70,8 +78,13 @@ class Node:
             "reason": self.status.reason,
             "observed_at": self.status.observed_at.isoformat(),
             "checks": [call.check for call in self.checks],
-            "children": [child.to_dict() for child in self.children],
         }
+        if self.params:
+            document["params"] = dict(self.params)
+        if self.depends_on:
+            document["depends_on"] = list(self.depends_on)
+        document["children"] = [child.to_dict() for child in self.children]
+        return document
 
     def walk(self) -> list[Node]:
         """This node and all its descendants, depth first."""

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from providers.addresses import addresses_in
 from providers.aws_data import AwsData
 from providers.aws_monitoring import AwsMonitoring
 from providers.aws_network import AwsNetwork
@@ -159,6 +160,7 @@ class EcsProvider(
             Status(health, reason),
             tuple(children),
             detail=f"{len(services)} services",
+            params=(("cluster", cname),),
         )
 
     async def _definitions(self, arns: set[str]) -> dict[str, dict[str, Any]]:
@@ -209,6 +211,11 @@ class EcsProvider(
                 "ecs.task_definition",
             )
         )
+        environment = {
+            str(item.get("name")): str(item.get("value"))
+            for c in definition.get("containerDefinitions", [])
+            for item in c.get("environment") or []
+        }
         return Node(
             node_id,
             "ecs.service",
@@ -218,6 +225,8 @@ class EcsProvider(
             checks,
             has_logs=bool(groups),
             detail=f"{state.running}/{state.desired}",
+            params=tuple(params.items()),
+            depends_on=addresses_in(environment),
         )
 
     def _task_node(
@@ -283,6 +292,7 @@ class EcsProvider(
             (CheckCall("ecs.task_definition", {"task_definition": revision}),),
             has_logs=bool(streams),
             detail=f"{last.lower()} {revision}",
+            params=(("cluster", cluster), ("task", task_id)),
         )
 
     async def logs(self, node_id: str, *, since: datetime | None = None) -> AsyncIterator[LogLine]:

@@ -332,7 +332,7 @@ class LiveEnvironment:
                 target=provider.target.name,
                 status=CheckStatus.ERROR,
                 summary=f"{provider.address}: no answer within {provider.timeout:g}s",
-                facts={"error": "timeout", "address": provider.address},
+                facts={"error": "timeout", "reason": "timeout", "address": provider.address},
                 duration=provider.timeout,
                 node_id=item.node_id,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from providers.addresses import addresses_in, merged
 from providers.contract import CheckCall, Health, Node, Status
 from providers.kubernetes_client import owner
 from providers.kubernetes_state import (
@@ -147,6 +148,7 @@ def namespace_node(
         checks=tuple(CheckCall(check, params) for check in NAMESPACE_CHECKS),
         has_logs=True,
         detail=f"{len(pods)} pods",
+        params=tuple(params.items()),
     )
 
 
@@ -169,6 +171,7 @@ def workload_node(
     checks.append(CheckCall("k8s.warning_events", named))
     if resource == "deployment":
         checks.append(CheckCall("k8s.hpa_at_max", {"namespace": namespace, "name": ""}))
+    template = workload.get("spec", {}).get("template", {}).get("spec", {})
     return Node(
         id=f"{root_id}/{namespace}/{resource}/{name}",
         kind=f"k8s.{resource}",
@@ -178,6 +181,8 @@ def workload_node(
         checks=tuple(checks),
         has_logs=True,
         detail=reason.split(";", 1)[0],
+        params=(("namespace", namespace), (resource, name), ("selector", selector)),
+        depends_on=merged([env_addresses(template), *(pod.depends_on for pod in pods)]),
     )
 
 
@@ -186,6 +191,10 @@ def pod_node(root_id: str, namespace: str, pod: Obj, status: tuple[Health, str])
     scope = {"namespace": namespace, "pod": name}
     checks = [CheckCall(check, scope) for check in POD_CHECKS]
     checks.append(CheckCall("k8s.warning_events", {"namespace": namespace, "name": name}))
+    labels = dict(pod.get("metadata", {}).get("labels") or {})
+    labels.pop("pod-template-hash", None)
+    labels.pop("controller-revision-hash", None)
+    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
     return Node(
         id=f"{root_id}/{namespace}/pod/{name}",
         kind="k8s.pod",
@@ -194,4 +203,18 @@ def pod_node(root_id: str, namespace: str, pod: Obj, status: tuple[Health, str])
         checks=tuple(checks),
         has_logs=True,
         detail=str(pod.get("status", {}).get("phase", "")),
+        params=(("namespace", namespace), ("pod", name), ("selector", selector)),
+        depends_on=env_addresses(pod.get("spec", {})),
     )
+
+
+def env_addresses(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """host:port named by the literal environment of a pod spec's containers (values from
+    secrets and config maps are not read: they would take a read of each)."""
+    environment = {
+        str(entry.get("name")): str(entry["value"])
+        for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        for entry in container.get("env") or []
+        if "value" in entry
+    }
+    return addresses_in(environment)

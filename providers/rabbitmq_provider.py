@@ -309,6 +309,7 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             checks=(CheckCall("rabbitmq.queue", {"queue": state.name, "vhost": state.vhost}),),
             has_logs=True,
             detail=f"{state.messages:,} msgs",
+            params=(("vhost", state.vhost), ("queue", state.name)),
         )
 
     # -- the log stream --------------------------------------------------------------------

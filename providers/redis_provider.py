@@ -226,6 +226,7 @@ class RedisProvider(RedisKeyspace, RedisSlowLog, Provider):
                     status=Status(Health.OK, f"{keys:,} keys, {expiring:,} with a TTL"),
                     checks=(CheckCall("redis.keys", {"db": int(key[2:])}),),
                     detail=f"{keys:,} keys",
+                    params=(("db", key[2:]),),
                 )
             )
         return tuple(databases)

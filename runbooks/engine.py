@@ -1,7 +1,8 @@
 """The engine: bind a runbook's parameters, run its checks concurrently, rank its causes.
 
-Ranking is deterministic: confirmed (all evidence holds) before likely (some holds) before
-unknown (a check it depends on could not say) before ruled out; ties keep the runbook's order.
+Ranking is deterministic: confirmed (all evidence holds) before likely (some holds, or a
+decisive piece while others could not be read) before unknown (a check it depends on could not
+say) before ruled out; ties keep the runbook's order.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -69,8 +70,10 @@ def assess(cause: Cause, results: Mapping[str, CheckResult]) -> CauseAssessment:
     )
     if not evidence:
         return CauseAssessment(cause, Verdict.UNKNOWN, evidence)
+    decided = any(item.holds and item.condition.decisive for item in evidence)
     if any(item.holds is None for item in evidence):
-        verdict = Verdict.UNKNOWN
+        # A decisive fact that holds is not undone by a corroborating check that errored.
+        verdict = Verdict.LIKELY if decided else Verdict.UNKNOWN
     elif all(item.holds for item in evidence):
         verdict = Verdict.CONFIRMED
     elif any(item.holds for item in evidence):
@@ -177,14 +180,20 @@ def planned(
     return PlannedCheck(f"{kind}:{target}", CheckCall(step.use, substitute(step.with_, params)))
 
 
+# A result already in hand for a planned check (one sweep's, seconds old), or None.
+Known = Callable[[PlannedCheck], CheckResult | None]
+
+
 async def run_step(
     runbook: Runbook,
     step: CheckStep,
     live: LiveEnvironment,
     params: Mapping[str, Any],
     kinds: Mapping[str, str],
+    known: Known | None = None,
 ) -> CheckResult:
-    """One step's check, or SKIPPED when its (optional) target is not in this environment."""
+    """One step's check, or SKIPPED when its (optional) target is not in this environment, or
+    what `known` already holds for it."""
     kind = kinds[step.use]
     target_name = target_param(runbook, step.on, kind)
     if target_name not in params:
@@ -195,7 +204,10 @@ async def run_step(
             summary=f"no {kind} target ({target_name}) in {live.name}",
             facts={"skipped": "no target"},
         )
-    return await live.run_check(planned(runbook, step, params, kinds))
+    plan = planned(runbook, step, params, kinds)
+    if known is not None and (result := known(plan)) is not None:
+        return result
+    return await live.run_check(plan)
 
 
 async def run_steps(
@@ -203,12 +215,13 @@ async def run_steps(
     live: LiveEnvironment,
     params: Mapping[str, Any],
     step_ids: list[str] | None = None,
+    known: Known | None = None,
 ) -> dict[str, CheckResult]:
     """Run the runbook's checks (or those named) concurrently, each within its timeout."""
     steps = [step for step in runbook.checks if step_ids is None or step.id in step_ids]
     kinds = {name: kind for name, (kind, _) in check_catalogue().items()}
     results = await asyncio.gather(
-        *(run_step(runbook, step, live, params, kinds) for step in steps)
+        *(run_step(runbook, step, live, params, kinds, known) for step in steps)
     )
     return {step.id: result for step, result in zip(steps, results, strict=True)}
 
@@ -219,10 +232,11 @@ async def diagnose(
     given: Mapping[str, Any] | None = None,
     *,
     node: Node | None = None,
+    known: Known | None = None,
 ) -> Diagnosis:
     params = bind(runbook, live, given or {}, node=node)
     started_at = utc_now()
-    results = await run_steps(runbook, live, params)
+    results = await run_steps(runbook, live, params, known=known)
     return Diagnosis(
         runbook=runbook,
         environment=live.name,

@@ -1,7 +1,10 @@
 """Evidence: whether a runbook condition holds on a check result, and why.
 
 A condition on a check that could not run (error, skipped, or a fact it did not report) is
-unknown, never false: an unreachable host must not rule a cause out.
+unknown, never false: an unreachable host must not rule a cause out. Except for what the error
+itself says: a check that could not connect reports why (`reason`: refused, timeout,
+auth_failed, too_many_clients, ...) and where (`address`), and a condition on those is decided
+like any other ("too many clients" is the evidence that the server is full).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ if TYPE_CHECKING:  # annotations only: fact_value serves the TUI before the mode
     from runbooks.model import Condition
 
 _MISSING = object()
+# Facts a check that could not run still reports (providers/base.py): why, and where.
+ERROR_FACTS = frozenset({"reason", "address"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +106,8 @@ def evaluate(condition: Condition, result: CheckResult | None) -> ConditionResul
                 f"{described}: unknown, the check {result.status.value}: {result.summary}",
             )
         return ConditionResult(condition, holds, f"{described}: it is {result.status.value}")
-    if result.status in {CheckStatus.ERROR, CheckStatus.SKIPPED}:
+    said_by_the_error = result.status is CheckStatus.ERROR and condition.fact in ERROR_FACTS
+    if result.status in {CheckStatus.ERROR, CheckStatus.SKIPPED} and not said_by_the_error:
         return ConditionResult(
             condition,
             None,

@@ -94,6 +94,12 @@ class Condition(_Strict):
     contains: Any = None
     matches: Regex | None = None
     exists: bool | None = None
+    decisive: bool = Field(
+        default=False,
+        description="This evidence alone names the cause (a waiting or termination reason, a "
+        "stop-reason class, an error text): when it holds, the cause is at least likely even "
+        "if its other evidence cannot be read.",
+    )
 
     @field_validator("status", mode="before")
     @classmethod

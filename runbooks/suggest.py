@@ -20,6 +20,7 @@ _STOP_WORDS = frozenset(
 )  # fmt: skip
 SIGNATURE_SCORE = 10.0
 SYMPTOM_SCORE = 5.0
+TEXT_LIMIT = 64_000  # characters of a text that are ranked: its head and its tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,25 +65,39 @@ def _prepared(runbook: Runbook) -> _Prepared:
     return found
 
 
+def bounded(text: str, limit: int = TEXT_LIMIT) -> str:
+    """A long paste cut to its head and its tail (where errors are), so ranking it costs at most
+    `limit` characters whatever was pasted."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n{text[-half:]}"
+
+
+def text_score(text: str, runbook: Runbook, said: frozenset[str] | None = None) -> Suggestion:
+    """How strongly `text` points at one runbook, with why (score 0: not at all)."""
+    text = bounded(text)
+    said = frozenset(_words(text)) if said is None else said
+    prepared = _prepared(runbook)
+    score, reasons = 0.0, []
+    for signature, pattern in prepared.signatures:
+        if pattern.search(text):
+            score += SIGNATURE_SCORE
+            reasons.append(f"matches signature {signature!r}")
+    for symptom, words in prepared.symptoms:
+        if not words or not said:
+            continue
+        overlap = len(words & said) / len(words)
+        if overlap >= 0.5:
+            score += SYMPTOM_SCORE * overlap
+            reasons.append(f"like symptom {symptom!r} ({overlap:.0%} of its words)")
+    return Suggestion(runbook, round(score, 3), tuple(reasons))
+
+
 def suggest(text: str, runbooks: Iterable[Runbook], *, limit: int = 10) -> list[Suggestion]:
     """Runbooks ranked by how strongly `text` points at them, with why."""
-    said = _words(text)
-    found: list[Suggestion] = []
-    for runbook in runbooks:
-        prepared = _prepared(runbook)
-        score, reasons = 0.0, []
-        for signature, pattern in prepared.signatures:
-            if pattern.search(text):
-                score += SIGNATURE_SCORE
-                reasons.append(f"matches signature {signature!r}")
-        for symptom, words in prepared.symptoms:
-            if not words or not said:
-                continue
-            overlap = len(words & said) / len(words)
-            if overlap >= 0.5:
-                score += SYMPTOM_SCORE * overlap
-                reasons.append(f"like symptom {symptom!r} ({overlap:.0%} of its words)")
-        if score:
-            found.append(Suggestion(runbook, round(score, 3), tuple(reasons)))
+    text = bounded(text)
+    said = frozenset(_words(text))
+    found = [item for runbook in runbooks if (item := text_score(text, runbook, said)).score]
     found.sort(key=lambda item: (-item.score, item.runbook.id))
     return found[:limit]

@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--param", metavar="NAME=VALUE", action="append", default=[], help="a runbook parameter"
     )
 
+    diagnose = commands.add_parser(
+        "diagnose",
+        parents=[sub],
+        help="from a symptom (or what is failing now) to its cause, on what is live",
+    )
+    diagnose.add_argument(
+        "symptom",
+        nargs="*",
+        help="what you see: an error, a log line, a question naming the service; '-' reads "
+        "standard input; nothing: start from what is failing now",
+    )
+    diagnose.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     discover = commands.add_parser(
         "discover", parents=[sub], help="print the discovered tree with live status"
     )
@@ -182,6 +195,15 @@ def _main(argv: Sequence[str] | None) -> int:
         from tui import headless
 
         return asyncio.run(headless.check(inventory, args.env, as_json=args.json, color=color))
+    if args.command == "diagnose":
+        from tui import headless_diagnose
+
+        symptom = " ".join(args.symptom)
+        if symptom == "-":
+            symptom = sys.stdin.buffer.read().decode("utf-8", "replace")
+        return asyncio.run(
+            headless_diagnose.diagnose_command(inventory, args.env, symptom, as_json=args.json)
+        )
     if args.command == "discover":
         from tui import headless
 

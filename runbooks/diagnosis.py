@@ -1,0 +1,514 @@
+"""Diagnosis on what is live: from a symptom, a selected node or what is failing now, to the
+cause, about the right entity, with its evidence.
+
+    symptom / selected node
+      -> entities    what the text names in the live tree (runbooks/entities.py)
+      -> focus       the named or selected entities; with none, what is failing
+      -> related     what the focus depends on: its configuration's addresses, the addresses its
+                     errors name; a dependency that fails is a suspect of its own
+      -> candidates  runbooks ranked by text and by live fit, each bound to one entity
+      -> run         the best candidates concurrently, each scoped to its entity
+      -> rank        confirmed > likely > unknown; a failing dependency > the entity it breaks
+                     > anything else; decisive evidence > generic; text fit last
+
+One function for the walkthrough and `triage diagnose`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.contract import CheckCall, CheckResult, CheckSpec, CheckStatus, Health, Node
+from providers.environment import LiveEnvironment, PlannedCheck
+from providers.registry import check_catalogue
+from runbooks.engine import (
+    BindingError,
+    CauseAssessment,
+    Diagnosis,
+    Known,
+    Verdict,
+    bind,
+    diagnose,
+)
+from runbooks.entities import Entity, EntityIndex, Mention
+from runbooks.model import Runbook
+from runbooks.suggest import bounded, text_score
+
+AT_ONCE = 4  # runbooks run together
+RUN_LIMIT = 6  # candidates run, besides the failing dependencies'
+DEPENDENCIES_RUN = 3
+STRENGTH = {Verdict.CONFIRMED: 3, Verdict.LIKELY: 2, Verdict.UNKNOWN: 1, Verdict.RULED_OUT: 0}
+# How a candidate came to be bound to its entity, and what that is worth in its score.
+ROLE_SCORE = {
+    "selected": 20.0,
+    "named": 20.0,
+    "dependency": 14.0,
+    "failing": 8.0,
+    "part": 8.0,
+    "text": 0.0,
+}
+# Roles about the entity the operator means, for ranking: a failing dependency outranks it.
+RELATION = {"dependency": 2, "selected": 1, "named": 1, "part": 1, "failing": 1, "text": 0}
+BAD = (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN)
+
+
+@dataclass
+class Scene:
+    """What is live: the trees and check results of one sweep.
+
+    A runbook run in the same diagnosis asks many of the checks the sweep just ran (the same
+    check, on the same target, with the same parameters): `known` answers those from the sweep,
+    seconds old, instead of asking the server again (a docker stats sample takes a second; a
+    PostgreSQL at its connection limit has no slot to spare)."""
+
+    trees: list[Node]
+    results: list[CheckResult]
+    _answers: dict[tuple[str, str, str], CheckResult] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    async def look(cls, live: LiveEnvironment) -> Scene:
+        trees, results = await live.check_everything(at_once=16)
+        return cls(list(trees), list(results))
+
+    def __post_init__(self) -> None:
+        catalogue = check_catalogue()
+        calls = {
+            (node.id, call.check): call
+            for tree in self.trees
+            for node in tree.walk()
+            for call in node.checks
+        }
+        for result in self.results:
+            call = calls.get((result.node_id, result.check))
+            root = result.node_id.split("/", 1)[0]
+            if call is None and result.node_id == root:
+                call = CheckCall(result.check)  # a target's own check, no parameters
+            if call is not None and result.check in catalogue:
+                key = (root, result.check, _full(catalogue[result.check][1], call.params))
+                self._answers[key] = result
+
+    def known(self, plan: PlannedCheck) -> CheckResult | None:
+        catalogue = check_catalogue()
+        if plan.call.check not in catalogue:
+            return None
+        root = plan.node_id.split("/", 1)[0]
+        spec = catalogue[plan.call.check][1]
+        return self._answers.get((root, plan.call.check, _full(spec, plan.call.params)))
+
+
+def _full(spec: CheckSpec, params: Mapping[str, Any]) -> str:
+    """A check's parameters with its defaults, as one comparable string."""
+    values = {name: param.default for name, param in spec.params.items()}
+    values.update({k: v for k, v in params.items() if v is not None or k not in values})
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+@dataclass
+class Candidate:
+    """A runbook bound to the entity it would diagnose, and why it ranks where it does."""
+
+    runbook: Runbook
+    entity: Entity | None
+    role: str
+    score: float
+    reasons: list[str]
+    runnable: bool = True
+    params: dict[str, Any] | None = None
+    unbound: str = ""
+
+    @property
+    def about(self) -> str:
+        return self.entity.node.id if self.entity else ""
+
+
+@dataclass
+class Finding:
+    """One candidate run: its diagnosis and its best cause."""
+
+    candidate: Candidate
+    diagnosis: Diagnosis
+    cause: CauseAssessment
+
+    @property
+    def strength(self) -> int:
+        return STRENGTH[self.cause.verdict]
+
+    def rank_key(self) -> tuple[Any, ...]:
+        relation = RELATION[self.candidate.role] if self.strength >= 2 else 0
+        holding = [item for item in self.cause.evidence if item.holds]
+        decisive = any(item.condition.decisive for item in holding)
+        facts = sum(1 for item in holding if item.condition.fact is not None)
+        return (
+            -self.strength,
+            -relation,
+            -int(decisive),
+            -facts,
+            -self.candidate.score,
+            self.candidate.runbook.id,
+        )
+
+
+@dataclass
+class Report:
+    """Everything the diagnosis saw and concluded, best first."""
+
+    symptom: str
+    mentions: list[Mention]
+    focus: list[tuple[Entity, str]]
+    related: list[Entity]
+    candidates: list[Candidate]
+    findings: list[Finding]
+    seconds: float = 0.0
+
+    @property
+    def answer(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+
+# -- texts -------------------------------------------------------------------------------------
+
+
+def results_by_node(results: Iterable[CheckResult]) -> dict[str, list[CheckResult]]:
+    found: dict[str, list[CheckResult]] = {}
+    for result in results:
+        found.setdefault(result.node_id, []).append(result)
+    return found
+
+
+def entity_text(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str:
+    """What the live environment says of an entity: its and its children's status reasons, and
+    what its failing checks report (stop reasons, waiting reasons, last log lines)."""
+    parts: list[str] = []
+    for node in entity.descendants():
+        if node.status.health is not Health.OK:
+            parts.append(node.status.reason)
+        for result in by_node.get(node.id, []):
+            if result.status in BAD:
+                parts.append(result.summary)
+                parts.extend(result.evidence[:20])
+    return bounded("\n".join(parts), 16_000)
+
+
+def entity_failing(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> bool:
+    if entity.node.status.health in (Health.FAILING, Health.DEGRADED):
+        return True
+    return any(
+        result.status in (CheckStatus.FAIL, CheckStatus.ERROR)
+        for node in entity.descendants()
+        for result in by_node.get(node.id, [])
+    )
+
+
+# -- focus and what it depends on -------------------------------------------------------------
+
+SERVICE_KINDS = frozenset(
+    {
+        "compose.service",
+        "k8s.deployment",
+        "k8s.statefulset",
+        "k8s.daemonset",
+        "rabbitmq.queue",
+        "rabbitmq.node",
+        "ecs.service",
+        "http.endpoint",
+        "redis.instance",
+        "postgres.server",
+    }
+)
+
+
+def focus_of(
+    mentions: Sequence[Mention],
+    selected: Entity | None,
+    index: EntityIndex,
+    by_node: Mapping[str, list[CheckResult]],
+) -> list[tuple[Entity, str]]:
+    """The entities the operator means, with how: selected, named (or in part), else what is
+    failing now."""
+    focus: list[tuple[Entity, str]] = []
+    if selected is not None:
+        focus.append((selected, "selected"))
+    strong = [m for m in mentions if m.how != "part"]
+    specific = [m for m in strong if not m.entity.grouping] or strong
+    for mention in specific or [m for m in mentions if m.how == "part"]:
+        role = "part" if mention.how == "part" else "named"
+        if all(mention.entity is not entity for entity, _ in focus):
+            focus.append((mention.entity, role))
+    if focus:
+        return focus
+    failing = [
+        entity
+        for entity in index.entities()
+        if entity.kind in SERVICE_KINDS and entity_failing(entity, by_node)
+    ]
+    return [(entity, "failing") for entity in failing]
+
+
+def related_to(
+    focus: Sequence[tuple[Entity, str]],
+    index: EntityIndex,
+    by_node: Mapping[str, list[CheckResult]],
+    symptom: str,
+) -> list[Entity]:
+    """Targets the focus connects to (its configuration) or that its errors and the symptom
+    name by address: a failing one may be the cause of what the focus shows."""
+    found: dict[str, Entity] = {}
+    own_roots = {entity.root.id for entity, _ in focus}
+    texts = [symptom] + [entity_text(entity, by_node) for entity, _ in focus]
+    for entity, _ in focus:
+        for dependency in index.dependencies(entity):
+            found.setdefault(dependency.node.id, dependency)
+    for mention in index.mentions("\n".join(texts)):
+        if mention.how == "address" and mention.entity.root.id not in own_roots:
+            found.setdefault(mention.entity.node.id, mention.entity)
+    return [entity for entity in found.values() if entity.root.id not in own_roots or not focus]
+
+
+# -- candidates --------------------------------------------------------------------------------
+
+
+def _kinds_on_path(entity: Entity) -> set[str]:
+    return {node.kind for node in entity.path}
+
+
+def _applies(runbook: Runbook, entity: Entity) -> bool:
+    return bool(set(runbook.applies_to) & _kinds_on_path(entity)) if runbook.applies_to else False
+
+
+def candidates_for(
+    symptom: str,
+    library: Iterable[Runbook],
+    index: EntityIndex,
+    focus: Sequence[tuple[Entity, str]],
+    related: Sequence[Entity],
+    by_node: Mapping[str, list[CheckResult]],
+    live: LiveEnvironment,
+) -> list[Candidate]:
+    """Every runbook, bound to its best entity, ranked: those that cannot run here last."""
+    kinds_here = {entity.kind for entity in index.entities()}
+    target_kinds = {provider.kind for provider in live.providers}
+    texts = {entity.node.id: entity_text(entity, by_node) for entity, _ in focus}
+    texts.update({entity.node.id: entity_text(entity, by_node) for entity in related})
+    failing_related = {e.node.id for e in related if entity_failing(e, by_node)}
+    found: list[Candidate] = []
+    for runbook in library:
+        said = text_score(symptom, runbook) if symptom.strip() else None
+        base = said.score if said else 0.0
+        reasons = list(said.reasons) if said else []
+        needs = {p.target for p in runbook.params.values() if p.target and p.required}
+        runnable = needs <= target_kinds and (
+            not runbook.applies_to or bool(set(runbook.applies_to) & kinds_here)
+        )
+        options: list[Candidate] = []
+        for entity, role in focus:
+            if _applies(runbook, entity):
+                live_text = text_score(texts[entity.node.id], runbook)
+                score = base + ROLE_SCORE[role] + 0.5 * live_text.score
+                why = [f"about {entity.node.name} ({role})", *live_text.reasons]
+                if entity_failing(entity, by_node):
+                    score += 6
+                    why.append(f"{entity.node.name} is failing")
+                options.append(Candidate(runbook, entity, role, score, reasons + why))
+        for entity in related:
+            if _applies(runbook, entity) and entity.node.id in failing_related:
+                live_text = text_score(texts[entity.node.id], runbook)
+                score = base + ROLE_SCORE["dependency"] + 6 + 0.5 * live_text.score
+                why = [f"{entity.node.name} is failing and the focus depends on it"]
+                options.append(
+                    Candidate(
+                        runbook,
+                        entity,
+                        "dependency",
+                        score,
+                        reasons + why + list(live_text.reasons),
+                    )
+                )
+        if not options and base > 0:
+            options.append(Candidate(runbook, None, "text", base, reasons))
+        for option in options:
+            option.runnable = runnable
+            if not runnable:
+                option.score -= 1000
+                option.reasons.append("cannot run here: what it checks does not exist")
+        found.extend(options)
+    found.sort(key=lambda c: (-c.score, c.runbook.id, c.about))
+    return found
+
+
+def bind_candidate(candidate: Candidate, live: LiveEnvironment, related: Sequence[Entity]) -> None:
+    """The candidate's parameters from its entity (its target, its namespace, service, queue
+    ...), the targets the focus depends on, then the inventory and the defaults."""
+    runbook, entity = candidate.runbook, candidate.entity
+    given: dict[str, Any] = {}
+    targets = {p.target for p in runbook.params.values() if p.target}
+    chosen_kinds: set[str] = set()
+    ranked = ([entity] if entity else []) + [e for e in related if e is not entity]
+    for name, param in runbook.params.items():
+        if not param.target or param.target in chosen_kinds:
+            continue
+        owner = next((e for e in ranked if e.target_kind == param.target), None)
+        if owner is not None:
+            given[name] = owner.target
+            chosen_kinds.add(param.target)
+    if entity is not None:
+        values = entity.params
+        for name, param in runbook.params.items():
+            if not param.target and name in values:
+                given[name] = values[name]
+    del targets
+    try:
+        candidate.params = bind(runbook, live, given)
+    except BindingError as error:
+        candidate.params = None
+        candidate.unbound = str(error)
+
+
+# -- running and ranking ----------------------------------------------------------------------
+
+
+def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates worth running: the best bound ones, and the failing dependencies'."""
+    bound = [c for c in candidates if c.runnable and c.params is not None and c.score > 0]
+    first = bound[:RUN_LIMIT]
+    extra = [c for c in bound[RUN_LIMIT:] if c.role == "dependency"][:DEPENDENCIES_RUN]
+    return first + extra
+
+
+async def run_candidates(
+    candidates: Sequence[Candidate], live: LiveEnvironment, known: Known | None = None
+) -> list[Finding]:
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def run(candidate: Candidate) -> Finding | None:
+        async with gate:
+            try:
+                diagnosis = await diagnose(
+                    candidate.runbook, live, candidate.params or {}, known=known
+                )
+            except BindingError as error:
+                candidate.unbound = str(error)
+                return None
+        if not diagnosis.causes:
+            return None
+        return Finding(candidate, diagnosis, diagnosis.causes[0])
+
+    done = await asyncio.gather(*(run(candidate) for candidate in candidates))
+    findings = [finding for finding in done if finding is not None]
+    findings.sort(key=Finding.rank_key)
+    return findings
+
+
+async def diagnose_symptom(
+    symptom: str,
+    live: LiveEnvironment,
+    library: Iterable[Runbook],
+    *,
+    scene: Scene | None = None,
+    selected: str | None = None,
+) -> Report:
+    """From a symptom (may be empty), the selected node's id (may be None) and what is live, to
+    the causes ranked across runbooks. `scene`: a sweep already made (the TUI's)."""
+    started = time.monotonic()
+    symptom = bounded(symptom)
+    scene = scene or await Scene.look(live)
+    addresses = {provider.root_id: provider.address for provider in live.providers}
+    index = EntityIndex(scene.trees, addresses)
+    by_node = results_by_node(scene.results)
+    mentions = index.mentions(symptom)
+    selected_entity = index.entity(selected) if selected else None
+    focus = focus_of(mentions, selected_entity, index, by_node)
+    related = related_to(focus, index, by_node, symptom)
+    candidates = candidates_for(symptom, list(library), index, focus, related, by_node, live)
+    for candidate in candidates[: RUN_LIMIT * 4]:
+        if candidate.runnable:
+            bind_candidate(candidate, live, related)
+    findings = await run_candidates(chosen(candidates), live, scene.known)
+    return Report(
+        symptom,
+        mentions,
+        focus,
+        related,
+        candidates,
+        findings,
+        time.monotonic() - started,
+    )
+
+
+# -- the report as data ------------------------------------------------------------------------
+
+
+def _about(entity: Entity | None, live: LiveEnvironment) -> dict[str, Any]:
+    if entity is None:
+        return {}
+    try:
+        address = live.provider_for(entity.root.id).address
+    except KeyError:
+        address = ""
+    return {
+        "node": entity.node.id,
+        "name": entity.node.name,
+        "kind": entity.kind,
+        "target": entity.target,
+        "address": address,
+    }
+
+
+def report_document(report: Report, live: LiveEnvironment) -> dict[str, Any]:
+    """The report as JSON-ready data: what `triage diagnose --json` prints."""
+    answer = report.answer
+
+    def finding(item: Finding) -> dict[str, Any]:
+        return {
+            "runbook": item.candidate.runbook.id,
+            "cause": item.cause.cause.id,
+            "title": item.cause.cause.title,
+            "verdict": item.cause.verdict.value,
+            "about": _about(item.candidate.entity, live),
+            "role": item.candidate.role,
+            "params": item.diagnosis.params,
+            "evidence": [entry.explanation for entry in item.cause.evidence],
+        }
+
+    causes = [
+        {
+            "runbook": item.candidate.runbook.id,
+            "cause": assessment.cause.id,
+            "title": assessment.cause.title,
+            "verdict": assessment.verdict.value,
+            "about": item.candidate.about,
+        }
+        for item in report.findings
+        for assessment in item.diagnosis.causes
+    ]
+    return {
+        "symptom": report.symptom,
+        "environment": live.name,
+        "entities": [
+            {"node": m.entity.node.id, "kind": m.entity.kind, "said": m.said, "how": m.how}
+            for m in report.mentions
+        ],
+        "focus": [{"node": entity.node.id, "how": role} for entity, role in report.focus],
+        "related": [entity.node.id for entity in report.related],
+        "answer": finding(answer) if answer else None,
+        "causes": causes,
+        "candidates": [
+            {
+                "runbook": c.runbook.id,
+                "score": round(c.score, 2),
+                "about": c.about,
+                "role": c.role,
+                "runnable": c.runnable,
+                "params": c.params,
+                "unbound": c.unbound,
+                "reasons": c.reasons,
+            }
+            for c in report.candidates[:12]
+        ],
+        "diagnoses": [finding(item) for item in report.findings],
+        "seconds": round(report.seconds, 2),
+    }

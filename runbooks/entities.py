@@ -1,0 +1,216 @@
+"""What a symptom names in the live tree: services, pods, queues, databases, addresses.
+
+An index built from one sweep's trees: every node by the names an operator would use for it
+(a pod's name without its hash suffix, a deployment without `deployment/`, a target's name), and
+every target by its address (`host:port`, with localhost, 127.0.0.1 and ::1 the same host). A
+text is read once, word by word, so a long paste costs its length, not its length times the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from providers.addresses import addresses_in_text, normal_host
+from providers.contract import Health, Node
+
+# Kinds that group others: naming one says less than naming a service, a pod, a queue or a
+# server (a Redis, a PostgreSQL, a broker are targets of their own, not groups).
+GROUP_KINDS = frozenset(
+    {
+        "k8s.cluster",
+        "k8s.namespace",
+        "compose.engine",
+        "compose.project",
+        "aws.account",
+        "ecs.cluster",
+    }
+)
+# A pod's name: its workload's, then a ReplicaSet hash and a random suffix (a DaemonSet's or a
+# Job's: the suffix alone; a StatefulSet's: an ordinal). Kubernetes draws both from an alphabet
+# without vowels, so a word like "exporter" is a name, not a hash.
+_GENERATED = re.compile(r"[a-z0-9]{4,10}")
+_WORDISH = re.compile(r"[a-z]*[aeiou][a-z]*")
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?")
+MIN_NAME = 2
+MIN_PART = 4
+_HOST_PORT = re.compile(r"(\[[0-9a-f:]+\]|[a-z0-9_.-]+):(\d{1,5})", re.I)
+
+
+def _generated(part: str) -> bool:
+    return bool(_GENERATED.fullmatch(part)) and not _WORDISH.fullmatch(part)
+
+
+def pod_base(name: str) -> str | None:
+    """`payment-worker-5d9c7b8f4-xk2lp` -> `payment-worker` (None when no suffix is seen)."""
+    parts = name.split("-")
+    if len(parts) >= 3 and _generated(parts[-1]) and _generated(parts[-2]):
+        return "-".join(parts[:-2])
+    if len(parts) >= 2 and (_generated(parts[-1]) or parts[-1].isdigit()):
+        return "-".join(parts[:-1])
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A node of the tree with where it lives: its target (root) and its ancestors."""
+
+    node: Node
+    root: Node
+    path: tuple[Node, ...]  # from the root to the node, both included
+
+    @property
+    def kind(self) -> str:
+        return self.node.kind
+
+    @property
+    def target(self) -> str:
+        return self.root.id.split(":", 1)[1]
+
+    @property
+    def target_kind(self) -> str:
+        return self.root.id.split(":", 1)[0]
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The node's runbook parameters, its ancestors' first (a pod's namespace...)."""
+        found: dict[str, str] = {}
+        for node in self.path:
+            found.update(dict(node.params))
+        return found
+
+    @property
+    def failing(self) -> bool:
+        return self.node.status.health in (Health.FAILING, Health.DEGRADED)
+
+    @property
+    def grouping(self) -> bool:
+        return self.node.kind in GROUP_KINDS
+
+    def descendants(self) -> Iterator[Node]:
+        return iter(self.node.walk())
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An entity the text names, and how: by `name`, by a pod's `hashed` name, by `address`,
+    or by a `part` of its name ("checkout" for checkout-api), the weakest."""
+
+    entity: Entity
+    said: str
+    how: str
+
+
+@dataclass
+class EntityIndex:
+    """The trees of one sweep, looked up by name and by address."""
+
+    trees: Sequence[Node]
+    addresses: Mapping[str, str] = field(default_factory=dict)  # root id -> provider.address
+    _by_id: dict[str, Entity] = field(init=False, default_factory=dict)
+    _by_name: dict[str, list[Entity]] = field(init=False, default_factory=dict)
+    _by_address: dict[str, Entity] = field(init=False, default_factory=dict)
+    _by_part: dict[str, list[Entity]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for root in self.trees:
+            self._add(root, root, (root,))
+            for where in _addresses_of(self.addresses.get(root.id, "")):
+                self._by_address.setdefault(where, self._by_id[root.id])
+
+    def _add(self, node: Node, root: Node, path: tuple[Node, ...]) -> None:
+        entity = Entity(node, root, path)
+        self._by_id[node.id] = entity
+        for name in _names(node, root):
+            if len(name) >= MIN_NAME and not name.isdigit():
+                self._by_name.setdefault(name, []).append(entity)
+            if node.kind not in GROUP_KINDS and node.kind != "k8s.pod":
+                for part in re.split(r"[-_.]", name):  # "checkout" in checkout-api
+                    if len(part) >= MIN_PART and part != name:
+                        self._by_part.setdefault(part, []).append(entity)
+        for child in node.children:
+            self._add(child, root, (*path, child))
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def entity(self, node_id: str) -> Entity | None:
+        return self._by_id.get(node_id)
+
+    def entities(self) -> list[Entity]:
+        return list(self._by_id.values())
+
+    def named(self, name: str) -> list[Entity]:
+        return list(self._by_name.get(name.lower(), []))
+
+    def at_address(self, where: str) -> Entity | None:
+        """The target listening at `host:port`, or a node whose name is that host (a compose
+        service or a target named `cache` in `cache:6379`)."""
+        host, _, port = where.rpartition(":")
+        found = self._by_address.get(f"{normal_host(host)}:{port}")
+        if found is not None:
+            return found
+        same_name = [e for e in self.named(host) if not e.grouping]
+        roots = [e for e in same_name if e.node is e.root]
+        return next(iter(roots or same_name), None)
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every entity `text` names, the most specific first, each once."""
+        lowered = text.lower()
+        found: dict[str, Mention] = {}
+        for where in addresses_in_text(text):
+            entity = self.at_address(where)
+            if entity is not None and entity.node.id not in found:
+                found[entity.node.id] = Mention(entity, where, "address")
+        for match in _WORD.finditer(lowered):
+            word = match.group()
+            for entity in self._by_name.get(word, []):
+                found.setdefault(entity.node.id, Mention(entity, word, "name"))
+            base = pod_base(word)
+            if base and word not in self._by_name:
+                for entity in self._by_name.get(base, []):
+                    if not entity.grouping:
+                        found.setdefault(entity.node.id, Mention(entity, word, "hashed"))
+        named = {mention.entity.node.id for mention in found.values()}
+        for match in _WORD.finditer(lowered):
+            for entity in self._by_part.get(match.group(), []):
+                if entity.node.id not in named:
+                    found.setdefault(entity.node.id, Mention(entity, match.group(), "part"))
+        return sorted(found.values(), key=_specific_first)
+
+    def dependencies(self, entity: Entity) -> list[Entity]:
+        """The targets (or nodes) an entity's configuration says it connects to."""
+        addresses = {where for node in entity.descendants() for where in node.depends_on}
+        addresses.update(where for node in entity.path for where in node.depends_on)
+        found: dict[str, Entity] = {}
+        for where in sorted(addresses):
+            dependency = self.at_address(where)
+            if dependency is not None and dependency.root is not entity.root:
+                found.setdefault(dependency.node.id, dependency)
+        return list(found.values())
+
+
+def _specific_first(mention: Mention) -> tuple[int, int, str]:
+    entity = mention.entity
+    how = {"address": 0, "hashed": 1, "name": 2, "part": 3}[mention.how]
+    return (1 if entity.grouping else 0, how, entity.node.id)
+
+
+def _names(node: Node, root: Node) -> Iterable[str]:
+    """The names an operator would give a node."""
+    names = {node.name.lower()}
+    if node is root:
+        names = {root.id.split(":", 1)[1].lower()}  # the target's name, not "cache (addr)"
+    if "/" in node.name:  # deployment/payment-worker
+        names.add(node.name.rsplit("/", 1)[1].lower())
+    if node.kind == "k8s.pod" and (base := pod_base(node.name.lower())):
+        names.add(base)
+    return names
+
+
+def _addresses_of(address: str) -> list[str]:
+    """`127.0.0.1:6379`, `127.0.0.1:5432/shop`, `http://h:8080/health` -> their host:port."""
+    found = []
+    for match in _HOST_PORT.finditer(address.replace("://", " ")):
+        found.append(f"{normal_host(match.group(1))}:{match.group(2)}")
+    return found

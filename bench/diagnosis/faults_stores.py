@@ -74,6 +74,8 @@ def hold_redis_clients(env: ScenarioEnv, server: Any, maxclients: int, name: str
     """`maxclients` set low, then connections opened (named `name`) until Redis refuses more;
     they stay open until the scenario ends."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     server.client().config_set("maxclients", maxclients)
     held: list[Any] = []
@@ -87,7 +89,11 @@ def hold_redis_clients(env: ScenarioEnv, server: Any, maxclients: int, name: str
     for _ in range(maxclients + 5):
         try:  # a single-connection client connects as it is made
             client = redis.Redis(
-                host=server.host, port=server.port, single_connection_client=True, socket_timeout=5
+                host=server.host,
+                port=server.port,
+                single_connection_client=True,
+                socket_timeout=5,
+                retry=Retry(NoBackoff(), 0),
             )
             client.client_setname(name)
         except redis.exceptions.ConnectionError as error:
@@ -101,6 +107,7 @@ def hold_redis_clients(env: ScenarioEnv, server: Any, maxclients: int, name: str
 def replica_cut_off(env: ScenarioEnv, primary: Any, replica: Any, password: str) -> None:
     """`replica` follows `primary`, syncs, then loses its link: the primary starts requiring
     `password` (the replica has no masterauth) and drops its replica connection."""
+    primary.client().config_set("repl-diskless-sync-delay", 0)  # sync now, not in 5 s
     link = replica.client()
     link.replicaof(primary.host, primary.port)
     deadline = time.monotonic() + 10
@@ -263,18 +270,28 @@ def slow_consumer(
     time.sleep(1.0)  # the consumer attached, the publisher going
 
 
-def memory_alarm(env: ScenarioEnv) -> None:
+def memory_alarm(env: ScenarioEnv, publisher_queue: str = "") -> None:
     """The shared broker's memory high watermark set below what it uses: the memory alarm
-    goes off and publishers are blocked; the default (0.4) comes back after."""
+    goes off and publishers are blocked; with `publisher_queue`, a publisher's connection sends
+    one message there and is blocked. After: the default watermark (0.4), then the publisher
+    closed (a blocked connection cannot close until the alarm clears)."""
     broker = env.world.rabbitmq()
     broker.rabbitmqctl("set_vm_memory_high_watermark", "0.0001")
-    env.later(_clear_memory_alarm, broker)
+    connection = None
+
+    def undo() -> None:
+        broker.rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+        _wait_for_alarm(broker, raised=False)
+        if connection is not None:
+            _close_quietly(connection)
+
+    env.later(undo)
     _wait_for_alarm(broker, raised=True)
-
-
-def _clear_memory_alarm(broker: Any) -> None:
-    broker.rabbitmqctl("set_vm_memory_high_watermark", "0.4")
-    _wait_for_alarm(broker, raised=False)
+    if publisher_queue:
+        connection = broker.connect()
+        channel = connection.channel()
+        channel.basic_publish(exchange="", routing_key=publisher_queue, body=b'{"order": 1}')
+        connection.process_data_events(time_limit=0.5)
 
 
 def _wait_for_alarm(broker: Any, *, raised: bool) -> None:
@@ -286,17 +303,6 @@ def _wait_for_alarm(broker: Any, *, raised: bool) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"memory alarm never {'raised' if raised else 'cleared'}")
         time.sleep(0.2)
-
-
-def blocked_publisher(env: ScenarioEnv, queue: str) -> None:
-    """A publisher's connection that sends one message into an alarm and is blocked; closed
-    after the scenario (after the alarm is cleared, as undo runs last first)."""
-    broker = env.world.rabbitmq()
-    connection = broker.connect()
-    env.later(_close_quietly, connection)
-    channel = connection.channel()
-    channel.basic_publish(exchange="", routing_key=queue, body=b'{"order": 1}')
-    connection.process_data_events(time_limit=0.5)
 
 
 def dead_broker(env: ScenarioEnv, name: str = "broker") -> str:

@@ -1,13 +1,12 @@
 """The broker's memory alarm is raised (its high watermark below what it uses): every
 publishing connection is blocked, so checkout hangs when it publishes the order event."""
 
-from bench.diagnosis.faults_stores import blocked_publisher, memory_alarm
+from bench.diagnosis.faults_stores import memory_alarm
 from bench.diagnosis.scenario import Scenario
 
 
 def make(env):  # type: ignore[no-untyped-def]
-    memory_alarm(env)
-    blocked_publisher(env, "orders")
+    memory_alarm(env, publisher_queue="orders")
 
 
 SCENARIO = Scenario(

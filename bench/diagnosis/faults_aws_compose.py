@@ -76,14 +76,19 @@ def ecs_service(env: Any) -> Ecs:
 
 def secret_readable(stack: Ecs, *, allowed: bool = True) -> None:
     """The database secret the task definition names exists, under that ARN; the execution
-    role may read it (`allowed`), as it must for the service's tasks to start at all."""
+    role may read it (`allowed`), as it must for the service's tasks to start at all. The
+    shop's baseline has both already; `allowed=False` takes the role's permission away."""
     aws = stack.aws
-    aws.client("secretsmanager").create_secret(
-        Name=SECRET_NAME, SecretString='{"url": "postgresql://shop@db.internal:5432/shop"}'
-    )
-    aws.backend("secretsmanager").secrets[SECRET_NAME].arn = SECRET_ARN
-    if allowed:
-        aws.client("iam").put_role_policy(
+    secrets = aws.backend("secretsmanager").secrets
+    if SECRET_NAME not in secrets:
+        aws.client("secretsmanager").create_secret(
+            Name=SECRET_NAME, SecretString='{"url": "postgresql://shop@db.internal:5432/shop"}'
+        )
+        secrets[SECRET_NAME].arn = SECRET_ARN
+    iam = aws.client("iam")
+    policies = iam.list_role_policies(RoleName=EXECUTION_ROLE)["PolicyNames"]
+    if allowed and "read-db-secret" not in policies:
+        iam.put_role_policy(
             RoleName=EXECUTION_ROLE,
             PolicyName="read-db-secret",
             PolicyDocument=json.dumps(
@@ -99,6 +104,8 @@ def secret_readable(stack: Ecs, *, allowed: bool = True) -> None:
                 }
             ),
         )
+    if not allowed and "read-db-secret" in policies:
+        iam.delete_role_policy(RoleName=EXECUTION_ROLE, PolicyName="read-db-secret")
 
 
 def task_id(arn: str) -> str:

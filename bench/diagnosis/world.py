@@ -252,8 +252,50 @@ class World:
         return self._once("aws", make)
 
     def aws_baseline(self, aws: Any) -> None:
+        import json
+
+        from tests.servers.moto_server import SECRET_ARN
+
         aws.ecs_stack(cluster=CLUSTER, service=ECS_SERVICE, desired=2, running=2)
-        aws.role(f"{ECS_SERVICE}-execution", [])
+        # What a running service has: the secret its tasks read, a role allowed to read it.
+        aws.client("secretsmanager").create_secret(
+            Name="shop/prod/db", SecretString='{"url": "postgresql://shop@db.internal/shop"}'
+        )
+        aws.backend("secretsmanager").secrets["shop/prod/db"].arn = SECRET_ARN
+        aws.role(
+            f"{ECS_SERVICE}-execution",
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": SECRET_ARN,
+                }
+            ],
+        )
+        iam = aws.client("iam")
+        iam.put_role_policy(  # under the name scenarios take away
+            RoleName=f"{ECS_SERVICE}-execution",
+            PolicyName="read-db-secret",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": SECRET_ARN,
+                        }
+                    ],
+                }
+            ),
+        )
+        # The on-call topic alarms notify, with a confirmed subscriber (a queue).
+        topic = aws.client("sns").create_topic(Name="shop-oncall")["TopicArn"]
+        queue = aws.client("sqs").create_queue(QueueName="shop-oncall-pager")["QueueUrl"]
+        queue_arn = aws.client("sqs").get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        aws.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         aws.set_service(
             CLUSTER,
             ECS_SERVICE,

@@ -35,8 +35,9 @@ from runbooks.engine import (
     bind,
     diagnose,
 )
-from runbooks.entities import Entity, EntityIndex, Mention
-from runbooks.model import Runbook
+from runbooks.entities import GROUP_KINDS, Entity, EntityIndex, Mention
+from runbooks.evidence import ConditionResult
+from runbooks.model import Cause, Runbook
 from runbooks.suggest import bounded, text_score
 
 AT_ONCE = 4  # runbooks run together
@@ -117,6 +118,7 @@ class Candidate:
     role: str
     score: float
     reasons: list[str]
+    said: float = 0.0  # how strongly the symptom's words point at the runbook
     runnable: bool = True
     params: dict[str, Any] | None = None
     unbound: str = ""
@@ -126,24 +128,76 @@ class Candidate:
         return self.entity.node.id if self.entity else ""
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A cause as this diagnosis presents it. Its evidence must be about the candidate's entity
+    (`grounded`: seen on its target or on one it depends on) and show something wrong
+    (`credible`: a check that fails or warns, or a runbook the symptom itself points to). A
+    cause the runbook confirms otherwise (by a check on another target, or only by facts of
+    checks that pass, on something healthy) is presented as unknown, and `caveat` says why."""
+
+    assessment: CauseAssessment
+    grounded: bool = True
+    credible: bool = True
+
+    @property
+    def cause(self) -> Cause:
+        return self.assessment.cause
+
+    @property
+    def evidence(self) -> tuple[ConditionResult, ...]:
+        return self.assessment.evidence
+
+    @property
+    def verdict(self) -> Verdict:
+        found = self.assessment.verdict in (Verdict.CONFIRMED, Verdict.LIKELY)
+        if found and not (self.grounded and self.credible):
+            return Verdict.UNKNOWN
+        return self.assessment.verdict
+
+    @property
+    def caveat(self) -> str:
+        if self.verdict is self.assessment.verdict:
+            return ""
+        if not self.grounded:
+            return "its evidence was seen on another target, not on what is diagnosed"
+        return "nothing abnormal: the checks it rests on pass, and the symptom points elsewhere"
+
+
 @dataclass
 class Finding:
-    """One candidate run: its diagnosis and its best cause."""
+    """One candidate run: its diagnosis, and its causes as presented, best first."""
 
     candidate: Candidate
     diagnosis: Diagnosis
-    cause: CauseAssessment
+    causes: list[Judged]
+
+    @property
+    def cause(self) -> Judged:
+        return self.causes[0]
 
     @property
     def strength(self) -> int:
         return STRENGTH[self.cause.verdict]
 
+    @property
+    def relevant(self) -> bool:
+        """About what the operator means: the entity they named or selected, what it depends
+        on, or a runbook their words point to."""
+        return self.candidate.said > 0 or self.candidate.role in (
+            "named",
+            "selected",
+            "dependency",
+        )
+
     def rank_key(self) -> tuple[Any, ...]:
-        relation = RELATION[self.candidate.role] if self.strength >= 2 else 0
+        found = self.strength >= 2
+        relation = RELATION[self.candidate.role] if found else 0
         holding = [item for item in self.cause.evidence if item.holds]
         decisive = any(item.condition.decisive for item in holding)
         facts = sum(1 for item in holding if item.condition.fact is not None)
         return (
+            -int(found and self.relevant),
             -self.strength,
             -relation,
             -int(decisive),
@@ -239,6 +293,12 @@ def focus_of(
         role = "part" if mention.how == "part" else "named"
         if all(mention.entity is not entity for entity, _ in focus):
             focus.append((mention.entity, role))
+    ids = {entity.node.id for entity, _ in focus}
+    focus = [  # a deployment and its pods, named by one word, are one thing: the deployment
+        (entity, role)
+        for entity, role in focus
+        if not any(node.id in ids for node in entity.path[:-1] if node.kind in SERVICE_KINDS)
+    ]
     if focus:
         return focus
     failing = [
@@ -247,6 +307,9 @@ def focus_of(
         if entity.kind in SERVICE_KINDS and entity_failing(entity, by_node)
     ]
     return [(entity, "failing") for entity in failing]
+
+
+STORE_KINDS = frozenset({"redis.instance", "postgres.server", "rabbitmq.node"})
 
 
 def related_to(
@@ -266,14 +329,50 @@ def related_to(
     for mention in index.mentions("\n".join(texts)):
         if mention.how == "address" and mention.entity.root.id not in own_roots:
             found.setdefault(mention.entity.node.id, mention.entity)
+    for entity, _ in focus:
+        if entity.kind in ("rabbitmq.queue", "rabbitmq.node"):
+            # A queue's consumers drain it: one that fails is why it backs up.
+            for consumer in dependents(entity, index):
+                if entity_failing(consumer, by_node):
+                    found.setdefault(consumer.node.id, consumer)
+        elif entity_failing(entity, by_node) and not any(
+            node.depends_on for node in entity.descendants()
+        ):
+            # Failing, and nothing says what it connects to: a store that fails is a suspect.
+            for store in index.entities():
+                is_store = store.node is store.root and store.kind in STORE_KINDS
+                if is_store and entity_failing(store, by_node):
+                    found.setdefault(store.node.id, store)
     return [entity for entity in found.values() if entity.root.id not in own_roots or not focus]
+
+
+def dependents(entity: Entity, index: EntityIndex) -> list[Entity]:
+    """The services whose configuration names `entity`'s target (a broker's consumers)."""
+    found = []
+    for other in index.entities():
+        if other.kind not in SERVICE_KINDS or other.root is entity.root:
+            continue
+        if any(
+            (target := index.at_address(where)) is not None and target.root is entity.root
+            for where in other.node.depends_on
+        ):
+            found.append(other)
+    return found
 
 
 # -- candidates --------------------------------------------------------------------------------
 
 
 def _kinds_on_path(entity: Entity) -> set[str]:
-    return {node.kind for node in entity.path}
+    """The entity's kind and its ancestors' up to the first group (a pod's deployment, a
+    database's server; not its namespace or account, about which a runbook says nothing of
+    the pod)."""
+    kinds = {entity.kind}
+    for node in reversed(entity.path[:-1]):
+        if node.kind in GROUP_KINDS:
+            break
+        kinds.add(node.kind)
+    return kinds
 
 
 def _applies(runbook: Runbook, entity: Entity) -> bool:
@@ -295,6 +394,7 @@ def candidates_for(
     texts = {entity.node.id: entity_text(entity, by_node) for entity, _ in focus}
     texts.update({entity.node.id: entity_text(entity, by_node) for entity in related})
     failing_related = {e.node.id for e in related if entity_failing(e, by_node)}
+    named_focus = any(role != "failing" for _, role in focus)
     found: list[Candidate] = []
     for runbook in library:
         said = text_score(symptom, runbook) if symptom.strip() else None
@@ -306,6 +406,8 @@ def candidates_for(
         )
         options: list[Candidate] = []
         for entity, role in focus:
+            if role == "failing" and symptom.strip() and base == 0:
+                continue  # failing, but nothing the operator said points this runbook at it
             if _applies(runbook, entity):
                 live_text = text_score(texts[entity.node.id], runbook)
                 score = base + ROLE_SCORE[role] + 0.5 * live_text.score
@@ -328,10 +430,11 @@ def candidates_for(
                         reasons + why + list(live_text.reasons),
                     )
                 )
-        if not options and base > 0:
+        if not options and base > 0 and not named_focus:
             options.append(Candidate(runbook, None, "text", base, reasons))
         for option in options:
             option.runnable = runnable
+            option.said = base
             if not runnable:
                 option.score -= 1000
                 option.reasons.append("cannot run here: what it checks does not exist")
@@ -362,7 +465,7 @@ def bind_candidate(candidate: Candidate, live: LiveEnvironment, related: Sequenc
                 given[name] = values[name]
     del targets
     try:
-        candidate.params = bind(runbook, live, given)
+        candidate.params = bind(runbook, live, given, guess_optional=entity is None)
     except BindingError as error:
         candidate.params = None
         candidate.unbound = str(error)
@@ -379,8 +482,35 @@ def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
     return first + extra
 
 
+def judge(candidate: Candidate, diagnosis: Diagnosis, related: Sequence[Entity]) -> Finding:
+    """The candidate's causes as presented (see Judged), best first."""
+    entity = candidate.entity
+    roots = {entity.root.id} | {other.root.id for other in related} if entity else set()
+    judged = []
+    for assessment in diagnosis.causes:
+        holding = [
+            diagnosis.results[item.condition.check]
+            for item in assessment.evidence
+            if item.holds and item.condition.check in diagnosis.results
+        ]
+        grounded = entity is None or any(
+            result.node_id.split("/", 1)[0] in roots for result in holding
+        )
+        abnormal = any(
+            result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.ERROR)
+            for result in holding
+        )
+        judged.append(Judged(assessment, grounded, abnormal or candidate.said > 0))
+    order = {id(item): index for index, item in enumerate(judged)}
+    judged.sort(key=lambda item: (-STRENGTH[item.verdict], order[id(item)]))
+    return Finding(candidate, diagnosis, judged)
+
+
 async def run_candidates(
-    candidates: Sequence[Candidate], live: LiveEnvironment, known: Known | None = None
+    candidates: Sequence[Candidate],
+    live: LiveEnvironment,
+    known: Known | None = None,
+    related: Sequence[Entity] = (),
 ) -> list[Finding]:
     gate = asyncio.Semaphore(AT_ONCE)
 
@@ -395,7 +525,7 @@ async def run_candidates(
                 return None
         if not diagnosis.causes:
             return None
-        return Finding(candidate, diagnosis, diagnosis.causes[0])
+        return judge(candidate, diagnosis, related)
 
     done = await asyncio.gather(*(run(candidate) for candidate in candidates))
     findings = [finding for finding in done if finding is not None]
@@ -427,7 +557,7 @@ async def diagnose_symptom(
     for candidate in candidates[: RUN_LIMIT * 4]:
         if candidate.runnable:
             bind_candidate(candidate, live, related)
-    findings = await run_candidates(chosen(candidates), live, scene.known)
+    findings = await run_candidates(chosen(candidates), live, scene.known, related)
     return Report(
         symptom,
         mentions,
@@ -468,6 +598,7 @@ def report_document(report: Report, live: LiveEnvironment) -> dict[str, Any]:
             "cause": item.cause.cause.id,
             "title": item.cause.cause.title,
             "verdict": item.cause.verdict.value,
+            "caveat": item.cause.caveat,
             "about": _about(item.candidate.entity, live),
             "role": item.candidate.role,
             "params": item.diagnosis.params,
@@ -477,13 +608,14 @@ def report_document(report: Report, live: LiveEnvironment) -> dict[str, Any]:
     causes = [
         {
             "runbook": item.candidate.runbook.id,
-            "cause": assessment.cause.id,
-            "title": assessment.cause.title,
-            "verdict": assessment.verdict.value,
+            "cause": judged.cause.id,
+            "title": judged.cause.title,
+            "verdict": judged.verdict.value,
+            "caveat": judged.caveat,
             "about": item.candidate.about,
         }
         for item in report.findings
-        for assessment in item.diagnosis.causes
+        for judged in item.causes
     ]
     return {
         "symptom": report.symptom,

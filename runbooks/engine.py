@@ -95,9 +95,14 @@ def bind(
     given: Mapping[str, Any],
     *,
     node: Node | None = None,
+    guess_optional: bool = True,
 ) -> dict[str, Any]:
     """Values for every parameter: given, then the selected node, then the environment's
-    `params` in the inventory, then defaults. A target parameter names a target."""
+    `params` in the inventory, then defaults. A target parameter names a target.
+
+    `guess_optional=False` leaves an optional target parameter that was not given unbound (its
+    checks are skipped): a diagnosis bound to one entity does not let a check run on every
+    container of another kind of target and call what it finds there evidence."""
     bound: dict[str, Any] = {}
     targets_by_kind: dict[str, list[str]] = {}
     for provider in live.providers:
@@ -135,6 +140,8 @@ def bind(
             # parameter of its kind (or, when optional, the only parameter of its kind at all).
             rivals = required_by_kind if param.required else params_by_kind
             sole_param = rivals[param.target] == 1
+            if not param.required and not guess_optional:
+                continue
             if sole_param and node_target is not None and node_target.kind == param.target:
                 bound[name] = node_target.target.name
             elif sole_param and len(targets_by_kind.get(param.target, [])) == 1:

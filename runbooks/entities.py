@@ -164,8 +164,13 @@ class EntityIndex:
                 found[entity.node.id] = Mention(entity, where, "address")
         for match in _WORD.finditer(lowered):
             word = match.group()
-            for entity in self._by_name.get(word, []):
-                found.setdefault(entity.node.id, Mention(entity, word, "name"))
+            same = self._by_name.get(word, [])
+            # A name that is also a group's ("shop": a namespace, a compose project, and a
+            # database) most likely names the group: its namesakes are named only weakly.
+            homonym = any(entity.grouping for entity in same) and len(same) > 1
+            for entity in same:
+                how = "part" if homonym and not entity.grouping else "name"
+                found.setdefault(entity.node.id, Mention(entity, word, how))
             base = pod_base(word)
             if base and word not in self._by_name:
                 for entity in self._by_name.get(base, []):

@@ -30,8 +30,24 @@ class Suggestion:
     reasons: tuple[str, ...]
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _stem(word: str) -> str:
+    """A plural's singular, roughly ("pods" -> "pod", "queues" -> "queue"): enough for the
+    words of a symptom and of an alert to meet."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def _words(text: str) -> set[str]:
-    return {word for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
+    """A text's words, lower case and singular; an alert's CamelCase name split into its words
+    (KubePodCrashLooping: kube, pod, crash, looping)."""
+    text = _CAMEL.sub(" ", text)
+    return {_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
 
 
 @dataclass(frozen=True, slots=True)

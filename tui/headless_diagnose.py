@@ -63,6 +63,8 @@ def _write_finding(finding: Finding, live: LiveEnvironment, *, fixes: bool) -> N
     runbook = finding.candidate.runbook
     say(f"{cause.verdict.value.upper():<10} {cause.cause.title}\n")
     say(f"{'':<10} {runbook.id}: {cause.cause.id} · {sanitize(_about(finding, live))}\n")
+    if cause.caveat:
+        say(f"{'':<12}({cause.caveat})\n")
     for entry in cause.evidence:
         say(f"{'':<12}{sanitize(entry.explanation)}\n")
     if not fixes:

@@ -420,6 +420,8 @@ class ScenarioEnv:
         url = f"{scheme}://127.0.0.1:{port}/" + ("0" if kind == "redis" else "")
         self.targets[name] = {**self.targets.get(name, {}), "kind": kind, "name": name, "url": url}
         self.targets[name].pop("password", None)
+        if kind == "rabbitmq":  # its management API went down with it
+            self.targets[name]["options"] = {"management_url": f"http://127.0.0.1:{free_port()}"}
         self.values[f"{name}_address"] = f"127.0.0.1:{port}"
         self.values[f"{name}_port"] = port
         return url

@@ -135,9 +135,15 @@ class EcsProvider(
             {str(t.get("taskDefinitionArn")) for t in running + stopped}
             | {str(s.get("taskDefinition")) for s in services if s.get("taskDefinition")}
         )
+        balancing = await self._balancers(services)
         children = [
             self._service_node(
-                node_id, cname, s, by_group.get(f"service:{s['serviceName']}", []), definitions
+                node_id,
+                cname,
+                s,
+                by_group.get(f"service:{s['serviceName']}", []),
+                definitions,
+                balancing,
             )
             for s in sorted(services, key=lambda s: str(s.get("serviceName")))
         ]
@@ -163,6 +169,48 @@ class EcsProvider(
             params=(("cluster", cname),),
         )
 
+    async def _balancers(self, services: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+        """Target group ARN -> its load balancer's ARN and security group, for the services
+        behind one: what a runbook about a service and its load balancer is given. Nothing
+        is lost when this cannot be read; only those parameters stay unknown."""
+        groups = sorted(
+            {
+                str(balancer["targetGroupArn"])
+                for service in services
+                for balancer in service.get("loadBalancers") or []
+                if balancer.get("targetGroupArn")
+            }
+        )
+        if not groups:
+            return {}
+        try:
+            described = await self.aws_pages(
+                "elbv2", "describe_target_groups", "TargetGroups", TargetGroupArns=groups
+            )
+            lb_arns = sorted({a for g in described for a in g.get("LoadBalancerArns") or []})
+            balancers = (
+                await self.aws_pages(
+                    "elbv2", "describe_load_balancers", "LoadBalancers", LoadBalancerArns=lb_arns
+                )
+                if lb_arns
+                else []
+            )
+        except Exception:  # the tree does not need them; a runbook will ask for the values
+            return {}
+        security = {
+            str(lb["LoadBalancerArn"]): str((lb.get("SecurityGroups") or [""])[0])
+            for lb in balancers
+        }
+        found: dict[str, dict[str, str]] = {}
+        for group in described:
+            arns = group.get("LoadBalancerArns") or []
+            if arns:
+                found[str(group["TargetGroupArn"])] = {
+                    "load_balancer": str(arns[0]),
+                    "alb_security_group": security.get(str(arns[0]), ""),
+                }
+        return found
+
     async def _definitions(self, arns: set[str]) -> dict[str, dict[str, Any]]:
         arns.discard("None")
         found = await asyncio.gather(
@@ -181,6 +229,7 @@ class EcsProvider(
         service: dict[str, Any],
         tasks: list[dict[str, Any]],
         definitions: dict[str, dict[str, Any]],
+        balancing: dict[str, dict[str, str]] | None = None,
     ) -> Node:
         name = str(service["serviceName"])
         node_id = f"{parent}/{name}"
@@ -216,6 +265,18 @@ class EcsProvider(
             for c in definition.get("containerDefinitions", [])
             for item in c.get("environment") or []
         }
+        own: dict[str, str] = dict(params)
+        network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        if network.get("securityGroups"):
+            own["tasks_security_group"] = str(network["securityGroups"][0])
+        for balancer in service.get("loadBalancers") or []:
+            group = str(balancer.get("targetGroupArn") or "")
+            if group:
+                own["target_group"] = group
+                own.update((balancing or {}).get(group, {}))
+            if balancer.get("containerPort"):
+                own["container_port"] = str(balancer["containerPort"])
+            break
         return Node(
             node_id,
             "ecs.service",
@@ -225,7 +286,7 @@ class EcsProvider(
             checks,
             has_logs=bool(groups),
             detail=f"{state.running}/{state.desired}",
-            params=tuple(params.items()),
+            params=tuple(own.items()),
             depends_on=addresses_in(environment),
         )
 

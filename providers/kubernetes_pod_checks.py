@@ -18,10 +18,12 @@ from providers.kubernetes_state import (
     PULL_REASONS,
     age_seconds,
     container_problems,
+    crash_looping,
     is_ready,
     last_termination,
     name_of,
     namespace_of,
+    optional_env,
     ready_counts,
     references,
     restarts,
@@ -307,12 +309,27 @@ class KubernetesPodChecks(KubernetesBase):
                 else:
                     continue
                 affected.add(_qualified(pod))
+        # Optional references may be missing; but a pod that crashes without what one would
+        # have filled in tells why (an application that reads the variable anyway).
+        crashing_without: set[str] = set()
+        for pod in pods:
+            if not crash_looping(pod):
+                continue
+            ns = namespace_of(pod)
+            for (kind, name), variables in optional_env(pod).items():
+                if (ns, name) not in (secrets if kind == "secret" else configmaps):
+                    crashing_without.update(variables)
+                    evidence.append(
+                        f"pod/{name_of(pod)} crashes, and the optional {kind} {ns}/{name} it "
+                        f"reads {', '.join(variables)} from does not exist"
+                    )
         facts = {
             "pods_checked": len(pods),
             "missing_secrets": sorted(missing_secrets),
             "missing_configmaps": sorted(missing_configmaps),
             "missing_keys": sorted(missing_keys),
             "pods": sorted(affected),
+            "crashing_without": sorted(crashing_without),
         }
         if affected:
             what = [f"secret {n}" for n in sorted(missing_secrets)]
@@ -321,6 +338,14 @@ class KubernetesPodChecks(KubernetesBase):
             return Finding(
                 CheckStatus.FAIL,
                 f"{len(affected)} pods reference what does not exist: {', '.join(what)}",
+                facts,
+                tuple(dict.fromkeys(evidence)),
+            )
+        if crashing_without:
+            return Finding(
+                CheckStatus.WARN,
+                "pods crash while an optional secret or configmap they read does not exist "
+                f"({', '.join(sorted(crashing_without))} left unset)",
                 facts,
                 tuple(dict.fromkeys(evidence)),
             )

@@ -272,13 +272,40 @@ def worst(healths: Iterable[Health]) -> Health:
 # -- references to secrets and configmaps ------------------------------------------------------
 
 
-def references(pod: Obj) -> list[tuple[str, str, str | None]]:
-    """(kind `secret`|`configmap`, name, key or None) that the pod needs, optional ones left out."""
+def optional_env(pod: Obj) -> dict[tuple[str, str], list[str]]:
+    """(kind, name) of each optional secret or configmap key the pod's environment reads ->
+    the variables it would fill."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for container in pod.get("spec", {}).get("containers") or []:
+        for env in container.get("env") or []:
+            value_from = env.get("valueFrom") or {}
+            for kind, field in (("secret", "secretKeyRef"), ("configmap", "configMapKeyRef")):
+                ref = value_from.get(field) or {}
+                if ref.get("optional") and ref.get("name"):
+                    found.setdefault((kind, str(ref["name"])), []).append(str(env.get("name")))
+    return found
+
+
+def crash_looping(pod: Obj) -> bool:
+    """A container of the pod is waiting in CrashLoopBackOff, or last ended with an error."""
+    for status in pod.get("status", {}).get("containerStatuses") or []:
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") == "CrashLoopBackOff":
+            return True
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        if last.get("exitCode") not in (None, 0) and status.get("restartCount", 0):
+            return True
+    return False
+
+
+def references(pod: Obj, *, optional: bool = False) -> list[tuple[str, str, str | None]]:
+    """(kind `secret`|`configmap`, name, key or None) that the pod needs (with `optional`: the
+    ones it reads only if they exist, instead)."""
     found: list[tuple[str, str, str | None]] = []
     spec = pod.get("spec", {})
 
     def add(kind: str, ref: Obj | None, key: str | None = None) -> None:
-        if ref and not ref.get("optional"):
+        if ref and bool(ref.get("optional")) is optional:
             name = ref.get("name") or ref.get("secretName")
             if name:
                 found.append((kind, str(name), key))

@@ -36,12 +36,12 @@ from runbooks.engine import (
     diagnose,
 )
 from runbooks.entities import GROUP_KINDS, Entity, EntityIndex, Mention
-from runbooks.evidence import ConditionResult
+from runbooks.evidence import ConditionResult, checks_of, decisive_hold
 from runbooks.model import Cause, Runbook
 from runbooks.suggest import bounded, text_score
 
 AT_ONCE = 4  # runbooks run together
-RUN_LIMIT = 6  # candidates run, besides the failing dependencies'
+RUN_LIMIT = 8  # candidates run, besides the failing dependencies'
 DEPENDENCIES_RUN = 3
 STRENGTH = {Verdict.CONFIRMED: 3, Verdict.LIKELY: 2, Verdict.UNKNOWN: 1, Verdict.RULED_OUT: 0}
 # How a candidate came to be bound to its entity, and what that is worth in its score.
@@ -119,6 +119,7 @@ class Candidate:
     score: float
     reasons: list[str]
     said: float = 0.0  # how strongly the symptom's words point at the runbook
+    caught: dict[str, str] = field(default_factory=dict)  # values its signatures caught
     runnable: bool = True
     params: dict[str, Any] | None = None
     unbound: str = ""
@@ -161,7 +162,10 @@ class Judged:
             return ""
         if not self.grounded:
             return "its evidence was seen on another target, not on what is diagnosed"
-        return "nothing abnormal: the checks it rests on pass, and the symptom points elsewhere"
+        return (
+            "nothing wrong is seen here (its checks pass, or what they rest on is healthy) "
+            "and the symptom points elsewhere"
+        )
 
 
 @dataclass
@@ -194,8 +198,8 @@ class Finding:
         found = self.strength >= 2
         relation = RELATION[self.candidate.role] if found else 0
         holding = [item for item in self.cause.evidence if item.holds]
-        decisive = any(item.condition.decisive for item in holding)
-        facts = sum(1 for item in holding if item.condition.fact is not None)
+        decisive = any(decisive_hold(item) for item in holding)
+        facts = sum(_facts_held(item) for item in holding)
         return (
             -int(found and self.relevant),
             -self.strength,
@@ -205,6 +209,13 @@ class Finding:
             -self.candidate.score,
             self.candidate.runbook.id,
         )
+
+
+def _facts_held(result: ConditionResult) -> int:
+    """How many fact comparisons (not mere statuses) hold in a piece of evidence."""
+    if result.condition.any_of is not None:
+        return sum(_facts_held(part) for part in result.parts if part.holds)
+    return int(bool(result.holds) and result.condition.fact is not None)
 
 
 @dataclass
@@ -395,6 +406,7 @@ def candidates_for(
     texts.update({entity.node.id: entity_text(entity, by_node) for entity in related})
     failing_related = {e.node.id for e in related if entity_failing(e, by_node)}
     named_focus = any(role != "failing" for _, role in focus)
+    focus_failing = any(entity_failing(entity, by_node) for entity, _ in focus)
     found: list[Candidate] = []
     for runbook in library:
         said = text_score(symptom, runbook) if symptom.strip() else None
@@ -417,10 +429,15 @@ def candidates_for(
                     why.append(f"{entity.node.name} is failing")
                 options.append(Candidate(runbook, entity, role, score, reasons + why))
         for entity in related:
-            if _applies(runbook, entity) and entity.node.id in failing_related:
+            if _applies(runbook, entity) and (entity.node.id in failing_related or focus_failing):
                 live_text = text_score(texts[entity.node.id], runbook)
-                score = base + ROLE_SCORE["dependency"] + 6 + 0.5 * live_text.score
-                why = [f"{entity.node.name} is failing and the focus depends on it"]
+                failing = entity.node.id in failing_related
+                score = base + ROLE_SCORE["dependency"] + (6 if failing else -8)
+                score += 0.5 * live_text.score
+                why = [
+                    f"{entity.node.name} is {'failing' if failing else 'what the focus needs'}"
+                    " and the focus depends on it"
+                ]
                 options.append(
                     Candidate(
                         runbook,
@@ -431,16 +448,32 @@ def candidates_for(
                     )
                 )
         if not options and base > 0 and not named_focus:
-            options.append(Candidate(runbook, None, "text", base, reasons))
+            only = _only_or_failing(runbook, index, by_node)
+            options.append(Candidate(runbook, only, "text", base, reasons))
         for option in options:
             option.runnable = runnable
             option.said = base
+            option.caught = dict(said.values) if said else {}
             if not runnable:
                 option.score -= 1000
                 option.reasons.append("cannot run here: what it checks does not exist")
         found.extend(options)
     found.sort(key=lambda c: (-c.score, c.runbook.id, c.about))
     return found
+
+
+def _only_or_failing(
+    runbook: Runbook, index: EntityIndex, by_node: Mapping[str, list[CheckResult]]
+) -> Entity | None:
+    """What a runbook the symptom points to is about, when nothing is named: the one failing
+    entity of its kinds, else the only one of its kinds there is; else None (it binds from the
+    inventory)."""
+    kinds = set(runbook.applies_to) - GROUP_KINDS
+    mine = [entity for entity in index.entities() if entity.kind in kinds]
+    failing = [entity for entity in mine if entity_failing(entity, by_node)]
+    if len(failing) == 1:
+        return failing[0]
+    return mine[0] if len(mine) == 1 else None
 
 
 def bind_candidate(candidate: Candidate, live: LiveEnvironment, related: Sequence[Entity]) -> None:
@@ -458,11 +491,13 @@ def bind_candidate(candidate: Candidate, live: LiveEnvironment, related: Sequenc
         if owner is not None:
             given[name] = owner.target
             chosen_kinds.add(param.target)
-    if entity is not None:
-        values = entity.params
-        for name, param in runbook.params.items():
-            if not param.target and name in values:
-                given[name] = values[name]
+    values = {**candidate.caught, **(entity.params if entity else {})}
+    for name, param in runbook.params.items():
+        if not param.target and name in values:
+            value: Any = values[name]
+            if isinstance(param.default, int) and str(value).isdigit():
+                value = int(value)  # a node's parameters are text; a port is a number
+            given[name] = value
     del targets
     try:
         candidate.params = bind(runbook, live, given, guess_optional=entity is None)
@@ -482,25 +517,38 @@ def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
     return first + extra
 
 
-def judge(candidate: Candidate, diagnosis: Diagnosis, related: Sequence[Entity]) -> Finding:
-    """The candidate's causes as presented (see Judged), best first."""
+def judge(
+    candidate: Candidate,
+    diagnosis: Diagnosis,
+    related: Sequence[Entity],
+    by_node: Mapping[str, list[CheckResult]],
+) -> Finding:
+    """The candidate's causes as presented (see Judged), best first. Grounded: every piece of
+    evidence that holds was seen on the entity's target or on one it is tied to. Credible: it
+    shows something wrong (a check that fails or warns) and, on an entity the sweep saw
+    healthy, the symptom's words point at the runbook."""
     entity = candidate.entity
     roots = {entity.root.id} | {other.root.id for other in related} if entity else set()
+    healthy = entity is not None and not entity_failing(entity, by_node)
     judged = []
     for assessment in diagnosis.causes:
         holding = [
-            diagnosis.results[item.condition.check]
+            diagnosis.results[check]
             for item in assessment.evidence
-            if item.holds and item.condition.check in diagnosis.results
+            if item.holds
+            for check in checks_of(item)
+            if check in diagnosis.results
         ]
-        grounded = entity is None or any(
+        grounded = entity is None or all(
             result.node_id.split("/", 1)[0] in roots for result in holding
         )
         abnormal = any(
             result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.ERROR)
             for result in holding
         )
-        judged.append(Judged(assessment, grounded, abnormal or candidate.said > 0))
+        pointed = candidate.said > 0
+        credible = (abnormal or pointed) and (pointed or not healthy)
+        judged.append(Judged(assessment, grounded, credible))
     order = {id(item): index for index, item in enumerate(judged)}
     judged.sort(key=lambda item: (-STRENGTH[item.verdict], order[id(item)]))
     return Finding(candidate, diagnosis, judged)
@@ -511,7 +559,9 @@ async def run_candidates(
     live: LiveEnvironment,
     known: Known | None = None,
     related: Sequence[Entity] = (),
+    by_node: Mapping[str, list[CheckResult]] | None = None,
 ) -> list[Finding]:
+    by_node = by_node or {}
     gate = asyncio.Semaphore(AT_ONCE)
 
     async def run(candidate: Candidate) -> Finding | None:
@@ -525,7 +575,7 @@ async def run_candidates(
                 return None
         if not diagnosis.causes:
             return None
-        return judge(candidate, diagnosis, related)
+        return judge(candidate, diagnosis, related, by_node)
 
     done = await asyncio.gather(*(run(candidate) for candidate in candidates))
     findings = [finding for finding in done if finding is not None]
@@ -554,10 +604,13 @@ async def diagnose_symptom(
     focus = focus_of(mentions, selected_entity, index, by_node)
     related = related_to(focus, index, by_node, symptom)
     candidates = candidates_for(symptom, list(library), index, focus, related, by_node, live)
+    tied = [*related, *(entity for entity, _ in focus)]
     for candidate in candidates[: RUN_LIMIT * 4]:
         if candidate.runnable:
-            bind_candidate(candidate, live, related)
-    findings = await run_candidates(chosen(candidates), live, scene.known, related)
+            bind_candidate(candidate, live, tied)
+    findings = await run_candidates(
+        chosen(candidates), live, scene.known, [*related, *(e for e, _ in focus)], by_node
+    )
     return Report(
         symptom,
         mentions,

@@ -19,7 +19,7 @@ from typing import Any
 from providers.contract import CheckCall, CheckResult, CheckStatus, Node, utc_now
 from providers.environment import LiveEnvironment, PlannedCheck
 from providers.registry import check_catalogue
-from runbooks.evidence import ConditionResult, evaluate
+from runbooks.evidence import ConditionResult, decisive_hold, evaluate_in
 from runbooks.model import Cause, CheckStep, Fix, Runbook
 
 _WHOLE_REFERENCE = re.compile(r"^\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?$")
@@ -65,12 +65,10 @@ class Diagnosis:
 
 def assess(cause: Cause, results: Mapping[str, CheckResult]) -> CauseAssessment:
     """A cause's verdict from its evidence on these results."""
-    evidence = tuple(
-        evaluate(condition, results.get(condition.check)) for condition in cause.evidence
-    )
+    evidence = tuple(evaluate_in(condition, results) for condition in cause.evidence)
     if not evidence:
         return CauseAssessment(cause, Verdict.UNKNOWN, evidence)
-    decided = any(item.holds and item.condition.decisive for item in evidence)
+    decided = any(decisive_hold(item) for item in evidence)
     if any(item.holds is None for item in evidence):
         # A decisive fact that holds is not undone by a corroborating check that errored.
         verdict = Verdict.LIKELY if decided else Verdict.UNKNOWN

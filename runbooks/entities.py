@@ -8,6 +8,7 @@ text is read once, word by word, so a long paste costs its length, not its lengt
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -155,33 +156,45 @@ class EntityIndex:
         return next(iter(roots or same_name), None)
 
     def mentions(self, text: str) -> list[Mention]:
-        """Every entity `text` names, the most specific first, each once."""
+        """Every entity `text` names, the most specific first, each once.
+
+        Besides whole names: a DNS name's first label (`orders-db.shop.svc.cluster.local`,
+        `shop-prod-db.cluster-x.rds.amazonaws.com`) names as strongly as the name; a plural
+        or singular of a name ("order" for orders), two words written apart ("check out" for
+        checkout) and a part of a hyphenated name name weakly."""
         lowered = text.lower()
         found: dict[str, Mention] = {}
         for where in addresses_in_text(text):
             entity = self.at_address(where)
             if entity is not None and entity.node.id not in found:
                 found[entity.node.id] = Mention(entity, where, "address")
-        for match in _WORD.finditer(lowered):
-            word = match.group()
-            same = self._by_name.get(word, [])
-            # A name that is also a group's ("shop": a namespace, a compose project, and a
-            # database) most likely names the group: its namesakes are named only weakly.
-            homonym = any(entity.grouping for entity in same) and len(same) > 1
-            for entity in same:
-                how = "part" if homonym and not entity.grouping else "name"
-                found.setdefault(entity.node.id, Mention(entity, word, how))
+        words = [match.group() for match in _WORD.finditer(lowered)]
+        for word in words:
+            for said in dict.fromkeys([word, word.split(".", 1)[0]]):
+                self._named(said, word, found)
             base = pod_base(word)
             if base and word not in self._by_name:
                 for entity in self._by_name.get(base, []):
                     if not entity.grouping:
                         found.setdefault(entity.node.id, Mention(entity, word, "hashed"))
         named = {mention.entity.node.id for mention in found.values()}
-        for match in _WORD.finditer(lowered):
-            for entity in self._by_part.get(match.group(), []):
-                if entity.node.id not in named:
-                    found.setdefault(entity.node.id, Mention(entity, match.group(), "part"))
+        pairs = list(itertools.pairwise(words))
+        weak = [*words, *_other_numbers(words), *(a + b for a, b in pairs)]
+        weak += [f"{a}-{b}" for a, b in pairs]
+        for word in weak:
+            for entity in [*self._by_part.get(word, []), *self._by_name.get(word, [])]:
+                if entity.node.id not in named and not entity.grouping:
+                    found.setdefault(entity.node.id, Mention(entity, word, "part"))
         return sorted(found.values(), key=_specific_first)
+
+    def _named(self, name: str, said: str, found: dict[str, Mention]) -> None:
+        same = self._by_name.get(name, [])
+        # A name that is also a group's ("shop": a namespace, a compose project, and a
+        # database) most likely names the group: its namesakes are named only weakly.
+        homonym = any(entity.grouping for entity in same) and len(same) > 1
+        for entity in same:
+            how = "part" if homonym and not entity.grouping else "name"
+            found.setdefault(entity.node.id, Mention(entity, said, how))
 
     def dependencies(self, entity: Entity) -> list[Entity]:
         """The targets (or nodes) an entity's configuration says it connects to."""
@@ -193,6 +206,15 @@ class EntityIndex:
             if dependency is not None and dependency.root is not entity.root:
                 found.setdefault(dependency.node.id, dependency)
         return list(found.values())
+
+
+def _other_numbers(words: Iterable[str]) -> Iterator[str]:
+    """Each word's plural or singular: "order" and "orders" name the same queue."""
+    for word in words:
+        if len(word) > 3 and word.endswith("s"):
+            yield word[:-1]
+        elif len(word) > 2 and not word.endswith("s") and word.isalpha():
+            yield f"{word}s"
 
 
 def _specific_first(mention: Mention) -> tuple[int, int, str]:

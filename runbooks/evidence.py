@@ -10,6 +10,7 @@ like any other ("too many clients" is the evidence that the server is full).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ class ConditionResult:
     condition: Condition
     holds: bool | None
     explanation: str
+    parts: tuple[ConditionResult, ...] = ()  # of an `any_of`
 
 
 def fact_value(facts: Any, path: str) -> Any:
@@ -90,6 +92,41 @@ def _compare(operator: str, actual: Any, expected: Any) -> bool:
             return any(re.search(expected, str(item)) for item in actual)
         return re.search(expected, str(actual)) is not None
     raise AssertionError(f"unknown operator {operator}")
+
+
+def evaluate_in(condition: Condition, results: Mapping[str, CheckResult]) -> ConditionResult:
+    """Whether `condition` holds on a runbook's results: one check's, or any of several."""
+    if condition.any_of is None:
+        return evaluate(condition, results.get(condition.check))
+    parts = [evaluate_in(item, results) for item in condition.any_of]
+    if any(part.holds for part in parts):
+        holds: bool | None = True
+        said = [part.explanation for part in parts if part.holds]
+    else:
+        holds = None if any(part.holds is None for part in parts) else False
+        said = [part.explanation for part in parts]
+    return ConditionResult(condition, holds, " or ".join(said), tuple(parts))
+
+
+def decisive_hold(result: ConditionResult) -> bool:
+    """The condition holds and is marked decisive (or holds through a decisive part)."""
+    if not result.holds:
+        return False
+    return result.condition.decisive or any(decisive_hold(part) for part in result.parts)
+
+
+def checks_of(result: ConditionResult) -> list[str]:
+    """The check ids a holding condition rests on (its holding parts' for `any_of`)."""
+    if result.condition.any_of is None:
+        return [result.condition.check]
+    return [check for part in result.parts if part.holds for check in checks_of(part)]
+
+
+def condition_checks(condition: Condition) -> list[str]:
+    """Every check id a condition reads (each part's for `any_of`)."""
+    if condition.any_of is None:
+        return [condition.check]
+    return [check for part in condition.any_of for check in condition_checks(part)]
 
 
 def evaluate(condition: Condition, result: CheckResult | None) -> ConditionResult:

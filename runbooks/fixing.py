@@ -39,7 +39,7 @@ from runbooks.engine import (
     substitute,
     target_param,
 )
-from runbooks.evidence import ConditionResult, evaluate
+from runbooks.evidence import ConditionResult, condition_checks, evaluate_in
 from runbooks.gate import FixRefused, Gate, GateRun
 from runbooks.model import Cause, Fix, Runbook
 
@@ -259,7 +259,7 @@ def _judge(
 ) -> tuple[FixOutcome, str, tuple[ConditionResult, ...], CauseAssessment]:
     """Whether the fix worked, from what the checks see now, not from its exit code."""
     runbook = diagnosis.runbook
-    expected = tuple(evaluate(item, after.get(item.check)) for item in planned.fix.expect)
+    expected = tuple(evaluate_in(item, after) for item in planned.fix.expect)
     cause_after = assess(planned.cause, {**diagnosis.results, **after})
     if not run.ok:
         # A tool may fail half-way and still have changed something (redis-cli goes on as
@@ -331,8 +331,8 @@ async def apply_fix(
     runbook = diagnosis.runbook
     wanted = [
         *runbook.verify,
-        *(item.check for item in planned.fix.expect),
-        *(item.check for item in planned.cause.evidence),
+        *(check for item in planned.fix.expect for check in condition_checks(item)),
+        *(check for item in planned.cause.evidence for check in condition_checks(item)),
     ]
     steps = list(dict.fromkeys(wanted))
     after = await run_steps(runbook, live, diagnosis.params, steps) if steps else {}

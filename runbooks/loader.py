@@ -16,7 +16,7 @@ from providers.contract import ActionSpec, CheckSpec
 from providers.registry import action_catalogue, check_catalogue, command_catalogue
 from providers.yamlsource import SourceError, YamlDocument, read_yaml, validate
 from runbooks.commands import SHELL_VARIABLES, kinds_used, references
-from runbooks.model import Runbook
+from runbooks.model import Condition, Runbook
 
 LIBRARY = Path(__file__).parent / "library"
 PARAM_REFERENCE = re.compile(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?")
@@ -128,12 +128,13 @@ def _check_references(
             )
         cause_ids.append(cause.id)
         for index, condition in enumerate(cause.evidence):
-            if condition.check not in step_ids:
-                raise document.error(
-                    ("causes", cause_index, "evidence", index, "check"),
-                    f"cause {cause.id!r} refers to check {condition.check!r}; this runbook's "
-                    f"checks are: {', '.join(step_ids) or 'none'}",
-                )
+            for where, part in _conditions(condition, ("causes", cause_index, "evidence", index)):
+                if part.check not in step_ids:
+                    raise document.error(
+                        (*where, "check"),
+                        f"cause {cause.id!r} refers to check {part.check!r}; this runbook's "
+                        f"checks are: {', '.join(step_ids) or 'none'}",
+                    )
         for index, fix in enumerate(cause.fixes):
             at_fix: tuple[int | str, ...] = ("causes", cause_index, "fixes", index)
             if fix.action is not None:
@@ -151,12 +152,13 @@ def _check_references(
             if fix.run is not None:
                 _check_command(document, (*at_fix, "run"), fix.run, runbook)
             for index, condition in enumerate(fix.expect):
-                if condition.check not in step_ids:
-                    raise document.error(
-                        (*at_fix, "expect", index, "check"),
-                        f"the fix expects check {condition.check!r}; this runbook's checks are: "
-                        f"{', '.join(step_ids) or 'none'}",
-                    )
+                for where, part in _conditions(condition, (*at_fix, "expect", index)):
+                    if part.check not in step_ids:
+                        raise document.error(
+                            (*where, "check"),
+                            f"the fix expects check {part.check!r}; this runbook's checks "
+                            f"are: {', '.join(step_ids) or 'none'}",
+                        )
 
     for index, check_id in enumerate(runbook.verify):
         if check_id not in step_ids:
@@ -164,6 +166,19 @@ def _check_references(
                 ("verify", index),
                 f"verify names {check_id!r}, which is not a check of this runbook",
             )
+
+
+def _conditions(
+    condition: Condition, where: tuple[int | str, ...]
+) -> list[tuple[tuple[int | str, ...], Condition]]:
+    """A condition and where it is, or each of its `any_of` parts (nested ones too)."""
+    if condition.any_of is None:
+        return [(where, condition)]
+    return [
+        found
+        for index, part in enumerate(condition.any_of)
+        for found in _conditions(part, (*where, "any_of", index))
+    ]
 
 
 def _check_target(

@@ -78,9 +78,11 @@ class CheckStep(_Strict):
 
 
 class Condition(_Strict):
-    """One piece of evidence: a check's status, or one of its facts compared with a value."""
+    """One piece of evidence: a check's status, or one of its facts compared with a value; or
+    `any_of` such conditions, of which one is enough (the same fact seen two ways: a Redis that
+    reports rejected clients, or one that refused triage's own connection as full)."""
 
-    check: str = Field(description="The id of a check step of this runbook.")
+    check: str = Field(default="", description="The id of a check step of this runbook.")
     status: list[CheckStatus] | None = Field(
         default=None, description="The condition holds when the check ends in one of these."
     )
@@ -94,6 +96,9 @@ class Condition(_Strict):
     contains: Any = None
     matches: Regex | None = None
     exists: bool | None = None
+    any_of: list[Condition] | None = Field(
+        default=None, description="Conditions of which one holding is enough (instead of check)."
+    )
     decisive: bool = Field(
         default=False,
         description="This evidence alone names the cause (a waiting or termination reason, a "
@@ -109,6 +114,14 @@ class Condition(_Strict):
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
         used = [name for name in OPERATORS if name in self.model_fields_set]
+        if self.any_of is not None:
+            if self.check or self.fact is not None or self.status is not None or used:
+                raise ValueError("a condition is `any_of: [...]` or a test of one check, not both")
+            if not self.any_of:
+                raise ValueError("`any_of` needs at least one condition")
+            return self
+        if not self.check:
+            raise ValueError("a condition needs `check:` (or `any_of: [...]`)")
         if self.fact is None:
             if used:
                 raise ValueError(f"`{used[0]}` compares a fact; add `fact:` naming which one")

@@ -25,9 +25,13 @@ TEXT_LIMIT = 64_000  # characters of a text that are ranked: its head and its ta
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
+    """A runbook `text` points to, how strongly and why; `values`: what its signatures caught
+    by name (`relation "(?P<table>[^"]+)" does not exist` catches the table)."""
+
     runbook: Runbook
     score: float
     reasons: tuple[str, ...]
+    values: tuple[tuple[str, str], ...] = ()
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -95,11 +99,12 @@ def text_score(text: str, runbook: Runbook, said: frozenset[str] | None = None) 
     text = bounded(text)
     said = frozenset(_words(text)) if said is None else said
     prepared = _prepared(runbook)
-    score, reasons = 0.0, []
+    score, reasons, values = 0.0, [], {}
     for signature, pattern in prepared.signatures:
-        if pattern.search(text):
+        if match := pattern.search(text):
             score += SIGNATURE_SCORE
             reasons.append(f"matches signature {signature!r}")
+            values.update({k: v for k, v in match.groupdict().items() if v})
     for symptom, words in prepared.symptoms:
         if not words or not said:
             continue
@@ -107,7 +112,7 @@ def text_score(text: str, runbook: Runbook, said: frozenset[str] | None = None) 
         if overlap >= 0.5:
             score += SYMPTOM_SCORE * overlap
             reasons.append(f"like symptom {symptom!r} ({overlap:.0%} of its words)")
-    return Suggestion(runbook, round(score, 3), tuple(reasons))
+    return Suggestion(runbook, round(score, 3), tuple(reasons), tuple(values.items()))
 
 
 def suggest(text: str, runbooks: Iterable[Runbook], *, limit: int = 10) -> list[Suggestion]:

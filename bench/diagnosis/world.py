@@ -256,7 +256,20 @@ class World:
 
         from tests.servers.moto_server import SECRET_ARN
 
-        aws.ecs_stack(cluster=CLUSTER, service=ECS_SERVICE, desired=2, running=2)
+        stack = aws.ecs_stack(cluster=CLUSTER, service=ECS_SERVICE, desired=2, running=2)
+        # Its private subnet reaches the internet through a NAT gateway, as Fargate tasks in
+        # private subnets must (to pull images, to read secrets).
+        ec2 = aws.client("ec2")
+        public = ec2.create_subnet(VpcId=stack.vpc_id, CidrBlock="10.0.0.0/24")["Subnet"]
+        allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = ec2.create_nat_gateway(SubnetId=public["SubnetId"], AllocationId=allocation)
+        routes = ec2.create_route_table(VpcId=stack.vpc_id)["RouteTable"]["RouteTableId"]
+        ec2.create_route(
+            RouteTableId=routes,
+            DestinationCidrBlock="0.0.0.0/0",
+            NatGatewayId=nat["NatGateway"]["NatGatewayId"],
+        )
+        ec2.associate_route_table(RouteTableId=routes, SubnetId=stack.subnet_id)
         # What a running service has: the secret its tasks read, a role allowed to read it.
         aws.client("secretsmanager").create_secret(
             Name="shop/prod/db", SecretString='{"url": "postgresql://shop@db.internal/shop"}'

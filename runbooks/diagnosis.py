@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from providers.contract import CheckCall, CheckResult, CheckSpec, CheckStatus, Health, Node
@@ -40,7 +41,7 @@ from runbooks.evidence import ConditionResult, checks_of, decisive_hold
 from runbooks.model import Cause, Runbook
 from runbooks.suggest import bounded, text_score
 
-AT_ONCE = 4  # runbooks run together
+AT_ONCE = 8  # runbooks run together (their checks mostly wait on the network)
 RUN_LIMIT = 8  # candidates run, besides the failing dependencies'
 DEPENDENCIES_RUN = 3
 STRENGTH = {Verdict.CONFIRMED: 3, Verdict.LIKELY: 2, Verdict.UNKNOWN: 1, Verdict.RULED_OUT: 0}
@@ -56,6 +57,7 @@ ROLE_SCORE = {
 # Roles about the entity the operator means, for ranking: a failing dependency outranks it.
 RELATION = {"dependency": 2, "selected": 1, "named": 1, "part": 1, "failing": 1, "text": 0}
 BAD = (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN)
+BROKEN = (CheckStatus.FAIL, CheckStatus.ERROR)
 
 
 @dataclass
@@ -99,7 +101,27 @@ class Scene:
             return None
         root = plan.node_id.split("/", 1)[0]
         spec = catalogue[plan.call.check][1]
-        return self._answers.get((root, plan.call.check, _full(spec, plan.call.params)))
+        found = self._answers.get((root, plan.call.check, _full(spec, plan.call.params)))
+        if found is None and (silent := self._silent().get(root)) is not None:
+            # The target did not answer the sweep in time: asking it again costs another
+            # timeout and says the same; a dead host costs its timeout once per diagnosis.
+            return replace(
+                silent,
+                check=plan.call.check,
+                summary=f"{silent.summary} (in this diagnosis's sweep; not asked again)",
+                node_id=plan.node_id,
+            )
+        return found
+
+    def _silent(self) -> dict[str, CheckResult]:
+        """Targets whose own checks got no answer in time in the sweep, by root id."""
+        return {
+            result.node_id: result
+            for result in self.results
+            if "/" not in result.node_id
+            and result.status is CheckStatus.ERROR
+            and result.facts.get("reason") == "timeout"
+        }
 
 
 def _full(spec: CheckSpec, params: Mapping[str, Any]) -> str:
@@ -119,6 +141,7 @@ class Candidate:
     score: float
     reasons: list[str]
     said: float = 0.0  # how strongly the symptom's words point at the runbook
+    live_said: float = 0.0  # how strongly what its entity shows (reasons, errors) does
     caught: dict[str, str] = field(default_factory=dict)  # values its signatures caught
     runnable: bool = True
     params: dict[str, Any] | None = None
@@ -200,11 +223,13 @@ class Finding:
         holding = [item for item in self.cause.evidence if item.holds]
         decisive = any(decisive_hold(item) for item in holding)
         facts = sum(_facts_held(item) for item in holding)
+        pointed = self.candidate.said + 0.5 * self.candidate.live_said
         return (
             -int(found and self.relevant),
             -self.strength,
             -relation,
             -int(decisive),
+            -pointed,
             -facts,
             -self.candidate.score,
             self.candidate.runbook.id,
@@ -245,9 +270,30 @@ def results_by_node(results: Iterable[CheckResult]) -> dict[str, list[CheckResul
     return found
 
 
+def _short_name(entity: Entity) -> str:
+    return entity.node.name.rsplit("/", 1)[-1] if entity.node is not entity.root else ""
+
+
+def said_above(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> list[CheckResult]:
+    """Bad results of the entity's parents that name it: a namespace's check that finds its
+    Service without endpoints, a project's that names one of its services."""
+    name = _short_name(entity)
+    if len(name) < 3:
+        return []
+    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+    return [
+        result
+        for node in entity.path[:-1]
+        for result in by_node.get(node.id, [])
+        if result.status in BAD
+        and any(pattern.search(text) for text in (result.summary, *result.evidence[:20]))
+    ]
+
+
 def entity_text(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str:
-    """What the live environment says of an entity: its and its children's status reasons, and
-    what its failing checks report (stop reasons, waiting reasons, last log lines)."""
+    """What the live environment says of an entity: its and its children's status reasons,
+    what their failing checks report (stop reasons, waiting reasons, last log lines), and what
+    its parents' checks say of it by name."""
     parts: list[str] = []
     for node in entity.descendants():
         if node.status.health is not Health.OK:
@@ -256,7 +302,33 @@ def entity_text(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str
             if result.status in BAD:
                 parts.append(result.summary)
                 parts.extend(result.evidence[:20])
+    for result in said_above(entity, by_node):
+        parts.append(result.summary)
+        parts.extend(result.evidence[:20])
     return bounded("\n".join(parts), 16_000)
+
+
+def entity_troubled(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> bool:
+    """Failing, or a check of it warns (a pod running again after seven restarts), or a check
+    of its parents finds something wrong with it by name, or the server it lives on fails (a
+    queue of a broker in alarm, a database of a server out of connections)."""
+    servers = [node for node in entity.path[:-1] if node.kind not in GROUP_KINDS]
+    return (
+        entity_failing(entity, by_node)
+        or any(
+            result.status is CheckStatus.WARN
+            for node in entity.descendants()
+            for result in by_node.get(node.id, [])
+        )
+        or bool(said_above(entity, by_node))
+        or any(
+            node.status.health is Health.FAILING
+            or any(
+                r.status in (CheckStatus.FAIL, CheckStatus.ERROR) for r in by_node.get(node.id, [])
+            )
+            for node in servers
+        )
+    )
 
 
 def entity_failing(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> bool:
@@ -427,7 +499,9 @@ def candidates_for(
                 if entity_failing(entity, by_node):
                     score += 6
                     why.append(f"{entity.node.name} is failing")
-                options.append(Candidate(runbook, entity, role, score, reasons + why))
+                option = Candidate(runbook, entity, role, score, reasons + why)
+                option.live_said = live_text.score
+                options.append(option)
         for entity in related:
             if _applies(runbook, entity) and (entity.node.id in failing_related or focus_failing):
                 live_text = text_score(texts[entity.node.id], runbook)
@@ -529,7 +603,7 @@ def judge(
     healthy, the symptom's words point at the runbook."""
     entity = candidate.entity
     roots = {entity.root.id} | {other.root.id for other in related} if entity else set()
-    healthy = entity is not None and not entity_failing(entity, by_node)
+    healthy = entity is not None and not entity_troubled(entity, by_node)
     judged = []
     for assessment in diagnosis.causes:
         holding = [
@@ -539,14 +613,15 @@ def judge(
             for check in checks_of(item)
             if check in diagnosis.results
         ]
-        grounded = entity is None or all(
-            result.node_id.split("/", 1)[0] in roots for result in holding
+        grounded = entity is None or (
+            all(result.node_id.split("/", 1)[0] in roots for result in holding)
+            and any(result.node_id.split("/", 1)[0] == entity.root.id for result in holding)
         )
         abnormal = any(
             result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.ERROR)
             for result in holding
         )
-        pointed = candidate.said > 0
+        pointed = candidate.said > 0 or candidate.live_said > 0
         credible = (abnormal or pointed) and (pointed or not healthy)
         judged.append(Judged(assessment, grounded, credible))
     order = {id(item): index for index, item in enumerate(judged)}

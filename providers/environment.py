@@ -343,8 +343,10 @@ class LiveEnvironment:
         *,
         worth_checking: Callable[[Node, int], bool] | None = None,
         at_once: int | None = None,
+        leave_out: frozenset[str] = frozenset(),
     ) -> tuple[list[Node], list[CheckResult]]:
-        """Discover and check every node (or those `worth_checking(node, depth)`).
+        """Discover and check every node (or those `worth_checking(node, depth)`), but the
+        checks named in `leave_out` (for a diagnosis: samples that take a second).
 
         The targets' own checks start with discovery rather than after it, so an unreachable
         host costs one timeout, not two; a read they share is made once (providers/sweep.py).
@@ -366,6 +368,7 @@ class LiveEnvironment:
                 for node, depth in _below(tree)
                 if worth_checking is None or worth_checking(node, depth)
                 for call in node.checks
+                if call.check not in leave_out
             ]
             child_results = await self.run_checks(child_checks, at_once=at_once)
         unloadable = [

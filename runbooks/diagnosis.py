@@ -42,7 +42,7 @@ from runbooks.model import Cause, Runbook
 from runbooks.suggest import bounded, text_score
 
 AT_ONCE = 8  # runbooks run together (their checks mostly wait on the network)
-RUN_LIMIT = 8  # candidates run, besides the failing dependencies'
+RUN_LIMIT = 12  # candidates run, besides the failing dependencies'
 DEPENDENCIES_RUN = 3
 STRENGTH = {Verdict.CONFIRMED: 3, Verdict.LIKELY: 2, Verdict.UNKNOWN: 1, Verdict.RULED_OUT: 0}
 # How a candidate came to be bound to its entity, and what that is worth in its score.
@@ -56,6 +56,9 @@ ROLE_SCORE = {
 }
 # Roles about the entity the operator means, for ranking: a failing dependency outranks it.
 RELATION = {"dependency": 2, "selected": 1, "named": 1, "part": 1, "failing": 1, "text": 0}
+# Checks that sample for a second (docker stats): a diagnosis's sweep leaves them out, and a
+# runbook about the entity runs them if it needs them.
+SAMPLED_CHECKS = frozenset({"compose.resources"})
 BAD = (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN)
 BROKEN = (CheckStatus.FAIL, CheckStatus.ERROR)
 
@@ -75,7 +78,7 @@ class Scene:
 
     @classmethod
     async def look(cls, live: LiveEnvironment) -> Scene:
-        trees, results = await live.check_everything(at_once=16)
+        trees, results = await live.check_everything(at_once=16, leave_out=SAMPLED_CHECKS)
         return cls(list(trees), list(results))
 
     def __post_init__(self) -> None:
@@ -639,11 +642,35 @@ async def run_candidates(
     by_node = by_node or {}
     gate = asyncio.Semaphore(AT_ONCE)
 
+    tied = {entity.root.id for entity in related}
+
+    def scoped(candidate: Candidate) -> Known:
+        """Checks on targets neither the entity's nor tied to it are skipped: what they
+        would find is about something else (and a docker stats of every container takes
+        seconds)."""
+        entity = candidate.entity
+        allowed = tied | {entity.root.id} if entity is not None else set()
+
+        def answer(plan: PlannedCheck) -> CheckResult | None:
+            root = plan.node_id.split("/", 1)[0]
+            if entity is not None and root not in allowed:
+                return CheckResult(
+                    check=plan.call.check,
+                    target=root.split(":", 1)[-1],
+                    status=CheckStatus.SKIPPED,
+                    summary=f"not about {entity.node.name}: {root} is not tied to it",
+                    facts={"skipped": "not about the entity"},
+                    node_id=root,
+                )
+            return known(plan) if known is not None else None
+
+        return answer
+
     async def run(candidate: Candidate) -> Finding | None:
         async with gate:
             try:
                 diagnosis = await diagnose(
-                    candidate.runbook, live, candidate.params or {}, known=known
+                    candidate.runbook, live, candidate.params or {}, known=scoped(candidate)
                 )
             except BindingError as error:
                 candidate.unbound = str(error)

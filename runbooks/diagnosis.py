@@ -55,7 +55,7 @@ ROLE_SCORE = {
     "text": 0.0,
 }
 # Roles about the entity the operator means, for ranking: a failing dependency outranks it.
-RELATION = {"dependency": 2, "selected": 1, "named": 1, "part": 1, "failing": 1, "text": 0}
+RELATION = {"dependency": 2, "selected": 1, "named": 1, "part": 1, "failing": 0, "text": 0}
 # Checks that sample for a second (docker stats): a diagnosis's sweep leaves them out, and a
 # runbook about the entity runs them if it needs them.
 SAMPLED_CHECKS = frozenset({"compose.resources"})
@@ -145,6 +145,7 @@ class Candidate:
     reasons: list[str]
     said: float = 0.0  # how strongly the symptom's words point at the runbook
     live_said: float = 0.0  # how strongly what its entity shows (reasons, errors) does
+    linked: bool = False  # its entity's name or what it shows shares the symptom's words
     caught: dict[str, str] = field(default_factory=dict)  # values its signatures caught
     runnable: bool = True
     params: dict[str, Any] | None = None
@@ -223,6 +224,8 @@ class Finding:
     def rank_key(self) -> tuple[Any, ...]:
         found = self.strength >= 2
         relation = RELATION[self.candidate.role] if found else 0
+        if found and self.candidate.role == "failing" and self.candidate.linked:
+            relation = 1  # failing, and what it shows shares the symptom's own words
         holding = [item for item in self.cause.evidence if item.holds]
         decisive = any(decisive_hold(item) for item in holding)
         facts = sum(_facts_held(item) for item in holding)
@@ -449,6 +452,31 @@ def dependents(entity: Entity, index: EntityIndex) -> list[Entity]:
 # -- candidates --------------------------------------------------------------------------------
 
 
+# Words of log framing and of every failure: sharing them links a symptom to nothing.
+GENERIC_WORDS = frozenset(
+    {
+        "about", "after", "again", "before", "call", "code", "could", "critical", "debug",
+        "does", "doesnt", "error", "errors", "every", "exception", "fail", "failed", "failing",
+        "failure", "false", "fatal", "file", "found", "from", "help", "hour", "hours", "http",
+        "https", "info", "into", "keep", "keeps", "last", "line", "minute", "minutes",
+        "morning", "most", "none", "null", "other", "please", "recent", "said", "seconds",
+        "should", "show", "shows", "since", "some", "status", "still", "than", "that", "their",
+        "then", "there", "this", "timeout", "today", "traceback", "true", "warn", "warning",
+        "what", "when", "where", "why", "with", "would", "yesterday",
+    }
+)  # fmt: skip
+
+
+def distinctive(text: str) -> set[str]:
+    """A text's words of four letters or more that are not log framing nor generic failure
+    words ("invoices", "unhealthy", "shop-api"), lower case."""
+    return {
+        word
+        for word in re.findall(r"[a-z][a-z0-9_-]{3,}", text.lower())
+        if word not in GENERIC_WORDS
+    }
+
+
 def _kinds_on_path(entity: Entity) -> set[str]:
     """The entity's kind and its ancestors' up to the first group (a pod's deployment, a
     database's server; not its namespace or account, about which a runbook says nothing of
@@ -475,12 +503,25 @@ def candidates_for(
     live: LiveEnvironment,
 ) -> list[Candidate]:
     """Every runbook, bound to its best entity, ranked: those that cannot run here last."""
+    library = list(library)
     kinds_here = {entity.kind for entity in index.entities()}
     target_kinds = {provider.kind for provider in live.providers}
     texts = {entity.node.id: entity_text(entity, by_node) for entity, _ in focus}
     texts.update({entity.node.id: entity_text(entity, by_node) for entity in related})
     failing_related = {e.node.id for e in related if entity_failing(e, by_node)}
     named_focus = any(role != "failing" for _, role in focus)
+    said_words = distinctive(symptom)
+    linked = {
+        entity.node.id: bool(
+            said_words & distinctive(f"{entity.node.name}\n{texts[entity.node.id]}")
+        )
+        for entity, _ in focus
+    }
+    # With words that point at no runbook at all (a vague report), what is failing is all
+    # there is to go on: its runbooks are weighed by what it shows.
+    words_point = not symptom.strip() or any(
+        text_score(symptom, runbook).score > 0 for runbook in library
+    )
     focus_failing = any(entity_failing(entity, by_node) for entity, _ in focus)
     found: list[Candidate] = []
     for runbook in library:
@@ -493,7 +534,7 @@ def candidates_for(
         )
         options: list[Candidate] = []
         for entity, role in focus:
-            if role == "failing" and symptom.strip() and base == 0:
+            if role == "failing" and symptom.strip() and base == 0 and words_point:
                 continue  # failing, but nothing the operator said points this runbook at it
             if _applies(runbook, entity):
                 live_text = text_score(texts[entity.node.id], runbook)
@@ -504,6 +545,7 @@ def candidates_for(
                     why.append(f"{entity.node.name} is failing")
                 option = Candidate(runbook, entity, role, score, reasons + why)
                 option.live_said = live_text.score
+                option.linked = linked.get(entity.node.id, False)
                 options.append(option)
         for entity in related:
             if _applies(runbook, entity) and (entity.node.id in failing_related or focus_failing):
@@ -625,7 +667,7 @@ def judge(
             for result in holding
         )
         pointed = candidate.said > 0 or candidate.live_said > 0
-        credible = (abnormal or pointed) and (pointed or not healthy)
+        credible = abnormal and (pointed or not healthy)
         judged.append(Judged(assessment, grounded, credible))
     order = {id(item): index for index, item in enumerate(judged)}
     judged.sort(key=lambda item: (-STRENGTH[item.verdict], order[id(item)]))

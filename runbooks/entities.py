@@ -170,8 +170,10 @@ class EntityIndex:
                 found[entity.node.id] = Mention(entity, where, "address")
         words = [match.group() for match in _WORD.finditer(lowered)]
         for word in words:
-            for said in dict.fromkeys([word, word.split(".", 1)[0]]):
-                self._named(said, word, found)
+            self._named(word, word, found)
+            label = word.split(".", 1)[0]
+            if label != word:  # a DNS name: its first label, when it reads as a service's name
+                self._named(label, word, found, weak="-" not in label)
             base = pod_base(word)
             if base and word not in self._by_name:
                 for entity in self._by_name.get(base, []):
@@ -187,13 +189,15 @@ class EntityIndex:
                     found.setdefault(entity.node.id, Mention(entity, word, "part"))
         return sorted(found.values(), key=_specific_first)
 
-    def _named(self, name: str, said: str, found: dict[str, Mention]) -> None:
+    def _named(
+        self, name: str, said: str, found: dict[str, Mention], *, weak: bool = False
+    ) -> None:
         same = self._by_name.get(name, [])
         # A name that is also a group's ("shop": a namespace, a compose project, and a
         # database) most likely names the group: its namesakes are named only weakly.
         homonym = any(entity.grouping for entity in same) and len(same) > 1
         for entity in same:
-            how = "part" if homonym and not entity.grouping else "name"
+            how = "part" if (homonym or weak) and not entity.grouping else "name"
             found.setdefault(entity.node.id, Mention(entity, said, how))
 
     def dependencies(self, entity: Entity) -> list[Entity]:

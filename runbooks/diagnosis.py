@@ -314,6 +314,18 @@ def entity_text(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str
     return bounded("\n".join(parts), 16_000)
 
 
+def everything_said(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str:
+    """Its name and all its checks say, good or bad (the keys a Redis holds: `cart:5100`), for
+    linking a symptom's own words to it."""
+    parts = [entity.node.name, entity_text(entity, by_node)]
+    for node in entity.descendants():
+        parts.append(node.name)
+        for result in by_node.get(node.id, []):
+            parts.append(result.summary)
+            parts.extend(result.evidence[:20])
+    return bounded("\n".join(parts), 32_000)
+
+
 def entity_troubled(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> bool:
     """Failing, or a check of it warns (a pod running again after seven restarts), or a check
     of its parents finds something wrong with it by name, or the server it lives on fails (a
@@ -643,9 +655,10 @@ def judge(
     by_node: Mapping[str, list[CheckResult]],
 ) -> Finding:
     """The candidate's causes as presented (see Judged), best first. Grounded: every piece of
-    evidence that holds was seen on the entity's target or on one it is tied to. Credible: it
-    shows something wrong (a check that fails or warns) and, on an entity the sweep saw
-    healthy, the symptom's words point at the runbook."""
+    evidence that holds was seen on the entity's target or on one it is tied to, one of them on
+    the entity's. Credible: it shows something wrong (a check that fails or warns) or the
+    symptom's words point at the runbook, and, on an entity the sweep saw healthy, the words
+    do; about a dependency, only something wrong seen on it."""
     entity = candidate.entity
     roots = {entity.root.id} | {other.root.id for other in related} if entity else set()
     healthy = entity is not None and not entity_troubled(entity, by_node)
@@ -667,7 +680,10 @@ def judge(
             for result in holding
         )
         pointed = candidate.said > 0 or candidate.live_said > 0
-        credible = abnormal and (pointed or not healthy)
+        if candidate.role == "dependency":
+            credible = abnormal  # what the focus depends on is a cause only if it shows a fault
+        else:
+            credible = (abnormal or pointed) and (pointed or not healthy)
         judged.append(Judged(assessment, grounded, credible))
     order = {id(item): index for index, item in enumerate(judged)}
     judged.sort(key=lambda item: (-STRENGTH[item.verdict], order[id(item)]))

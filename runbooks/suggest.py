@@ -47,11 +47,27 @@ def _stem(word: str) -> str:
     return word
 
 
-def _words(text: str) -> set[str]:
+# What operators say for what runbooks call slow, down, full: each word also counts as the
+# runbooks' word ("crawling" as "slow").
+_SAID_AS = {
+    "slow": ("crawling", "crawl", "sluggish", "laggy", "lagging", "lag", "latency", "forever"),
+    "down": ("dead", "unreachable", "offline", "outage"),
+    "full": ("exhausted", "maxed", "saturated"),
+    "restart": ("restarting", "restarts", "cycling", "flapping", "bouncing"),
+}
+_CANONICAL = {said: word for word, saids in _SAID_AS.items() for said in saids}
+
+
+def _words(text: str, *, canonical_only: bool = False) -> set[str]:
     """A text's words, lower case and singular; an alert's CamelCase name split into its words
-    (KubePodCrashLooping: kube, pod, crash, looping)."""
+    (KubePodCrashLooping: kube, pod, crash, looping); an operator's word for slow, down, full
+    or restart counted as that word too (a runbook's own symptoms: as that word only, so
+    that they keep their number of words)."""
     text = _CAMEL.sub(" ", text)
-    return {_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
+    words = {_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
+    if canonical_only:
+        return {_CANONICAL.get(word, word) for word in words}
+    return words | {_CANONICAL[word] for word in words if word in _CANONICAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +93,7 @@ def _prepared(runbook: Runbook) -> _Prepared:
             runbook,
             tuple((text, re.compile(text, re.IGNORECASE)) for text in runbook.signatures),
             tuple(
-                (symptom, frozenset(_words(symptom)))
+                (symptom, frozenset(_words(symptom, canonical_only=True)))
                 for symptom in [*runbook.symptoms, runbook.title]
             ),
         )

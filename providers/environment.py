@@ -51,8 +51,10 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
-# Kinds whose first answer takes the most calls after their SDK is in come first.
-SDK_ORDER = ("ecs", "kubernetes", "compose", "rabbitmq", "postgres", "http", "redis")
+# The kind whose first answer takes the most calls comes first (ECS), then the stores' small
+# drivers (a store that does not answer starts its timeout early instead of after a second of
+# imports), then the larger SDKs.
+SDK_ORDER = ("ecs", "redis", "postgres", "http", "rabbitmq", "kubernetes", "compose")
 
 
 def _sdk_rank(kind: str) -> int:
@@ -358,19 +360,45 @@ class LiveEnvironment:
             for provider in self._providers.values()
             for call in provider.root_checks()
         ]
-        with one_sweep():  # what discovery reads, the checks of this sweep reuse
-            nodes, root_results = await asyncio.gather(
-                self.discover(on_tree), self.run_checks(root_checks)
-            )
-            child_checks = [
+        gate = asyncio.Semaphore(at_once) if at_once is not None else None
+
+        async def bounded(item: PlannedCheck) -> CheckResult:
+            if gate is None:
+                return await self.run_check(item)
+            async with gate:  # a check's timeout starts when it runs, not while it waits
+                return await self.run_check(item)
+
+        async def children_of(tree: Node) -> list[CheckResult]:
+            planned = [
                 PlannedCheck(node.id, call)
-                for tree in nodes
                 for node, depth in _below(tree)
                 if worth_checking is None or worth_checking(node, depth)
                 for call in node.checks
                 if call.check not in leave_out
             ]
-            child_results = await self.run_checks(child_checks, at_once=at_once)
+            return list(await asyncio.gather(*(bounded(item) for item in planned)))
+
+        with one_sweep():  # what discovery reads, the checks of this sweep reuse
+            # Each target's children are checked as soon as its own tree is known: a target
+            # that takes its timeout to answer delays nobody else's checks.
+            child_results: list[CheckResult] = []
+
+            async def discovered_then_checked() -> list[Node]:
+                waiting: list[asyncio.Future[list[CheckResult]]] = []
+
+                def start(tree: Node) -> None:
+                    if on_tree is not None:
+                        on_tree(tree)
+                    waiting.append(asyncio.ensure_future(children_of(tree)))
+
+                nodes = await self.discover(start)
+                for found in await asyncio.gather(*waiting):
+                    child_results.extend(found)
+                return nodes
+
+            nodes, root_results = await asyncio.gather(
+                discovered_then_checked(), self.run_checks(root_checks)
+            )
         unloadable = [
             redact_result(
                 CheckResult(

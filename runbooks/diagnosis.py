@@ -111,8 +111,11 @@ class Scene:
             return replace(
                 silent,
                 check=plan.call.check,
+                status=CheckStatus.ERROR,
                 summary=f"{silent.summary} (in this diagnosis's sweep; not asked again)",
+                facts={**silent.facts, "reason": "timeout"},
                 node_id=plan.node_id,
+                duration=0.0,
             )
         return found
 
@@ -122,8 +125,8 @@ class Scene:
             result.node_id: result
             for result in self.results
             if "/" not in result.node_id
-            and result.status is CheckStatus.ERROR
-            and result.facts.get("reason") == "timeout"
+            and result.status in (CheckStatus.ERROR, CheckStatus.FAIL)
+            and "timeout" in (result.facts.get("reason"), result.facts.get("error"))
         }
 
 

@@ -30,16 +30,18 @@ async def test_a_target_shows_while_another_kinds_sdk_is_still_loading(
         },
         source="test",
     )
-    redis_sdk = threading.Event()
+    # The SDK imported later (httpx: http comes after redis in SDK_ORDER) is held back.
+    assert environment.SDK_ORDER.index("redis") < environment.SDK_ORDER.index("http")
+    http_sdk = threading.Event()
     plain_import = environment._import_all
 
-    def slow_redis(modules: Iterable[str]) -> None:
+    def slow_http(modules: Iterable[str]) -> None:
         modules = list(modules)
-        if "redis.asyncio" in modules:
-            assert redis_sdk.wait(10), "the test never let the redis SDK load"
+        if "httpx" in modules and "pika" not in modules:
+            assert http_sdk.wait(10), "the test never let the http SDK load"
         plain_import(modules)
 
-    monkeypatch.setattr(environment, "_import_all", slow_redis)
+    monkeypatch.setattr(environment, "_import_all", slow_http)
     live = LiveEnvironment(inventory)
     shown: list[str] = []
 
@@ -49,12 +51,12 @@ async def test_a_target_shows_while_another_kinds_sdk_is_still_loading(
     discovering = asyncio.ensure_future(live.discover(on_tree))
     try:
         async with asyncio.timeout(10):
-            while "http:api" not in shown:
+            while "redis:cache" not in shown:
                 await asyncio.sleep(0.01)
-        assert shown == ["http:api"]  # redis waits for its SDK; http did not wait for it
+        assert shown == ["redis:cache"]  # http waits for its SDK; redis did not wait for it
         assert not discovering.done()
     finally:
-        redis_sdk.set()
+        http_sdk.set()
     trees = await asyncio.wait_for(discovering, 10)
     assert [tree.id for tree in trees] == ["redis:cache", "http:api"]
     assert sorted(shown) == ["http:api", "redis:cache"]

@@ -14,6 +14,7 @@ from providers.base import Finding, check
 from providers.compose_checks import APPLIES_TO, SCOPE, no_containers
 from providers.compose_model import ContainerView, PortBinding
 from providers.contract import CheckStatus, ParamSpec
+from providers.sweep import shared
 from providers.units import human_bytes
 
 if TYPE_CHECKING:
@@ -91,6 +92,18 @@ class ComposeEngineChecks:
         @staticmethod
         def scope_name(params: Mapping[str, Any]) -> str: ...
 
+    async def _stats(self, ident: str) -> Mapping[str, Any]:
+        """One `docker stats` sample; in a sweep (or a diagnosis) one per container, however
+        many checks ask: the engine takes a second to make each."""
+
+        async def read() -> Mapping[str, Any]:
+            sample: Mapping[str, Any] = await asyncio.to_thread(
+                self.client().api.stats, ident, stream=False
+            )
+            return sample
+
+        return await shared(("compose.stats", ident), read)
+
     @check(
         "compose.resources",
         "Memory and CPU against the limit",
@@ -108,9 +121,7 @@ class ComposeEngineChecks:
         scope = self.scope_name(params)
         if not views:
             return no_containers(f"{scope} (running)")
-        samples = await asyncio.gather(
-            *(asyncio.to_thread(self.client().api.stats, view.id, stream=False) for view in views)
-        )
+        samples = await asyncio.gather(*(self._stats(view.id) for view in views))
         rows: list[dict[str, Any]] = []
         for view, stats in zip(views, samples, strict=True):
             used = memory_used(stats)

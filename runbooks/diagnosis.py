@@ -27,6 +27,7 @@ from typing import Any
 from providers.contract import CheckCall, CheckResult, CheckSpec, CheckStatus, Health, Node
 from providers.environment import LiveEnvironment, PlannedCheck
 from providers.registry import check_catalogue
+from providers.sweep import one_sweep
 from runbooks.engine import (
     BindingError,
     CauseAssessment,
@@ -727,11 +728,28 @@ async def run_candidates(
 
         return answer
 
+    running: dict[tuple[str, str, str], asyncio.Future[CheckResult]] = {}
+    catalogue = check_catalogue()
+
+    async def shared_run(plan: PlannedCheck) -> CheckResult:
+        """One run of a check that several runbooks ask, with the same parameters, on the
+        same target (two docker stats of one container take two seconds)."""
+        spec = catalogue[plan.call.check][1] if plan.call.check in catalogue else None
+        params = _full(spec, plan.call.params) if spec else repr(plan.call.params)
+        key = (plan.node_id, plan.call.check, params)
+        if key not in running:
+            running[key] = asyncio.ensure_future(live.run_check(plan))
+        return await asyncio.shield(running[key])
+
     async def run(candidate: Candidate) -> Finding | None:
         async with gate:
             try:
                 diagnosis = await diagnose(
-                    candidate.runbook, live, candidate.params or {}, known=scoped(candidate)
+                    candidate.runbook,
+                    live,
+                    candidate.params or {},
+                    known=scoped(candidate),
+                    runner=shared_run,
                 )
             except BindingError as error:
                 candidate.unbound = str(error)
@@ -771,9 +789,10 @@ async def diagnose_symptom(
     for candidate in candidates[: RUN_LIMIT * 4]:
         if candidate.runnable:
             bind_candidate(candidate, live, tied)
-    findings = await run_candidates(
-        chosen(candidates), live, scene.known, [*related, *(e for e, _ in focus)], by_node
-    )
+    with one_sweep():  # the runbooks' checks share their reads (one docker stats each)
+        findings = await run_candidates(
+            chosen(candidates), live, scene.known, [*related, *(e for e, _ in focus)], by_node
+        )
     return Report(
         symptom,
         mentions,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -187,6 +187,9 @@ def planned(
 
 # A result already in hand for a planned check (one sweep's, seconds old), or None.
 Known = Callable[[PlannedCheck], CheckResult | None]
+# How a planned check is run (default: LiveEnvironment.run_check); a diagnosis shares one run
+# of the same check between its runbooks.
+Runner = Callable[[PlannedCheck], Awaitable[CheckResult]]
 
 
 async def run_step(
@@ -196,6 +199,7 @@ async def run_step(
     params: Mapping[str, Any],
     kinds: Mapping[str, str],
     known: Known | None = None,
+    runner: Runner | None = None,
 ) -> CheckResult:
     """One step's check, or SKIPPED when its (optional) target is not in this environment, or
     what `known` already holds for it."""
@@ -212,7 +216,7 @@ async def run_step(
     plan = planned(runbook, step, params, kinds)
     if known is not None and (result := known(plan)) is not None:
         return result
-    return await live.run_check(plan)
+    return await (runner or live.run_check)(plan)
 
 
 async def run_steps(
@@ -221,12 +225,13 @@ async def run_steps(
     params: Mapping[str, Any],
     step_ids: list[str] | None = None,
     known: Known | None = None,
+    runner: Runner | None = None,
 ) -> dict[str, CheckResult]:
     """Run the runbook's checks (or those named) concurrently, each within its timeout."""
     steps = [step for step in runbook.checks if step_ids is None or step.id in step_ids]
     kinds = {name: kind for name, (kind, _) in check_catalogue().items()}
     results = await asyncio.gather(
-        *(run_step(runbook, step, live, params, kinds, known) for step in steps)
+        *(run_step(runbook, step, live, params, kinds, known, runner) for step in steps)
     )
     return {step.id: result for step, result in zip(steps, results, strict=True)}
 
@@ -238,10 +243,11 @@ async def diagnose(
     *,
     node: Node | None = None,
     known: Known | None = None,
+    runner: Runner | None = None,
 ) -> Diagnosis:
     params = bind(runbook, live, given or {}, node=node)
     started_at = utc_now()
-    results = await run_steps(runbook, live, params, known=known)
+    results = await run_steps(runbook, live, params, known=known, runner=runner)
     return Diagnosis(
         runbook=runbook,
         environment=live.name,

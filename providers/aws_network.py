@@ -25,6 +25,28 @@ def _vpc_filter(vpc_id: str | None) -> list[dict[str, Any]]:
     return [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
 
 
+def _tables_serving(
+    tables: list[dict[str, Any]], subnets: list[dict[str, Any]]
+) -> dict[str, list[str]]:
+    """Route table id -> the subnets it routes: a subnet's explicitly associated table, or
+    else its VPC's main table (as EC2 routes it)."""
+    explicit: dict[str, str] = {}
+    main: dict[str, str] = {}
+    for table in tables:
+        for association in table.get("Associations", []):
+            if association.get("SubnetId"):
+                explicit[association["SubnetId"]] = table["RouteTableId"]
+            elif association.get("Main"):
+                main[str(table.get("VpcId"))] = table["RouteTableId"]
+    serving: dict[str, list[str]] = {}
+    for subnet in subnets:
+        sid = subnet["SubnetId"]
+        tid = explicit.get(sid) or main.get(str(subnet.get("VpcId")))
+        if tid:
+            serving.setdefault(tid, []).append(sid)
+    return serving
+
+
 class AwsNetwork(AwsSession):
     """Mixed into the ecs provider."""
 
@@ -184,24 +206,36 @@ class AwsNetwork(AwsSession):
     @check(
         "ec2.private_routes",
         "Private route tables have a default route to a NAT gateway",
-        "Route tables without an internet gateway default route, and whether each sends "
-        "0.0.0.0/0 to a NAT gateway that is not a blackhole (aws ec2 describe-route-tables).",
+        "The route tables that serve subnets (the named ones: the tasks'), those without an "
+        "internet gateway default route, and whether each sends 0.0.0.0/0 to a NAT gateway "
+        "that is not a blackhole (aws ec2 describe-route-tables). A table no subnet uses "
+        "routes nothing and is left out.",
         applies_to=("aws.account",),
-        params={"vpc_id": ParamSpec("VPC ID; default: every VPC", str)},
+        params={
+            "vpc_id": ParamSpec("VPC ID; default: every VPC", str),
+            "subnets": ParamSpec("Subnet IDs (comma-separated); default: every subnet", str),
+        },
     )
     async def private_routes(self, params: Mapping[str, Any]) -> Finding:
+        vpc_filter = _vpc_filter(params.get("vpc_id"))
         tables = await self.aws_pages(
-            "ec2", "describe_route_tables", "RouteTables", Filters=_vpc_filter(params.get("vpc_id"))
+            "ec2", "describe_route_tables", "RouteTables", Filters=vpc_filter
         )
+        named = _listed(params.get("subnets"))
+        query: dict[str, Any] = {"SubnetIds": named} if named else {"Filters": vpc_filter}
+        subnets = await self.aws_pages("ec2", "describe_subnets", "Subnets", **query)
+        serving = _tables_serving(tables, subnets)
         private, public, with_nat, without_nat, blackhole = [], [], [], [], []
         evidence = []
         for table in tables:
             tid = table["RouteTableId"]
+            served = serving.get(tid, [])
+            if not served:
+                continue  # no subnet (of those named) uses it
             default = next(
                 (r for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == ANYWHERE),
                 None,
             )
-            subnets = [a["SubnetId"] for a in table.get("Associations", []) if a.get("SubnetId")]
             target = ""
             if default:
                 target = str(
@@ -211,26 +245,22 @@ class AwsNetwork(AwsSession):
                     or default.get("NetworkInterfaceId")
                     or "?"
                 )
+            where = f"{tid} ({', '.join(served)})"
             if target.startswith("igw-"):
                 public.append(tid)
-                evidence.append(f"{tid} public: 0.0.0.0/0 -> {target}")
+                evidence.append(f"{where} public: 0.0.0.0/0 -> {target}")
                 continue
             private.append(tid)
             if default and default.get("State") == "blackhole":
                 blackhole.append(tid)
-                evidence.append(
-                    f"{tid} ({', '.join(subnets) or 'no subnets'}): 0.0.0.0/0 -> {target} BLACKHOLE"
-                )
+                evidence.append(f"{where}: 0.0.0.0/0 -> {target} BLACKHOLE")
             elif target.startswith("nat-"):
                 with_nat.append(tid)
-                evidence.append(
-                    f"{tid} ({', '.join(subnets) or 'no subnets'}): 0.0.0.0/0 -> {target}"
-                )
+                evidence.append(f"{where}: 0.0.0.0/0 -> {target}")
             else:
                 without_nat.append(tid)
                 evidence.append(
-                    f"{tid} ({', '.join(subnets) or 'no subnets'}): "
-                    f"no 0.0.0.0/0 route to a NAT{f' (-> {target})' if target else ''}"
+                    f"{where}: no 0.0.0.0/0 route to a NAT{f' (-> {target})' if target else ''}"
                 )
         facts = {
             "private_tables": private,
@@ -238,6 +268,7 @@ class AwsNetwork(AwsSession):
             "with_nat": with_nat,
             "without_nat": without_nat,
             "blackhole": blackhole,
+            "subnets": sorted(s["SubnetId"] for s in subnets),
         }
         if blackhole or without_nat:
             bad = blackhole + without_nat

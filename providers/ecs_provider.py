@@ -269,6 +269,8 @@ class EcsProvider(
         network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
         if network.get("securityGroups"):
             own["tasks_security_group"] = str(network["securityGroups"][0])
+        if network.get("subnets"):
+            own["subnets"] = ",".join(str(subnet) for subnet in network["subnets"])
         for balancer in service.get("loadBalancers") or []:
             group = str(balancer.get("targetGroupArn") or "")
             if group:

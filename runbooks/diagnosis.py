@@ -234,9 +234,17 @@ class Finding:
         decisive = any(decisive_hold(item) for item in holding)
         facts = sum(_facts_held(item) for item in holding)
         pointed = self.candidate.said + 0.5 * self.candidate.live_said
+        # A decisive fact (a stop reason, a termination reason) names its cause: likely only
+        # because a corroborating check could not run, it weighs as a confirmed one, and
+        # beats a confirmed cause that rests on a count.
+        strength = (
+            max(self.strength, STRENGTH[Verdict.CONFIRMED])
+            if found and decisive
+            else (self.strength)
+        )
         return (
             -int(found and self.relevant),
-            -self.strength,
+            -strength,
             -relation,
             -int(decisive),
             -pointed,
@@ -528,9 +536,7 @@ def candidates_for(
     named_focus = any(role != "failing" for _, role in focus)
     said_words = distinctive(symptom)
     linked = {
-        entity.node.id: bool(
-            said_words & distinctive(f"{entity.node.name}\n{texts[entity.node.id]}")
-        )
+        entity.node.id: bool(said_words & distinctive(everything_said(entity, by_node)))
         for entity, _ in focus
     }
     # With words that point at no runbook at all (a vague report), what is failing is all
@@ -550,7 +556,13 @@ def candidates_for(
         )
         options: list[Candidate] = []
         for entity, role in focus:
-            if role == "failing" and symptom.strip() and base == 0 and words_point:
+            if (
+                role == "failing"
+                and symptom.strip()
+                and base == 0
+                and words_point
+                and not linked.get(entity.node.id)
+            ):
                 continue  # failing, but nothing the operator said points this runbook at it
             if _applies(runbook, entity):
                 live_text = text_score(texts[entity.node.id], runbook)
@@ -562,6 +574,11 @@ def candidates_for(
                 option = Candidate(runbook, entity, role, score, reasons + why)
                 option.live_said = live_text.score
                 option.linked = linked.get(entity.node.id, False)
+                if role == "failing" and option.linked:
+                    option.score += 6
+                    option.reasons.append(
+                        f"what {entity.node.name} holds shares the symptom's words"
+                    )
                 options.append(option)
         for entity in related:
             if _applies(runbook, entity) and (entity.node.id in failing_related or focus_failing):

@@ -112,16 +112,31 @@ async def test_nat_gateways_available_and_failed(aws: MotoAws, provider: EcsProv
     assert failed.facts["available"] == [] and failed.facts["not_available"] == [net["nat"]]
 
 
-async def test_private_routes_with_and_without_nat(aws: MotoAws, provider: EcsProvider) -> None:
+async def test_private_routes_look_at_the_tables_subnets_use(
+    aws: MotoAws, provider: EcsProvider
+) -> None:
     net = _vpc_with_nat(aws)
     ok = await run(provider, "ec2.private_routes", vpc_id=net["vpc"])
-    # the VPC's main table has no default route: private without a NAT
-    assert net["private_rt"] in ok.facts["with_nat"]
-    main_tables = ok.facts["without_nat"]
-    assert ok.status is CheckStatus.FAIL and len(main_tables) == 1
+    # The VPC's main table has no default route, but every subnet has a table of its own:
+    # the main table routes nothing, and is no fault.
+    assert ok.status is CheckStatus.PASS, ok.summary
+    assert ok.facts["with_nat"] == [net["private_rt"]] and ok.facts["without_nat"] == []
+
+    # A new subnet with no table of its own: the main table routes it, with no way out.
     ec2 = aws.client("ec2")
+    isolated = ec2.create_subnet(VpcId=net["vpc"], CidrBlock="10.3.2.0/24")["Subnet"]["SubnetId"]
+    broken = await run(provider, "ec2.private_routes", vpc_id=net["vpc"])
+    assert broken.status is CheckStatus.FAIL, broken.summary
+    (main_table,) = broken.facts["without_nat"]
+    assert any(isolated in line and "no 0.0.0.0/0 route" in line for line in broken.evidence)
+
+    # Asked about the tasks' subnet only, the other subnet's table is none of its business.
+    tasks = await run(provider, "ec2.private_routes", subnets=net["private"])
+    assert tasks.status is CheckStatus.PASS, tasks.summary
+    assert tasks.facts["subnets"] == [net["private"]]
+
     ec2.create_route(
-        RouteTableId=main_tables[0], DestinationCidrBlock="0.0.0.0/0", NatGatewayId=net["nat"]
+        RouteTableId=main_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=net["nat"]
     )
     fixed = await run(provider, "ec2.private_routes", vpc_id=net["vpc"])
     assert fixed.status is CheckStatus.PASS, fixed.summary

@@ -711,17 +711,43 @@ def judge(
     return Finding(candidate, diagnosis, judged)
 
 
+def narrowed(plan: PlannedCheck, entity: Entity | None) -> PlannedCheck:
+    """A check on the entity's own target, narrowed to the entity where the runbook leaves it
+    open: a runbook's "containers within their limits" about one compose service samples that
+    service's containers, not every container of the engine."""
+    if entity is None or plan.node_id.split("/", 1)[0] != entity.root.id:
+        return plan
+    found = check_catalogue().get(plan.call.check)
+    if found is None:
+        return plan
+    accepted = found[1].params
+    extra: dict[str, Any] = {}
+    for name, value in entity.node.params:
+        if name in accepted and plan.call.params.get(name) in (None, ""):
+            try:
+                extra[name] = accepted[name].type(value)
+            except (TypeError, ValueError):
+                continue
+    if not extra:
+        return plan
+    return replace(plan, call=CheckCall(plan.call.check, {**plan.call.params, **extra}))
+
+
 async def run_candidates(
     candidates: Sequence[Candidate],
     live: LiveEnvironment,
     known: Known | None = None,
     related: Sequence[Entity] = (),
     by_node: Mapping[str, list[CheckResult]] | None = None,
+    dependencies: Sequence[Entity] | None = None,
 ) -> list[Finding]:
+    """Run the candidates (AT_ONCE at a time), each on its entity's target and on the
+    `dependencies` (what the focus depends on; default: `related`), and judge them against
+    `related` (all the diagnosis looks at)."""
     by_node = by_node or {}
     gate = asyncio.Semaphore(AT_ONCE)
 
-    tied = {entity.root.id for entity in related}
+    tied = {entity.root.id for entity in (related if dependencies is None else dependencies)}
 
     def scoped(candidate: Candidate) -> Known:
         """Checks on targets neither the entity's nor tied to it are skipped: what they
@@ -731,6 +757,7 @@ async def run_candidates(
         allowed = tied | {entity.root.id} if entity is not None else set()
 
         def answer(plan: PlannedCheck) -> CheckResult | None:
+            plan = narrowed(plan, entity)
             root = plan.node_id.split("/", 1)[0]
             if entity is not None and root not in allowed:
                 return CheckResult(
@@ -759,6 +786,9 @@ async def run_candidates(
         return await asyncio.shield(running[key])
 
     async def run(candidate: Candidate) -> Finding | None:
+        async def runner(plan: PlannedCheck) -> CheckResult:
+            return await shared_run(narrowed(plan, candidate.entity))
+
         async with gate:
             try:
                 diagnosis = await diagnose(
@@ -766,7 +796,7 @@ async def run_candidates(
                     live,
                     candidate.params or {},
                     known=scoped(candidate),
-                    runner=shared_run,
+                    runner=runner,
                 )
             except BindingError as error:
                 candidate.unbound = str(error)
@@ -808,7 +838,12 @@ async def diagnose_symptom(
             bind_candidate(candidate, live, tied)
     with one_sweep():  # the runbooks' checks share their reads (one docker stats each)
         findings = await run_candidates(
-            chosen(candidates), live, scene.known, [*related, *(e for e, _ in focus)], by_node
+            chosen(candidates),
+            live,
+            scene.known,
+            [*related, *(e for e, _ in focus)],
+            by_node,
+            dependencies=related,
         )
     return Report(
         symptom,

@@ -45,7 +45,7 @@ from providers.sweep import shared
 from providers.text import sanitize
 from providers.tls import trust_for
 from providers.units import rough_ms
-from providers.x509 import parse_certificate
+from providers.x509 import CertificateError, parse_certificate
 
 DEFAULT_EXPECTED_STATUS = 200
 DEFAULT_WARN_MS = 1000.0
@@ -207,7 +207,7 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
         if probe.peer_certificate:
             try:
                 certificate = parse_certificate(probe.peer_certificate)
-            except ValueError:
+            except CertificateError:  # tls.certificate says what is wrong with it
                 certificate = None
             if certificate is not None:
                 days = certificate.days_left()

@@ -1,8 +1,9 @@
 """The network under an HTTP endpoint: DNS resolution, the TCP connect, the TLS certificate.
 
 `NetworkChecks` is mixed into HttpProvider and carries the checks `dns.resolve`, `tcp.connect`
-and `tls.certificate`. The certificate check reads the peer certificate without verifying it
-(so an expired or self-signed one can still be described) and parses it with providers.x509.
+and `tls.certificate`. The certificate check reads the certificates the server sends without
+verifying them (so an expired or self-signed one can still be described), and describes them
+with providers.x509: the server's own certificate, and whether the chain is in order.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from providers.base import Finding, check
@@ -29,7 +31,7 @@ from providers.endpoints import (
     hostport,
     split_host_port,
 )
-from providers.x509 import parse_certificate
+from providers.x509 import CertificateError, Chain, parse_certificate, parse_chain
 
 DEFAULT_CERT_WARN_DAYS = 14
 
@@ -190,7 +192,8 @@ class NetworkChecks:
         "tls.certificate",
         "TLS certificate valid and for this host",
         "Reads the server's certificate without verifying it and reports its expiry, whether it "
-        "names the host, its issuer and subject (openssl s_client -connect HOST:PORT).",
+        "names the host, its issuer, subject and key, and whether the chain the server sends is "
+        "in order (openssl s_client -showcerts -connect HOST:PORT).",
         applies_to=("http.endpoint",),
         params={
             "host": ParamSpec("Host to connect to instead of the URL's"),
@@ -241,58 +244,158 @@ class NetworkChecks:
             )
         try:
             tls = writer.get_extra_info("ssl_object")
-            der = tls.getpeercert(binary_form=True) if tls is not None else None
+            leaf = tls.getpeercert(binary_form=True) if tls is not None else None
+            chain = _served_chain(tls) if leaf else None
             version = tls.version() if tls is not None else None
         finally:
             writer.close()
-        if not der:
-            return Finding(
-                CheckStatus.FAIL,
-                f"{where}: the server sent no certificate",
-                {"host": host, "port": port, "error": TLS, "tls_version": version},
-            )
-        cert = parse_certificate(der)
-        now = utc_now()
-        days = cert.days_left(now)
-        matches = cert.matches(host)
-        facts = {
-            "host": host,
-            "port": port,
-            "subject": cert.subject,
-            "issuer": cert.issuer,
-            "not_before": cert.not_before.isoformat(),
-            "not_after": cert.not_after.isoformat(),
-            "days_left": days,
-            "hostname_matches": matches,
-            "sans": cert.sans,
-            "self_signed": cert.self_signed,
-            "tls_version": version,
-        }
-        evidence = (
-            f"subject: {cert.subject}",
-            f"issuer:  {cert.issuer}" + ("  (self-signed)" if cert.self_signed else ""),
-            f"valid:   {cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC",
-            f"names:   {', '.join(cert.sans) or '(no subjectAltName)'}",
+        served = chain or ([leaf] if leaf else [])
+        return certificate_finding(host, port, served, version, warn_days, whole_chain=bool(chain))
+
+
+def certificate_finding(
+    host: str,
+    port: int,
+    served: Sequence[bytes],
+    tls_version: str | None,
+    warn_days: int = DEFAULT_CERT_WARN_DAYS,
+    now: datetime | None = None,
+    *,
+    whole_chain: bool = True,
+) -> Finding:
+    """The `tls.certificate` finding on the certificates `host:port` served, its own first.
+
+    `whole_chain` is False when only the server's own certificate could be read, so whether
+    its chain is in order is unknown.
+    """
+    where = hostport(host, port)
+    now = now or utc_now()
+    if not served:
+        return Finding(
+            CheckStatus.FAIL,
+            f"{where}: the server sent no certificate",
+            {"host": host, "port": port, "error": TLS, "tls_version": tls_version},
         )
-        problems: list[str] = []
-        if cert.not_after <= now:
-            problems.append(f"certificate expired {-days} days ago ({cert.not_after:%Y-%m-%d})")
-        elif cert.not_before > now:
-            problems.append(f"certificate not valid before {cert.not_before:%Y-%m-%d}")
-        if not matches:
-            named = ", ".join(cert.sans) or f"CN={cert.common_name}"
-            problems.append(f"certificate does not name {host} (it names {named})")
-        if problems:
-            return Finding(CheckStatus.FAIL, f"{where}: {'; '.join(problems)}", facts, evidence)
-        summary = f"valid for {days} more days, until {cert.not_after:%Y-%m-%d}"
-        if days < warn_days:
-            return Finding(
-                CheckStatus.WARN,
-                f"{where}: certificate expires in {days} days ({cert.not_after:%Y-%m-%d})",
-                facts,
-                evidence,
-            )
-        return Finding(CheckStatus.PASS, f"{where}: {summary}", facts, evidence)
+    try:
+        cert = parse_certificate(served[0])
+    except CertificateError as error:  # the handshake took it, but it cannot be described
+        reason = f"the server's certificate could not be parsed: {error}"
+        return Finding(
+            CheckStatus.ERROR,
+            f"{where}: {reason}",
+            {
+                "host": host,
+                "port": port,
+                "error": TLS,
+                "reason": reason,
+                "tls_version": tls_version,
+            },
+            (f"certificate from {where} ({len(served[0])} bytes) -> {error}",),
+        )
+    chain: Chain | None = None
+    if not whole_chain:
+        chain_line = "chain:   unknown (this Python reads only the server's own certificate)"
+    else:
+        try:
+            chain = parse_chain(served) if len(served) > 1 else Chain((cert,))
+        except CertificateError as error:  # the server's own certificate still says enough
+            chain_line = f"chain:   {len(served)} certificates, one unreadable: {error}"
+        else:
+            chain_line = _chain_line(chain)
+    days = cert.days_left(now)
+    matches = cert.matches(host)
+    facts = {
+        "host": host,
+        "port": port,
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
+        "days_left": days,
+        "hostname_matches": matches,
+        "sans": cert.sans,
+        "self_signed": cert.self_signed,
+        "tls_version": tls_version,
+        "key_type": cert.key_type,
+        "key_bits": cert.key_bits,
+        "key_curve": cert.key_curve,
+        "signature_algorithm": cert.signature_algorithm,
+        "chain_length": len(served) if whole_chain else None,
+        "chain_in_order": chain.in_order if chain is not None else None,
+    }
+    evidence = (
+        f"subject: {cert.subject}",
+        f"issuer:  {cert.issuer}" + ("  (self-signed)" if cert.self_signed else ""),
+        f"valid:   {cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC",
+        f"names:   {', '.join(cert.sans) or '(no subjectAltName)'}",
+        f"key:     {cert.key}; signature {cert.signature_algorithm}",
+        chain_line,
+        *(_chain_listing(chain) if chain is not None else ()),
+    )
+    # An out-of-order chain is reported, not judged: most clients reorder it, and the runbooks
+    # read a warning as "expires soon".
+    problems: list[str] = []
+    if cert.not_after <= now:
+        problems.append(f"certificate expired {-days} days ago ({cert.not_after:%Y-%m-%d})")
+    elif cert.not_before > now:
+        problems.append(f"certificate not valid before {cert.not_before:%Y-%m-%d}")
+    if not matches:
+        named = ", ".join(cert.sans) or f"CN={cert.common_name}"
+        problems.append(f"certificate does not name {host} (it names {named})")
+    if problems:
+        return Finding(CheckStatus.FAIL, f"{where}: {'; '.join(problems)}", facts, evidence)
+    summary = f"valid for {days} more days, until {cert.not_after:%Y-%m-%d}"
+    if days < warn_days:
+        return Finding(
+            CheckStatus.WARN,
+            f"{where}: certificate expires in {days} days ({cert.not_after:%Y-%m-%d})",
+            facts,
+            evidence,
+        )
+    return Finding(CheckStatus.PASS, f"{where}: {summary}", facts, evidence)
+
+
+def _chain_line(chain: Chain) -> str:
+    count = len(chain.certificates)
+    if count == 1:
+        return "chain:   the server's certificate alone"
+    if chain.in_order:
+        return f"chain:   {count} certificates, in order (each issued by the next)"
+    first = chain.misplaced()[0]
+    certificate, following = chain.certificates[first], chain.certificates[first + 1]
+    return (
+        f"chain:   {count} certificates, out of order: {first} is issued by "
+        f"{certificate.issuer or '(empty name)'}, but {first + 1} is "
+        f"{following.subject or '(empty name)'}"
+    )
+
+
+def _chain_listing(chain: Chain) -> tuple[str, ...]:
+    """Each certificate as `openssl s_client -showcerts` lists it, when there are several."""
+    if len(chain.certificates) < 2:
+        return ()
+    return tuple(
+        f" {position} s:{certificate.subject}  i:{certificate.issuer}"
+        for position, certificate in enumerate(chain.certificates)
+    )
+
+
+def _served_chain(tls: ssl.SSLObject | None) -> list[bytes] | None:
+    """The certificates the server sent, as sent, or None where this Python cannot tell.
+
+    Python 3.13 has `SSLObject.get_unverified_chain()`; 3.10 to 3.12 have it only on the
+    private `_sslobj`, read here because the standard library offers no other way to see the
+    intermediates a server sends. Elsewhere the check sees the server's own certificate alone.
+    """
+    if tls is None:
+        return None
+    public = getattr(tls, "get_unverified_chain", None)
+    if public is not None:
+        return [bytes(der) for der in public() or ()]
+    private = getattr(getattr(tls, "_sslobj", None), "get_unverified_chain", None)
+    if private is None:
+        return None
+    return [ssl.PEM_cert_to_DER_cert(cert.public_bytes()) for cert in private() or ()]
 
 
 async def _resolve(host: str) -> list[str]:

@@ -161,10 +161,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "runbooks":
         return _runbooks(args)
     if args.command == "import":
-        from runbooks.importer import run_import
+        from runbooks.importer import NO_SYMPTOMS, run_import
 
         code, report = run_import(Path(args.guide), Path(args.output) if args.output else None)
-        sys.stdout.write(report)
+        (sys.stderr if code == NO_SYMPTOMS else sys.stdout).write(report)
         return code
     if args.command == "suggest":
         from tui import headless_runbooks

@@ -24,7 +24,6 @@ from runbooks.commands import kinds_used, programs, references
 from runbooks.importer.commands import Command, looks_like_command, split_block
 from runbooks.importer.labels import STEP_VERBS, label_role, table_roles
 from runbooks.importer.mapping import Arg, Mapping_, map_command
-from runbooks.importer.markdown import Block, Section, slugify, strip_inline
 from runbooks.importer.params import (
     SECRET_NAME,
     ParamTable,
@@ -37,6 +36,7 @@ from runbooks.importer.params import (
 from runbooks.importer.prose import prose_checks
 from runbooks.importer.purpose import FILES, IMAGES, SETUP, purpose
 from runbooks.importer.report import CommandRecord
+from runbooks.importer.sections import Block, Inline, Section, slugify
 
 SNIPPET_LIMIT = 1500
 # An argument that holds a placeholder or a variable (`$x`, `<x>`, `your-x`, `sg-xxx`).
@@ -89,12 +89,12 @@ class Builder:
         return self.cause.fixes if self.cause is not None else self.groups[-1][1]
 
     def _new_cause(self, title: str) -> None:
-        self.cause = CauseDraft(strip_inline(title).rstrip(":").strip() or self.draft.title)
+        self.cause = CauseDraft(_words(title).rstrip(":").strip() or self.draft.title)
         self.draft.causes.append(self.cause)
         self.explicit = True
 
     def _symptom(self, text: str) -> None:
-        text = strip_inline(text)
+        text = _words(text)
         if text and text not in self.draft.symptoms:
             self.draft.symptoms.append(text)
         for quoted in re.findall(r"\"([^\"]{6,})\"", text):
@@ -112,6 +112,8 @@ class Builder:
     def feed(self, blocks: list[Block]) -> None:
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
+            if self.zone == "symptom" and index and blocks[index - 1].quoted and not block.quoted:
+                self.zone = "diagnosis"  # the quote held the symptom; what follows looks into it
             if block.kind == "code":
                 self._code(block)
             elif block.kind == "table":
@@ -120,16 +122,16 @@ class Builder:
                 block.kind == "item"
                 and following is not None
                 and following.kind == "code"
-                and following.indent > block.indent
+                and following.depth > block.depth
                 and not block.label
-                and "`" not in block.text
+                and not block.code_spans
                 and self.zone != "symptom"
             ):
-                self.context = strip_inline(block.text).rstrip(":")[:80]  # titles its code
+                self.context = block.text.rstrip(":")[:80]  # titles its code
             elif block.kind in {"paragraph", "item"}:
                 self._text(block)
 
-    def start_label(self, label: str, rest: str = "") -> bool:
+    def start_label(self, label: str, rest: Inline | None = None) -> bool:
         role = label_role(label)
         if not role:
             return False
@@ -140,51 +142,53 @@ class Builder:
             self.cause = None
         elif role in {"causes", "diagnosis"}:
             self.cause = None
-        elif role == "cause" and rest:
-            self._new_cause(rest)
-            rest = ""
+        elif role == "cause" and rest is not None and rest.text:
+            self._new_cause(rest.text)
+            rest = None
         elif role == "solution":
             self.seen_fix = True
         self.zone, self.context = role, ""
-        if rest:
+        if rest is not None and rest.text:
             self._prose(rest, None)
         return True
 
     def _text(self, block: Block) -> None:
         if block.label is not None and self.start_label(block.label, block.rest):
             return
-        numbered_title = block.numbered and block.indent <= 3
+        numbered_title = block.numbered and block.depth == 0
         if numbered_title and block.label and self.zone != "symptom":
             title = block.label
             if self.zone == "diagnosis" or re.match(STEP_VERBS, title, re.I):
-                self.context = strip_inline(f"{title} {block.rest}").rstrip(":")[:80]
-                if "`" in block.rest:
+                self.context = _words(f"{title} {block.rest.text}").rstrip(":")[:80]
+                if block.rest.code:
                     self._prose(block.rest, block)
                 return
             self._new_cause(title)
-            if block.rest and not re.fullmatch(r"[:(].*", block.rest):
-                self.cause.description.append(strip_inline(block.rest))  # type: ignore[union-attr]
+            if block.rest.text and not re.fullmatch(r"[:(].*", block.rest.text):
+                self.cause.description.append(block.rest.text)  # type: ignore[union-attr]
             self.zone = "cause"
+            if any(looks_like_command(span) for span in block.rest.code):
+                self._prose(block.rest, block)  # how to confirm this cause
             return
         if block.label:  # a bold lead that is no known label: "**Check logs**:"
-            self.context = strip_inline(block.label)
-            if block.rest:
+            self.context = block.label
+            if block.rest.text:
                 self._prose(block.rest, block)
             return
-        self._prose(block.text, block)
+        self._prose(block.words, block)
 
-    def _prose(self, text: str, block: Block | None) -> None:
-        text = text.strip()
+    def _prose(self, words: Inline, block: Block | None) -> None:
+        text = words.text.strip()
         if not text:
             return
         if self.zone == "symptom":
             self._symptom(text)
             return
-        spans = [span for span in re.findall(r"`([^`\n]+)`", text) if looks_like_command(span)]
+        spans = [span for span in words.code if looks_like_command(span)]
         if self.zone == "cause" and self.cause is not None and not spans and block is None:
-            self.cause.description.append(strip_inline(text))
+            self.cause.description.append(text)
             return
-        plain = strip_inline(text).rstrip(":")
+        plain = text.rstrip(":")
         if block is not None and block.kind == "item" and not spans:
             self._fixes().append({"title": plain[:120], "manual": plain})
             self.context = plain[:80]
@@ -371,23 +375,41 @@ class Builder:
 
     # -- tables ----------------------------------------------------------------------------
     def _table(self, block: Block) -> None:
-        roles = table_roles(block.rows[0]) if block.rows else None
+        roles = table_roles(block.header) if block.rows else None
         if roles is None:
+            self._command_rows(block)
             return
         symptom, meaning, fix = roles
         for row in block.rows[1:]:
-            cells = row + [""] * (len(block.rows[0]) - len(row))
-            lead = strip_inline(cells[symptom])
-            title = f"{lead}: {strip_inline(cells[meaning])}" if meaning is not None else lead
+            cells = row + [Inline()] * (len(block.rows[0]) - len(row))
+            lead = cells[symptom].text
+            title = f"{lead}: {cells[meaning].text}" if meaning is not None else lead
             self._new_cause(title)
             self._symptom(title)
             if re.fullmatch(r"[A-Z]{1,5}-?\d{2,5}", lead):
                 self.cause.signatures.append(rf"\b{lead}\b")  # type: ignore[union-attr]
             self.zone, self.context = "solution", title
-            self._prose(cells[fix], None) if "`" in cells[fix] else self._fixes().append(
-                {"title": strip_inline(cells[fix])[:120], "manual": strip_inline(cells[fix])}
+            self._prose(cells[fix], None) if cells[fix].code else self._fixes().append(
+                {"title": cells[fix].text[:120], "manual": cells[fix].text}
             )
         self.zone, self.cause = "intro", None
+
+    def _command_rows(self, block: Block) -> None:
+        """A table of steps and their commands (`| Target health | `aws elbv2 ...` |`): each
+        command is a step, titled by the first cell of its row."""
+        if self.zone == "symptom" and any(
+            looks_like_command(span) for row in block.rows[1:] for cell in row for span in cell.code
+        ):
+            self.zone = "diagnosis"  # commands right after the symptom: how to see it
+        for number, row in enumerate(block.rows[1:], start=block.line + 2):
+            title = row[0].text if row and not row[0].code else ""
+            for cell in row:
+                for span in cell.code:
+                    if not looks_like_command(span):
+                        continue
+                    for command in split_block(span, "bash", number - 1)[0]:
+                        command.title = command.title or title
+                        self._command(command)
 
     # -- the end ---------------------------------------------------------------------------
     def finish(self) -> None:
@@ -409,6 +431,11 @@ class Builder:
         self.add_prose_checks(" ".join([self.draft.title, *self.draft.symptoms]), single)
         if not self.draft.symptoms:
             self.draft.symptoms.append(self.draft.title)
+
+
+def _words(text: str) -> str:
+    """Text on one line, its runs of spaces and line breaks made one space."""
+    return " ".join(text.split())
 
 
 def _on_its_own_machine(command: Command, run: str, specs: Mapping[str, Any]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from providers.postgres_sql import ACTING_FUNCTIONS
 from runbooks.importer.vocabulary import CHANGING, DESTRUCTIVE, REDIS_WORDS, SQL_WORDS, TOOLS
 
 SHELL_LANGS = {"", "bash", "sh", "shell", "console", "zsh", "powershell", "ps1", "pwsh", "cmd"}
@@ -19,6 +20,9 @@ SQL_LANGS = {"sql", "psql", "postgres", "postgresql"}
 
 _PLACEHOLDER_TOKEN = re.compile(r"<[A-Za-z][\w-]*>(?=[\s'\":/.,;|)]|$)")
 _LOCAL_SUBSTITUTIONS = re.compile(r"^(?:date|uname|whoami|hostname|pwd|id)\b")
+# The prompt of an interactive client: redis-cli's `127.0.0.1:6379>` (`[2]` for a database),
+# psql's `orders=#` / `orders=>`, or a bare `>`.
+_SESSION_PROMPT = re.compile(r"^(?:[\w.-]+:\d+(?:\[\d+\])?>|[\w-]+=[#>]|>(?!>))\s*")
 
 
 @dataclass
@@ -144,9 +148,17 @@ def is_shell_command(text: str) -> bool:
     )
 
 
+def is_sql_statement(text: str) -> bool:
+    """A statement (`SELECT ... FROM ...`, `VACUUM ANALYZE orders;`), not a word of prose."""
+    return first_word(text).lower() in SQL_WORDS and bool(
+        re.search(r"\bfrom\b|;\s*$", text, re.IGNORECASE)
+    )
+
+
 def looks_like_command(span: str) -> bool:
-    """An inline code span that is a command (`docker compose restart api`), not a name."""
-    return len(tokenize(span)) >= 2 and is_shell_command(span)
+    """An inline code span that is a command (`docker compose restart api`, an SQL
+    statement), not a name."""
+    return len(tokenize(span)) >= 2 and (is_shell_command(span) or is_sql_statement(span))
 
 
 def _is_session_opener(words: list[str]) -> str:
@@ -183,8 +195,7 @@ def split_block(code: str, lang: str, line: int) -> tuple[list[Command], list[tu
             title = _comment_title(stripped.lstrip("#/ ").removeprefix("REM "))
             continue
         text = re.sub(r"^(?:\$|PS>|PS [^>]*>)\s+", "", stripped)
-        prompt = text.startswith(">") and not text.startswith(">>")
-        text = text.lstrip("> ").strip() if prompt else text
+        text = _SESSION_PROMPT.sub("", text).strip()
         while (text.endswith(("\\", "`")) or not _balanced(text)) and index < len(lines):
             text += "\n" + lines[index]
             index += 1
@@ -207,8 +218,12 @@ def split_block(code: str, lang: str, line: int) -> tuple[list[Command], list[tu
                 commands.append(_make(text, number, lang, title or comment, kind=kind))
                 continue  # the session's title holds for each of its lines
         if not is_shell_command(text):
-            if word in SQL_WORDS and re.search(r"\bfrom\b|;", text, re.IGNORECASE):
-                commands.append(_make(text, number, lang, title or comment, kind="sql"))
+            statement, end = (
+                _sql_continued(text, lines, index) if word in SQL_WORDS else (text, index)
+            )
+            if word in SQL_WORDS and re.search(r"\bfrom\b|;", statement, re.IGNORECASE):
+                index = end
+                commands.append(_make(statement, number, lang, title or comment, kind="sql"))
             elif re.match(r"^https?://\S+$", text):
                 commands.append(_make(text, number, lang, title or comment, kind="url"))
             else:
@@ -226,9 +241,27 @@ def split_block(code: str, lang: str, line: int) -> tuple[list[Command], list[tu
     return commands, unknown
 
 
+def _sql_continued(text: str, lines: list[str], index: int) -> tuple[str, int]:
+    """An SQL statement with the lines that continue it (`WHERE ...`, `ORDER BY ...`) up to
+    its semicolon, and the index of the line after it; a blank line, a comment, a command or
+    a line that starts another statement ends it too."""
+    while not text.rstrip().endswith(";") and index < len(lines):
+        following = lines[index].strip()
+        if (
+            not following
+            or following.startswith(("#", "--"))
+            or is_shell_command(following)
+            or first_word(following).lower() in SQL_WORDS
+        ):
+            break
+        text += "\n" + lines[index]
+        index += 1
+    return text, index
+
+
 def _session_follows(rest: list[str], opener: str) -> bool:
     for raw in rest:
-        text = raw.strip().lstrip("> ").strip()
+        text = _SESSION_PROMPT.sub("", raw.strip()).strip()
         if not text or text.startswith(("#", "--")):
             continue
         words = SQL_WORDS if opener == "sql" else REDIS_WORDS
@@ -310,6 +343,7 @@ def tool_of(words: list[str], kind: str = "") -> str:
         "pg_isready": "psql",
         "rabbitmqctl": "rabbitmq",
         "rabbitmqadmin": "rabbitmq",
+        "rabbitmq-diagnostics": "rabbitmq",
         "curl": "curl",
         "wget": "curl",
         "nc": "net",
@@ -360,8 +394,10 @@ def _make(text: str, line: int, lang: str, title: str, kind: str = "") -> Comman
     if re.search(r"\|\s*(?:docker\S*\s.*\s)?psql\b", flat):
         checked.append("psql < restore")  # a dump piped into psql overwrites data
     command.destructive = any(re.search(p, t) for p in DESTRUCTIVE for t in checked if t)
-    command.changing = command.destructive or any(
-        re.search(p, t) for p in CHANGING for t in checked if t
+    command.changing = (
+        command.destructive
+        or any(re.search(p, t) for p in CHANGING for t in checked if t)
+        or bool(command.sql and ACTING_FUNCTIONS.search(command.sql))  # pg_terminate_backend()
     )
     return command
 

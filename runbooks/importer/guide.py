@@ -14,8 +14,8 @@ from providers.registry import action_catalogue, check_catalogue
 from providers.yamlsource import SourceError
 from runbooks.importer.build import Builder, Draft
 from runbooks.importer.labels import label_role, table_roles
-from runbooks.importer.markdown import Block, Section, parse, slugify, strip_inline
 from runbooks.importer.report import MAPPED, Coverage, SectionRecord
+from runbooks.importer.sections import Block, Section, parse, slugify
 from runbooks.loader import load_runbook
 from runbooks.model import Runbook
 
@@ -43,7 +43,12 @@ PROCEDURE_END = re.compile(
     r"commands|health check|diagnostics)$",
     re.IGNORECASE,
 )
-TITLE_PREFIX = re.compile(r"^(?:(?:problem|issue|error|symptom)\s*:\s*|\d+[.)]\s*)+", re.I)
+# A question about what happens ("Why are users logged out?") names a problem, like a symptom.
+WHY = re.compile(r"^why\b.*\?$", re.IGNORECASE)
+TITLE_PREFIX = re.compile(r"^(?:(?:problem|issue|error|symptom)\s*:\s*|\d+[.)](?:\s+|$))+", re.I)
+
+
+NO_SYMPTOMS = 3  # the exit code of `triage import` for a guide with no symptom section
 
 
 @dataclass
@@ -58,14 +63,22 @@ class ImportResult:
 
 
 def clean_title(title: str) -> str:
-    title = TITLE_PREFIX.sub("", strip_inline(title)).strip()
+    title = TITLE_PREFIX.sub("", " ".join(title.split())).strip()
     return title.strip("\"'“”").strip() or title
 
 
 def _flatten_labels(section: Section) -> None:
-    """`#### Symptom` / `#### Solution` headings are labels of their parent, not sections."""
+    """`#### Symptom` / `#### Solution` headings are labels of their parent, not sections.
+
+    Not under the guide itself (the root, or the one level-1 heading that titles the whole
+    guide): there a `## Quick fixes` or `## Solutions` is a part of the guide of its own."""
     for child in section.children:
         _flatten_labels(child)
+    titles_the_guide = section.level == 0 or (
+        section.level == 1 and section.parent is not None and section.parent.children == [section]
+    )
+    if titles_the_guide:
+        return
     kept: list[Section] = []
     for child in section.children:
         if label_role(child.title) and not child.children:
@@ -86,12 +99,12 @@ def classify(section: Section) -> str:
     if REFERENCE.match(title) or not blocks:
         return "reference"
     roles = {label_role(b.label) for b in blocks if b.label}
-    tables = [b for b in blocks if b.kind == "table" and b.rows and table_roles(b.rows[0])]
+    tables = [b for b in blocks if b.kind == "table" and table_roles(b.header)]
     if "symptom" in roles or tables:
         return "symptom"
-    if TITLE_PREFIX.match(strip_inline(section.title)) and not section.title[:1].isdigit():
+    if TITLE_PREFIX.match(section.title) and not section.title[:1].isdigit():
         return "symptom"
-    if re.match(r"^[\"'“]", section.title):
+    if re.match(r"^[\"'“]", section.title) or WHY.match(title):
         return "symptom"
     if PROCEDURE_START.match(title):
         return "procedure" if any(b.kind == "code" for b in blocks) else "reference"
@@ -199,7 +212,9 @@ def import_guide(path: Path) -> ImportResult:
     result = ImportResult(path, coverage=Coverage(path.name))
     for section in root.walk()[1:]:
         kind = classify(section)
-        record = SectionRecord(section.slug, clean_title(section.title), section.line, kind, "")
+        record = SectionRecord(
+            section.slug, clean_title(section.title), section.line, kind, "", level=section.level
+        )
         result.coverage.sections.append(record)
         if kind in {"reference", "container"}:
             record.outcome = "skipped"
@@ -241,12 +256,16 @@ def write_runbooks(result: ImportResult, out_dir: Path) -> list[Path]:
 def run_import(guide: Path, out_dir: Path | None) -> tuple[int, str]:
     """For `triage import GUIDE.md [-o DIR]`: (exit code, the report to print).
 
-    0: every runbook validated; 1: some section failed to import; 2: the guide cannot be read.
+    0: every runbook validated; 1: some section failed to import; 2: the guide cannot be read;
+    3 (`NO_SYMPTOMS`): the guide has no symptom section, and the report says which headings it
+    saw and what it looks for.
     """
     try:
         result = import_guide(guide)
     except OSError as error:
         return 2, f"triage import: cannot read {guide}: {error.strerror or error}\n"
+    if not result.coverage.symptom_sections:
+        return NO_SYMPTOMS, result.coverage.no_symptoms()
     report = result.coverage.render()
     if out_dir is not None:
         written = write_runbooks(result, out_dir)

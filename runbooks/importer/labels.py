@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from runbooks.importer.markdown import strip_inline
-
 LABELS: list[tuple[str, str]] = [
     ("symptom", r"^(?:symptoms?|error messages?|what you (?:see|notice)|what happens|signs?)$"),
     (
@@ -29,13 +27,13 @@ STEP_VERBS = r"^(?:check|verify|test|inspect|confirm|look|review|find|identify|m
 
 
 def label_role(label: str) -> str:
-    lowered = strip_inline(label).lower().rstrip(":").strip()
+    lowered = " ".join(label.split()).lower().rstrip(":").strip()
     return next((role for role, pattern in LABELS if re.search(pattern, lowered)), "")
 
 
 def table_roles(header: list[str]) -> tuple[int, int | None, int] | None:
     """(symptom, meaning, fix) columns of a symptom/fix or error-code table, or None."""
-    lowered = [strip_inline(cell).lower() for cell in header]
+    lowered = [" ".join(cell.split()).lower() for cell in header]
 
     def find(pattern: str) -> int | None:
         return next((i for i, cell in enumerate(lowered) if re.search(pattern, cell)), None)

@@ -78,7 +78,9 @@ RULES: list[Rule] = [
         "postgres.database_size",
         args=("database",),
     ),
-    Rule("sql", r"pg_stat_replication|pg_is_in_recovery|pg_last_wal", "postgres.replication"),
+    Rule(
+        "sql", r"pg_stat_replication|pg_is_in_recovery|pg_last_(?:wal|xact)", "postgres.replication"
+    ),
     Rule("sql", r"^select\s+(?:1|version\(\))\s*;?$", "postgres.ready"),
     Rule(
         "sql", r"pg_terminate_backend\(\s*\d+", action="postgres.terminate_backend", args=("pid",)
@@ -108,7 +110,7 @@ RULES: list[Rule] = [
     Rule(
         "rabbitmq",
         r"\b(?:status|ping|cluster_status|node_health_check|check_running|"
-        r"await_startup|list_connections)\b",
+        r"check_port_connectivity|check_port_listener|await_startup|list_connections)\b",
         "rabbitmq.connect",
     ),
     Rule("curl", r"://[^/\s]+:15672/api/queues", "rabbitmq.queues"),
@@ -316,6 +318,8 @@ def find_rule(command: Command) -> tuple[Rule | None, str]:
     for rule in RULES:
         if rule.tool == family and re.search(rule.match, text, re.IGNORECASE):
             if rule.check and command.changing:
+                if rule.name == "postgres.query":  # reads like a query, acts on the server
+                    return _sql_rule(rule, command)
                 passed = passed or rule
                 continue
             return _sql_rule(rule, command)

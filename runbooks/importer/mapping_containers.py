@@ -47,6 +47,12 @@ CONTAINER_RULES: list[Rule] = [
     ),
     Rule(
         "kubectl",
+        rf"\bget\s+{_PODS}.*\bstatus\.phase[=\s]+pending\b",
+        "k8s.pending_pods",
+        args=("namespace", "selector", "pod"),
+    ),
+    Rule(
+        "kubectl",
         rf"\bget\s+(?:{_PODS}|pods?/)",
         "k8s.unready_pods",
         args=("namespace", "selector", "pod"),

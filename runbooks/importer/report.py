@@ -6,6 +6,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 MAPPED = {"check", "action"}
+KIND_WHY = {
+    "container": "only holds other sections",
+    "reference": "reference: no symptom label, symptom table or problem in its title",
+    "procedure": "a procedure: commands, but no problem named",
+}
+LOOKS_FOR = """\
+A symptom section is a heading over a **Symptom**: label (also Symptoms, Error message, What
+you see: bold, in a block quote, or a heading of its own), a heading over a table with
+symptom or error-code and fix columns, a title that names a problem (error, fails, cannot,
+timeout, slow, crash, ...), an error message as the title ("..." or Error: ...), or a question
+asking why something happens ("Why ...?")."""
 
 
 @dataclass
@@ -34,6 +45,7 @@ class SectionRecord:
     outcome: str  # runbook | cause | skipped | failed
     runbook: str = ""
     detail: str = ""
+    level: int = 1  # of its heading (1 for `#`)
 
 
 @dataclass
@@ -93,7 +105,24 @@ class Coverage:
                 reasons[reason] += 1
         return dict(reasons.most_common())
 
+    def no_symptoms(self) -> str:
+        """Why nothing can be imported, when the guide has no symptom section; else ""."""
+        if self.symptom_sections:
+            return ""
+        lines = [f"triage import: no symptom section found in {self.guide}: nothing to import."]
+        if self.sections:
+            lines.append(f"Headings seen ({len(self.sections)}):")
+            lines += [
+                f"  {'  ' * (s.level - 1)}{s.title}  ({KIND_WHY.get(s.kind, s.kind)})"
+                for s in self.sections
+            ]
+        else:
+            lines.append("Headings seen: none (the guide has no headings to divide it).")
+        return "\n".join([*lines, LOOKS_FOR]) + "\n"
+
     def render(self) -> str:
+        if not self.symptom_sections:
+            return self.no_symptoms()
         lines = [f"Import of {self.guide}", ""]
         symptoms = self.symptom_sections
         done = [s for s in symptoms if s.outcome in {"runbook", "cause"}]

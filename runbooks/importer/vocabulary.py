@@ -15,8 +15,9 @@ def _words(text: str) -> frozenset[str]:
 TOOLS = _words(
     """
     docker docker-compose kubectl helm aws curl wget psql pg_isready pg_dump pg_restore vacuumdb
-    redis-cli rabbitmqctl rabbitmqadmin nc ncat telnet nslookup dig host openssl ping traceroute
-    ss netstat df du free top htop watch grep find cat echo ls terraform pulumi systemctl
+    redis-cli rabbitmqctl rabbitmqadmin rabbitmq-diagnostics nc ncat telnet nslookup dig host
+    openssl ping traceroute ss netstat df du free top htop watch grep find cat echo ls terraform
+    pulumi systemctl
     journalctl ufw iptables sleep gunzip cp mv rm nano vi vim certbot chmod chown fallocate mkswap
     swapon taskkill findstr tail head less jq python python3 node npm kill ps alembic git make ssh
     scp tar gzip export for while uname date mkdir tee xargs awk sed sort uniq wc cut lsof

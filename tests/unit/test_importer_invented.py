@@ -10,7 +10,7 @@ import yaml
 from runbooks.importer import import_guide
 from runbooks.importer.commands import split_block
 from runbooks.importer.guide import ImportResult
-from runbooks.importer.markdown import parse
+from runbooks.importer.sections import parse
 
 GUIDE = textwrap.dedent(
     """\
@@ -151,9 +151,10 @@ def test_markdown_sections_labels_tables_and_indented_fences() -> None:
     labels = [block.label for block in queue.blocks if block.label]
     assert labels[:3] == ["What you see", "How to check", "Likely causes"]
     code = [block for block in queue.blocks if block.kind == "code"]
-    assert code[1].indent == 3 and code[1].text == "$ nc -zv db.internal 5432"
+    assert code[1].depth == 1 and code[1].text == "$ nc -zv db.internal 5432"  # in its item
     table = root.walk()[-1].blocks[0]
-    assert table.rows[0] == ["Error", "Fix"] and len(table.rows) == 3
+    assert table.header == ["Error", "Fix"] and len(table.rows) == 3
+    assert table.rows[1][1].code == ("redis-cli DEL session:<user-id>",)
 
 
 def test_commands_join_continuations_and_read_sessions() -> None:

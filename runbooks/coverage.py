@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from runbooks.importer.guide import _flatten_labels, classify, clean_title
-from runbooks.importer.markdown import parse
+from runbooks.importer.sections import parse
 from runbooks.model import Runbook
 
 COVERAGE_DIR = Path(__file__).parent / "library" / "coverage"

@@ -84,14 +84,17 @@ class World:
         self._stack = contextlib.ExitStack()
         self._made: dict[str, Any] = {}
         self.consumers: dict[str, Consumer] = {}
-        for name, value in AWS_KEYS.items():  # the in-process moto clients need keys
-            os.environ.setdefault(name, value)
+        self._set_here = [name for name in AWS_KEYS if name not in os.environ]
+        for name in self._set_here:  # the in-process moto clients need keys
+            os.environ[name] = AWS_KEYS[name]
 
     def close(self) -> None:
         for consumer in self.consumers.values():
             consumer.close()
         self._stack.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        for name in self._set_here:  # this process's environment as it was
+            os.environ.pop(name, None)
 
     def _once(self, name: str, make: Callable[[], Any]) -> Any:
         if name not in self._made:

@@ -151,10 +151,24 @@ class ServiceTree(Tree[Node]):
     def all_nodes(self) -> list[Node]:
         return [node for tree in self._latest for node in tree.walk()]
 
+    def trees(self) -> list[Node]:
+        """Each target's newest tree, unfiltered."""
+        return list(self._latest)
+
     def point_at(self, node_id: str) -> None:
         """Put the cursor on a node (when it was chosen some other way than by the cursor)."""
         tree_node = self._by_node_id.get(node_id)
-        if tree_node is not None and self.cursor_node is not tree_node:
+        if tree_node is None or self.cursor_node is tree_node:
+            return
+        parent = tree_node.parent
+        while parent is not None:  # a node in a closed group is shown first
+            if not parent.is_expanded:
+                parent.expand()
+            parent = parent.parent
+        # A node's line number is given when the tree's lines are laid out: a node added or
+        # moved since the last layout would put the cursor on a stale line. `last_line` lays
+        # them out now.
+        if self.last_line >= 0:
             self.move_cursor(tree_node)
 
     def node_by_id(self, node_id: str) -> Node | None:

@@ -27,7 +27,12 @@ _REFERENCE = re.compile(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?")
 
 
 class BindingError(Exception):
-    """A runbook parameter has no value and none can be found."""
+    """A runbook parameter has no value and none can be found. `missing`: what it needs (for
+    a screen to ask in its own words)."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 class Verdict(StrEnum):
@@ -74,11 +79,32 @@ def assess(cause: Cause, results: Mapping[str, CheckResult]) -> CauseAssessment:
         verdict = Verdict.LIKELY if decided else Verdict.UNKNOWN
     elif all(item.holds for item in evidence):
         verdict = Verdict.CONFIRMED
+    elif decided:
+        verdict = Verdict.LIKELY
+    elif any(_shows_no_fault(item) for item in evidence):
+        # "this check fails" is the cause's own statement: the check ran and is healthy, so
+        # facts that hold besides (pods running, nothing unready) are only the normal state.
+        verdict = Verdict.RULED_OUT
     elif any(item.holds for item in evidence):
         verdict = Verdict.LIKELY
     else:
         verdict = Verdict.RULED_OUT
     return CauseAssessment(cause, verdict, evidence)
+
+
+_FAULTS = frozenset({CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.ERROR})
+
+
+def _shows_no_fault(item: ConditionResult) -> bool:
+    """A condition that a check shows a fault (fails, warns or errs) that does not hold."""
+    condition = item.condition
+    return (
+        item.holds is False
+        and condition.any_of is None
+        and condition.fact is None
+        and bool(condition.status)
+        and set(condition.status or ()) <= _FAULTS
+    )
 
 
 def rank(runbook: Runbook, results: Mapping[str, CheckResult]) -> list[CauseAssessment]:
@@ -151,7 +177,9 @@ def bind(
         elif param.required:
             missing.append(name)
     if missing:
-        raise BindingError(f"{runbook.id} needs {', '.join(missing)}; pass --param NAME=VALUE")
+        raise BindingError(
+            f"{runbook.id} needs {', '.join(missing)}; pass --param NAME=VALUE", tuple(missing)
+        )
     return bound
 
 

@@ -80,7 +80,7 @@ async def test_server_errors_with_the_database_down(
     assert_first(diagnosis, "database-unavailable")
     # Redis answers, so it is ruled out; the migrations cannot be known with the database down.
     verdicts = {item.cause.id: item.verdict for item in diagnosis.causes}
-    assert verdicts["redis-unavailable"] is Verdict.LIKELY
+    assert verdicts["redis-unavailable"] is Verdict.RULED_OUT
     assert verdicts["migrations-missing"] is Verdict.UNKNOWN
     assert diagnosis.results["env"].status.value == "skipped"  # no compose target here
 

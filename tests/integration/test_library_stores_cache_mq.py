@@ -47,7 +47,7 @@ def cached_with_ttl(server: RedisServer) -> None:
 
 
 REDIS_FAULTS = [
-    ("redis-connection-errors", redis_down, {}, "redis-unreachable", ["ping is error"]),
+    ("redis-connection-errors", redis_down, {}, "redis-unreachable", ["it is 'refused'"]),
     (
         "redis-cache-inconsistency",
         stale_mappings,

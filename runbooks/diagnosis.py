@@ -42,6 +42,9 @@ from runbooks.evidence import ConditionResult, checks_of, decisive_hold
 from runbooks.model import Cause, Runbook
 from runbooks.suggest import bounded, text_score
 
+# What a report's seconds are measured by (snapshot tests stop it).
+clock = time.monotonic
+
 AT_ONCE = 8  # runbooks run together (their checks mostly wait on the network)
 RUN_LIMIT = 12  # candidates run, besides the failing dependencies'
 DEPENDENCIES_RUN = 3
@@ -215,6 +218,13 @@ class Finding:
     def strength(self) -> int:
         return STRENGTH[self.cause.verdict]
 
+    def presented(self) -> Diagnosis:
+        """The runbook's diagnosis as this finding presents it: its causes in the judged order,
+        each with the judged verdict (a cause confirmed on something else shows unknown, and
+        its fixes want --force)."""
+        causes = [replace(item.assessment, verdict=item.verdict) for item in self.causes]
+        return replace(self.diagnosis, causes=causes)
+
     @property
     def relevant(self) -> bool:
         """About what the operator means: the entity they named or selected, what it depends
@@ -272,6 +282,8 @@ class Report:
     candidates: list[Candidate]
     findings: list[Finding]
     seconds: float = 0.0
+    by_node: Mapping[str, list[CheckResult]] = field(default_factory=dict, repr=False)
+    can_run: set[str] = field(default_factory=set)  # the runbooks that can run here
 
     @property
     def answer(self) -> Finding | None:
@@ -517,6 +529,14 @@ def _applies(runbook: Runbook, entity: Entity) -> bool:
     return bool(set(runbook.applies_to) & _kinds_on_path(entity)) if runbook.applies_to else False
 
 
+def runnable_here(runbook: Runbook, kinds_here: set[str], target_kinds: set[str]) -> bool:
+    """Its required targets' kinds are in the inventory, and what it applies to is live."""
+    needs = {p.target for p in runbook.params.values() if p.target and p.required}
+    return needs <= target_kinds and (
+        not runbook.applies_to or bool(set(runbook.applies_to) & kinds_here)
+    )
+
+
 def candidates_for(
     symptom: str,
     library: Iterable[Runbook],
@@ -550,10 +570,7 @@ def candidates_for(
         said = text_score(symptom, runbook) if symptom.strip() else None
         base = said.score if said else 0.0
         reasons = list(said.reasons) if said else []
-        needs = {p.target for p in runbook.params.values() if p.target and p.required}
-        runnable = needs <= target_kinds and (
-            not runbook.applies_to or bool(set(runbook.applies_to) & kinds_here)
-        )
+        runnable = runnable_here(runbook, kinds_here, target_kinds)
         options: list[Candidate] = []
         for entity, role in focus:
             if (
@@ -628,9 +645,15 @@ def _only_or_failing(
     return mine[0] if len(mine) == 1 else None
 
 
-def bind_candidate(candidate: Candidate, live: LiveEnvironment, related: Sequence[Entity]) -> None:
+def bind_candidate(
+    candidate: Candidate,
+    live: LiveEnvironment,
+    related: Sequence[Entity],
+    explicit: Mapping[str, Any] | None = None,
+) -> None:
     """The candidate's parameters from its entity (its target, its namespace, service, queue
-    ...), the targets the focus depends on, then the inventory and the defaults."""
+    ...), the targets the focus depends on, then the inventory and the defaults; `explicit`
+    values (the operator's --param) over all of them."""
     runbook, entity = candidate.runbook, candidate.entity
     given: dict[str, Any] = {}
     targets = {p.target for p in runbook.params.values() if p.target}
@@ -651,11 +674,79 @@ def bind_candidate(candidate: Candidate, live: LiveEnvironment, related: Sequenc
                 value = int(value)  # a node's parameters are text; a port is a number
             given[name] = value
     del targets
+    given.update(explicit or {})
     try:
         candidate.params = bind(runbook, live, given, guess_optional=entity is None)
     except BindingError as error:
         candidate.params = None
         candidate.unbound = str(error)
+
+
+@dataclass
+class Binding:
+    """A runbook bound for a run of its own (`triage check --runbook`, a runbook picked in the
+    walkthrough): its parameters, the entity they came from, and the other entities it could
+    have been about, best first (shown, never guessed silently)."""
+
+    params: dict[str, Any]
+    entity: Entity | None = None
+    choices: list[Entity] = field(default_factory=list)
+
+
+def bind_from_scene(
+    runbook: Runbook,
+    live: LiveEnvironment,
+    scene: Scene,
+    given: Mapping[str, Any],
+    selected: str | None = None,
+) -> Binding:
+    """As a diagnosis binds its candidates: from the entity the runbook is about (the selected
+    node if the runbook applies to it, else a failing one, else any), what that entity depends
+    on, then the inventory; `given` values win and choose the entity they agree with. Raises
+    BindingError, saying which entities exist, when nothing binds."""
+    index = EntityIndex(
+        scene.trees, {provider.root_id: provider.address for provider in live.providers}
+    )
+    by_node = results_by_node(scene.results)
+    chosen_target = {
+        str(given[name]) for name, param in runbook.params.items() if param.target and name in given
+    }
+
+    def agrees(entity: Entity) -> bool:
+        own = entity.params
+        return all(
+            str(own[name]) == str(value) for name, value in given.items() if name in own
+        ) and (not chosen_target or entity.target in chosen_target)
+
+    picked = index.entity(selected) if selected else None
+    options = [
+        entity
+        for entity in index.entities()
+        if entity.kind not in GROUP_KINDS and _applies(runbook, entity) and agrees(entity)
+    ]
+    options.sort(
+        key=lambda entity: (
+            entity is not picked,
+            not entity_failing(entity, by_node),
+            entity.kind not in SERVICE_KINDS,
+            entity.node.id,
+        )
+    )
+    if picked is not None and picked not in options and _applies(runbook, picked):
+        options.insert(0, picked)
+    first_error = ""
+    for entity in options:
+        candidate = Candidate(runbook, entity, "selected" if entity is picked else "failing", 0, [])
+        bind_candidate(candidate, live, index.dependencies(entity), given)
+        if candidate.params is not None:
+            return Binding(candidate.params, entity, [e for e in options if e is not entity])
+        first_error = first_error or candidate.unbound
+    try:
+        return Binding(bind(runbook, live, given))
+    except BindingError as error:
+        found = ", ".join(e.node.name for e in options[:5])
+        where = f"; it could be about: {found}" if found else ""
+        raise BindingError(f"{first_error or error}{where}", error.missing) from error
 
 
 # -- running and ranking ----------------------------------------------------------------------
@@ -811,6 +902,48 @@ async def run_candidates(
     return findings
 
 
+def plan_diagnosis(
+    symptom: str,
+    live: LiveEnvironment,
+    library: Sequence[Runbook],
+    scene: Scene,
+    selected: str | None = None,
+) -> Report:
+    """What a diagnosis will run, without running it: the entities meant, what they depend on,
+    the candidates ranked and bound. Pure computation on the scene (no I/O, no event loop):
+    the TUI runs it in a thread, so a huge paste never holds up a key."""
+    started = clock()
+    symptom = bounded(symptom)
+    addresses = {provider.root_id: provider.address for provider in live.providers}
+    index = EntityIndex(scene.trees, addresses)
+    by_node = results_by_node(scene.results)
+    mentions = index.mentions(symptom)
+    selected_entity = index.entity(selected) if selected else None
+    focus = focus_of(mentions, selected_entity, index, by_node)
+    related = related_to(focus, index, by_node, symptom)
+    candidates = candidates_for(symptom, library, index, focus, related, by_node, live)
+    tied = [*related, *(entity for entity, _ in focus)]
+    for candidate in candidates[: RUN_LIMIT * 4]:
+        if candidate.runnable:
+            bind_candidate(candidate, live, tied)
+    kinds_here = {entity.kind for entity in index.entities()}
+    target_kinds = {provider.kind for provider in live.providers}
+    can_run = {
+        runbook.id for runbook in library if runnable_here(runbook, kinds_here, target_kinds)
+    }
+    return Report(
+        symptom,
+        mentions,
+        focus,
+        related,
+        candidates,
+        [],
+        clock() - started,
+        by_node,
+        can_run,
+    )
+
+
 async def diagnose_symptom(
     symptom: str,
     live: LiveEnvironment,
@@ -820,40 +953,22 @@ async def diagnose_symptom(
     selected: str | None = None,
 ) -> Report:
     """From a symptom (may be empty), the selected node's id (may be None) and what is live, to
-    the causes ranked across runbooks. `scene`: a sweep already made (the TUI's)."""
-    started = time.monotonic()
-    symptom = bounded(symptom)
+    the causes ranked across runbooks. `scene`: a sweep already made (the TUI's). The ranking
+    runs in a thread; the checks on the event loop, AT_ONCE runbooks at a time."""
+    started = clock()
     scene = scene or await Scene.look(live)
-    addresses = {provider.root_id: provider.address for provider in live.providers}
-    index = EntityIndex(scene.trees, addresses)
-    by_node = results_by_node(scene.results)
-    mentions = index.mentions(symptom)
-    selected_entity = index.entity(selected) if selected else None
-    focus = focus_of(mentions, selected_entity, index, by_node)
-    related = related_to(focus, index, by_node, symptom)
-    candidates = candidates_for(symptom, list(library), index, focus, related, by_node, live)
-    tied = [*related, *(entity for entity, _ in focus)]
-    for candidate in candidates[: RUN_LIMIT * 4]:
-        if candidate.runnable:
-            bind_candidate(candidate, live, tied)
+    report = await asyncio.to_thread(plan_diagnosis, symptom, live, list(library), scene, selected)
     with one_sweep():  # the runbooks' checks share their reads (one docker stats each)
-        findings = await run_candidates(
-            chosen(candidates),
+        report.findings = await run_candidates(
+            chosen(report.candidates),
             live,
             scene.known,
-            [*related, *(e for e, _ in focus)],
-            by_node,
-            dependencies=related,
+            [*report.related, *(entity for entity, _ in report.focus)],
+            report.by_node,
+            dependencies=report.related,
         )
-    return Report(
-        symptom,
-        mentions,
-        focus,
-        related,
-        candidates,
-        findings,
-        time.monotonic() - started,
-    )
+    report.seconds = clock() - started
+    return report
 
 
 # -- the report as data ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from providers.contract import CheckResult, CheckStatus
 from providers.environment import LiveEnvironment
 from providers.inventory import Inventory
 from providers.text import sanitize
+from runbooks.diagnosis import Binding, Scene, bind_from_scene
 from runbooks.engine import BindingError, Diagnosis, Verdict, diagnose, fix_command
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
 from runbooks.gate import AuditLog, FixRefused, Gate, Refused, Unconfirmed
@@ -195,7 +196,8 @@ async def check_runbook(
         return EXIT_USAGE
     live = LiveEnvironment(inventory, environment)
     try:
-        diagnosis = await diagnose(runbook, live, params)
+        binding = await bound(runbook, live, params)
+        diagnosis = await diagnose(runbook, live, binding.params)
     except BindingError as error:
         warn(f"triage: {error}\n")
         return EXIT_USAGE
@@ -203,12 +205,42 @@ async def check_runbook(
         await live.close()
     if as_json:
         document = diagnosis_document(diagnosis)
+        document.update(binding_document(binding))
         document["exit_code"] = diagnosis_exit_code(diagnosis)
         json.dump(document, sys.stdout, indent=2, default=str)
         say("\n")
     else:
+        write_binding(binding)
         write_diagnosis(diagnosis)
     return diagnosis_exit_code(diagnosis)
+
+
+async def bound(runbook: Runbook, live: LiveEnvironment, given: dict[str, str]) -> Binding:
+    """The runbook's parameters as a diagnosis binds them: from the entity it is about (the
+    failing one of its kinds, else the first), after one sweep of what is live; `given`
+    (--param) wins and picks the entity it agrees with."""
+    if not runbook.applies_to:
+        return Binding(dict(given))
+    scene = await Scene.look(live)
+    return bind_from_scene(runbook, live, scene, given)
+
+
+def binding_document(binding: Binding) -> dict[str, Any]:
+    entity = binding.entity
+    return {
+        "about": entity.node.id if entity else None,
+        "could_be_about": [other.node.id for other in binding.choices],
+    }
+
+
+def write_binding(binding: Binding) -> None:
+    if binding.entity is None:
+        return
+    say(f"about {sanitize(binding.entity.node.name)} ({binding.entity.kind})")
+    if binding.choices:
+        others = ", ".join(sanitize(other.node.name) for other in binding.choices[:5])
+        say(f"; it could also be about: {others} (--param to choose)")
+    say("\n")
 
 
 def suggest_command(text: str, *, as_json: bool) -> int:
@@ -289,7 +321,9 @@ async def fix(
     transcript = Transcript(live.name, symptom=runbook.title)
     planned: PlannedFix | None = None
     try:
-        diagnosis = await diagnose(runbook, live, params)
+        binding = await bound(runbook, live, params)
+        diagnosis = await diagnose(runbook, live, binding.params)
+        write_binding(binding)
         transcript.record_diagnosis(diagnosis)
         write_diagnosis(diagnosis)
         planned = await plan_fix(diagnosis, cause, fix_number - 1, live)

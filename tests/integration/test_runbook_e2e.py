@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.process import free_port
 from tests.servers.redis import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -153,15 +154,36 @@ def test_a_dead_redis_makes_causes_unknown_not_ruled_out(tmp_path: Path) -> None
     assert {cause["verdict"] for cause in document["causes"]} == {"unknown"}
 
 
-def test_missing_parameter_and_unknown_runbook_are_usage_errors(tmp_path: Path) -> None:
+def test_check_binds_to_what_fails_names_the_other_choices_and_says_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    """Two Redis, both down: the runbook runs on the first, says the other could be meant and
+    how to choose it; --param chooses. A runbook whose targets are not here is a usage error
+    that says what it needs."""
     (tmp_path / "triage.yaml").write_text(
         "environments:\n  prod:\n    targets:\n"
-        "      - {kind: redis, name: a, url: 'redis://127.0.0.1:1/0'}\n"
-        "      - {kind: redis, name: b, url: 'redis://127.0.0.1:2/0'}\n"
+        f"      - {{kind: redis, name: a, url: 'redis://127.0.0.1:{free_port()}/0'}}\n"
+        f"      - {{kind: redis, name: b, url: 'redis://127.0.0.1:{free_port()}/0'}}\n"
     )
-    ambiguous = triage(tmp_path, "check", "--runbook", "redis-out-of-memory")
-    assert ambiguous.returncode == 2
-    assert "redis-out-of-memory needs cache (a redis target)" in ambiguous.stderr
+    first = triage(tmp_path, "check", "--runbook", "redis-connection-errors", "--json")
+    document = json.loads(first.stdout)
+    assert (first.returncode, document["params"]["cache"]) == (1, "a"), first.stderr
+    assert (document["about"], document["could_be_about"]) == ("redis:a", ["redis:b"])
+    assert document["causes"][0]["id"] == "redis-unreachable"
+    said = triage(tmp_path, "check", "--runbook", "redis-connection-errors")
+    about = said.stdout.splitlines()[0]
+    assert about.startswith("about a (") and "it could also be about: b (" in about, about
+    assert about.endswith("(--param to choose)"), about
+
+    chosen = triage(
+        tmp_path, "check", "--runbook", "redis-connection-errors", "--param", "cache=b", "--json"
+    )
+    document = json.loads(chosen.stdout)
+    assert (document["params"]["cache"], document["about"]) == ("b", "redis:b")
+
+    missing = triage(tmp_path, "check", "--runbook", "db-missing-relation")
+    assert missing.returncode == 2
+    assert "db-missing-relation needs db (a postgres target), table" in missing.stderr
     unknown = triage(tmp_path, "check", "--runbook", "no-such-runbook")
     assert unknown.returncode == 2 and "no runbook 'no-such-runbook'" in unknown.stderr
 

@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Input, OptionList
-
 from providers.inventory import Environment, Inventory, Target
 from tests.servers.redis import start_redis
 from tui.app import TriageApp
@@ -49,8 +47,9 @@ async def photograph(url: str, name: str, size: tuple[int, int]) -> Path:
     return path
 
 
-async def photograph_walkthrough(url: str, name: str, size: tuple[int, int]) -> Path:
-    """The walkthrough on the same Redis: its checks done and the causes ranked with evidence."""
+async def photograph_walkthrough(url: str, name: str, size: tuple[int, int]) -> list[Path]:
+    """The walkthrough on the same Redis, opened on it with nothing typed: the causes found
+    live (`{name}-found`), then Enter on the first: its checks and causes with evidence."""
     inventory = Inventory(
         environments={
             "prod": Environment(
@@ -61,6 +60,7 @@ async def photograph_walkthrough(url: str, name: str, size: tuple[int, int]) -> 
         source="triage.yaml",
     )
     app = TriageApp(inventory)
+    paths = []
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 15
 
@@ -75,15 +75,20 @@ async def photograph_walkthrough(url: str, name: str, size: tuple[int, int]) -> 
         await settle("the walkthrough", lambda: isinstance(app.screen, Walkthrough))
         walkthrough = app.screen
         assert isinstance(walkthrough, Walkthrough)
-        walkthrough.query_one("#walk-symptom", Input).value = SYMPTOM
-        await pilot.pause()
-        walkthrough.query_one("#walk-runbooks", OptionList).focus()
-        await pilot.press("enter")
-        await settle("the diagnosis", lambda: walkthrough.diagnosis is not None)
+        await settle("the live diagnosis", lambda: walkthrough.report is not None)
         await pilot.pause(0.2)
-        path = HERE / f"{name}.svg"
-        app.save_screenshot(filename=path.name, path=str(HERE))
-    return path
+        for stem, ready in (
+            (f"{name.replace('-', '-found-', 1)}", lambda: True),
+            (name, lambda: walkthrough.diagnosis is not None),
+        ):
+            if stem == name:
+                await pilot.press("enter")  # the first cause found
+            await settle(stem, ready)
+            await pilot.pause(0.2)
+            path = HERE / f"{stem}.svg"
+            app.save_screenshot(filename=path.name, path=str(HERE))
+            paths.append(path)
+    return paths
 
 
 def main() -> None:
@@ -98,8 +103,8 @@ def main() -> None:
         for size in ((80, 24), (120, 36)):
             path = asyncio.run(photograph(server.url, f"main-{size[0]}x{size[1]}", size))
             print(f"wrote {path}")
-        path = asyncio.run(photograph_walkthrough(server.url, "walkthrough-80x24", (80, 24)))
-        print(f"wrote {path}")
+        for path in asyncio.run(photograph_walkthrough(server.url, "walkthrough-80x24", (80, 24))):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -233,8 +233,16 @@ class TriageApp(App[int]):
             return
         main = self.main_screen()
         node = main.selected if main is not None else None
+        scene = main.scene() if main is not None else None
         self.push_screen(
-            Walkthrough(self.live, self.library, symptom=symptom, runbook_id=runbook_id, node=node)
+            Walkthrough(
+                self.live,
+                self.library,
+                symptom=symptom,
+                runbook_id=runbook_id,
+                node=node,
+                scene=scene,
+            )
         )
 
     def action_walkthrough(self) -> None:

@@ -63,6 +63,7 @@ WALKTHROUGH_COMMANDS = (
     Command("walk.back", "escape", "back", "Back"),
     Command("walk.rerun", "r", "rerun", "Re-run checks"),
     Command("walk.export", "x", "export", "Export transcript"),
+    Command("walk.symptom", "slash", "symptom", "Symptom"),
 )
 
 

@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 
 from providers.inventory import Environment, Inventory, Target
 from providers.registry import PROVIDER_KINDS
+from runbooks import diagnosis
 
 
 def inventory_of(*targets: Target, name: str = "local") -> Inventory:
@@ -38,6 +39,13 @@ async def wait_until(
             seen = f"; instead: {state()!r}" if state is not None else ""
             raise AssertionError(f"condition not reached within {timeout}s{seen}")
         await pilot.pause(0.02)
+
+
+@pytest.fixture
+def stopped_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diagnosis takes no time by the clock its report is measured with (the seconds shown
+    in the walkthrough would differ from run to run)."""
+    monkeypatch.setattr(diagnosis, "clock", lambda: 0.0)
 
 
 @pytest.fixture

@@ -44,10 +44,10 @@ class TestProblems:
             await pilot.pause()
             main = app.screen
             ranked = [(p.target, p.origin) for p in main.problems]
-            assert ranked[:4] == [
+            assert ranked[:4] == [  # severity first, then how well a runbook fits
+                ("cache", "redis.memory"),
                 ("broker", "rabbitmq.queues"),
                 ("broker", "rabbitmq.queue"),
-                ("cache", "redis.memory"),
                 ("api", "http.status"),
             ]
             best = {p.origin: p.suggestions[0].runbook.id for p in main.problems}

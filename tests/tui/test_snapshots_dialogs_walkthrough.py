@@ -1,6 +1,7 @@
 """The walkthrough at each of its states, pinned: behaviour asserted before each picture.
 
-symptom -> runbooks ranked -> checks done, causes ranked with evidence -> a fix's preview ->
+the selected node diagnosed, a symptom typed, runbooks ranked -> checks done, causes ranked with
+evidence -> a fix's preview ->
 typed confirmation of a destructive fix (or read-only refusal) -> verification before/after.
 The Redis here replays recordings/walkthrough.json (record_walkthrough.py recorded the real
 provider, engine and gate on a private Redis at maxmemory); the real flow is tested in
@@ -52,14 +53,22 @@ async def symptom_typed(pilot) -> Walkthrough:  # type: ignore[no-untyped-def]
     await pilot.press("w")
     await wait_until(pilot, lambda: isinstance(app.screen, Walkthrough))
     screen = app.screen
+    await wait_until(pilot, lambda: screen.report is not None)  # the cache, diagnosed
+    await wait_for_group(screen, "walk-live")
     screen.query_one("#walk-symptom", Input).value = SYMPTOM
+    await wait_until(pilot, lambda: bool(screen.ranked))
     await pilot.pause()
     return screen  # type: ignore[no-any-return]
 
 
 async def diagnosed(pilot) -> Walkthrough:  # type: ignore[no-untyped-def]
+    """The runbook the symptom's words rank first, run by hand."""
     screen = await symptom_typed(pilot)
-    screen.query_one("#walk-runbooks", OptionList).focus()
+    runbooks = screen.query_one("#walk-runbooks", OptionList)
+    runbooks.focus()
+    ids = [str(runbooks.get_option_at_index(i).id) for i in range(runbooks.option_count)]
+    runbooks.highlighted = ids.index(screen.ranked[0].runbook.id)
+    await pilot.pause()
     await pilot.press("enter")
     await wait_until(pilot, lambda: screen.diagnosis is not None)
     await wait_for_group(screen, "walk-diagnose")
@@ -82,16 +91,19 @@ def replayed_cache(app: TriageApp) -> ReplayedRedis:
     return provider
 
 
-@pytest.mark.usefixtures("replayed_kinds")
+@pytest.mark.usefixtures("replayed_kinds", "stopped_clock")
 class TestWalkthrough:
     @pytest.mark.parametrize("size", SIZES)
     def test_a_symptom_ranks_the_runbooks(self, snap_compare, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
         async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
             screen = await symptom_typed(pilot)
+            assert screen.ranked[0].runbook.id == "redis-out-of-memory"
+            assert "matches signature" in " ".join(screen.ranked[0].reasons)
             runbooks = screen.query_one("#walk-runbooks", OptionList)
-            assert runbooks.get_option_at_index(0).id == "redis-out-of-memory"
+            first = runbooks.get_option_at_index(0)
+            assert first.id == "found:0" and runbooks.highlighted == 0
             why = str(screen.query_one("#walk-why", Static).render())
-            assert "matches signature" in why
+            assert why.startswith("redis-out-of-memory: maxmemory-noeviction"), why
 
         assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
 

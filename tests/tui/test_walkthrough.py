@@ -1,4 +1,5 @@
-"""The walkthrough on a real Redis at maxmemory: symptom to verified fix, from the keyboard."""
+"""The walkthrough on a real Redis at maxmemory: from the selected node (or a symptom) to the
+cause found live, to a verified fix, from the keyboard; a runbook run by hand."""
 
 from __future__ import annotations
 
@@ -37,15 +38,33 @@ def app_for(url: str, *, read_only: bool = False, audit: Path | None = None) -> 
     return TriageApp(inventory)
 
 
-async def open_walkthrough(app: TriageApp, pilot, symptom: str) -> Walkthrough:  # type: ignore[no-untyped-def]
+async def open_walkthrough(app: TriageApp, pilot, symptom: str = "") -> Walkthrough:  # type: ignore[no-untyped-def]
+    """`w` on the main screen, the symptom typed; once the live diagnosis and the ranking by
+    the symptom's words are in the list."""
     await wait_until(pilot, lambda: app.library is not None)
     await pilot.press("w")
     await wait_until(pilot, lambda: isinstance(app.screen, Walkthrough))
     screen = app.screen
     assert isinstance(screen, Walkthrough)
-    screen.query_one("#walk-symptom", Input).value = symptom
-    await pilot.pause()
+    await wait_until(pilot, lambda: screen.report is not None, timeout=20)
+    if symptom:
+        screen.query_one("#walk-symptom", Input).value = symptom
+        await wait_until(pilot, lambda: bool(screen.ranked), state=lambda: screen.ranked)
     return screen
+
+
+def option_ids(screen: Walkthrough) -> list[str]:
+    options = screen.query_one("#walk-runbooks", OptionList)
+    return [str(options.get_option_at_index(i).id) for i in range(options.option_count)]
+
+
+async def pick(screen: Walkthrough, pilot, option_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Highlight an entry of the list and press Enter on it."""
+    options = screen.query_one("#walk-runbooks", OptionList)
+    options.focus()
+    options.highlighted = option_ids(screen).index(option_id)
+    await pilot.pause()
+    await pilot.press("enter")
 
 
 async def test_symptom_to_verified_fix(
@@ -57,17 +76,18 @@ async def test_symptom_to_verified_fix(
     audit = tmp_path / "audit.jsonl"
     app = app_for(redis_server.url, audit=audit)
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = await open_walkthrough(app, pilot, "OOM command not allowed when used memory")
-        runbooks = screen.query_one("#walk-runbooks", OptionList)
-        assert runbooks.get_option_at_index(0).id == "redis-out-of-memory"
-        assert "matches signature" in str(screen.query_one("#walk-why", Static).render())
-
-        runbooks.focus()
+        screen = await open_walkthrough(app, pilot)  # on the selected node: the cache
+        # What is failing there, found live: the first entry, highlighted, Enter opens it.
+        options = screen.query_one("#walk-runbooks", OptionList)
+        assert app.focused is options and options.highlighted == 0
+        assert option_ids(screen)[0] == "found:0"
+        why = str(screen.query_one("#walk-why", Static).render())
+        assert why.startswith("redis-out-of-memory: maxmemory-noeviction"), why
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.diagnosis is not None)
         diagnosis = screen.diagnosis
         assert diagnosis is not None
-        assert diagnosis.params == {"cache": "cache", "pattern": "fill:*"}
+        assert diagnosis.params["cache"] == "cache" and diagnosis.params["pattern"] == "fill:*"
         assert diagnosis.results["memory"].status is CheckStatus.FAIL
         assert (diagnosis.causes[0].cause.id, diagnosis.causes[0].verdict) == (
             "maxmemory-noeviction",
@@ -112,8 +132,7 @@ async def test_read_only_says_why_changes_nothing_and_records_it(
     app = app_for(redis_server.url, read_only=True, audit=audit)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_walkthrough(app, pilot, "OOM command not allowed")
-        screen.query_one("#walk-runbooks", OptionList).focus()
-        await pilot.press("enter")
+        await pick(screen, pilot, "redis-out-of-memory")
         await wait_until(pilot, lambda: screen.diagnosis is not None)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmFix))
@@ -128,10 +147,12 @@ async def test_read_only_says_why_changes_nothing_and_records_it(
     assert len(redis_server.client().keys("fill:*")) > 0
 
 
-async def diagnosed_first_runbook(app: TriageApp, pilot, symptom: str) -> Walkthrough:  # type: ignore[no-untyped-def]
+async def diagnosed_by_hand(app: TriageApp, pilot, symptom: str, runbook: str) -> Walkthrough:  # type: ignore[no-untyped-def]
+    """The runbook, ranked by the symptom's words, run by hand."""
     screen = await open_walkthrough(app, pilot, symptom)
-    screen.query_one("#walk-runbooks", OptionList).focus()
-    await pilot.press("enter")
+    ranked = [item.runbook.id for item in screen.ranked]
+    assert runbook in ranked[:3], ranked
+    await pick(screen, pilot, runbook)
     await wait_until(pilot, lambda: screen.diagnosis is not None)
     return screen
 
@@ -144,7 +165,9 @@ async def test_a_ruled_out_cause_s_fix_is_refused_and_recorded(
     audit = tmp_path / "audit.jsonl"
     app = app_for(redis_server.url, audit=audit)
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = await diagnosed_first_runbook(app, pilot, "OOM command not allowed")
+        screen = await diagnosed_by_hand(
+            app, pilot, "OOM command not allowed", "redis-out-of-memory"
+        )
         assert screen.diagnosis is not None
         oom = next(c for c in screen.diagnosis.causes if c.cause.id == "maxmemory-noeviction")
         assert oom.verdict is Verdict.RULED_OUT
@@ -190,7 +213,9 @@ async def test_an_unknown_cause_s_fix_asks_a_second_time_and_says_why(
     )
     app = TriageApp(inventory)
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = await diagnosed_first_runbook(app, pilot, "OOM command not allowed")
+        screen = await diagnosed_by_hand(
+            app, pilot, "OOM command not allowed", "redis-out-of-memory"
+        )
         assert screen.diagnosis is not None
         misconf = next(c for c in screen.diagnosis.causes if c.cause.id == "bgsave-failing")
         assert misconf.verdict is Verdict.UNKNOWN
@@ -238,16 +263,13 @@ async def test_a_runbook_needing_a_value_asks_for_it(postgres_server) -> None:  
     app = TriageApp(inventory)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_walkthrough(app, pilot, 'relation "orders" does not exist')
-        runbooks = screen.query_one("#walk-runbooks", OptionList)
-        assert runbooks.get_option_at_index(0).id == "db-missing-relation"
-        runbooks.focus()
-        await pilot.press("enter")
+        assert screen.ranked[0].runbook.id == "db-missing-relation"
+        await pick(screen, pilot, "db-missing-relation")
         why = str(screen.query_one("#walk-why", Static).render())
-        assert why == "db-missing-relation needs table; pass --param NAME=VALUE"
+        assert why.startswith("db-missing-relation needs table: type name=value"), why
         assert app.focused is screen.query_one("#walk-params", Input)
         await pilot.press(*"table=orders", "enter")
-        runbooks.focus()
-        await pilot.press("enter")
+        await pick(screen, pilot, "db-missing-relation")
         await wait_until(pilot, lambda: screen.diagnosis is not None)
         assert screen.diagnosis is not None
         assert screen.diagnosis.params == {"db": "orders-db", "table": "orders"}

@@ -22,6 +22,7 @@ from textual.widgets import Header, Input
 
 from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
+from runbooks.diagnosis import Scene
 from tui.commands import MAIN_COMMANDS, bindings
 from tui.log_feed import LogSignatures, newest, parts
 from tui.pacing import RefreshPacer, what_a_sweep_shows, worth_sweeping
@@ -36,6 +37,8 @@ from tui.widgets.service_tree import ServiceTree
 from tui.widgets.trends import Trends
 
 TICK_SECONDS = 2.0
+# A diagnosis starts from the screen's last sweep when it is this recent, else sweeps again.
+SCENE_FRESH_SECONDS = 60.0
 SWEEP_CHECKS_AT_ONCE = 32
 
 
@@ -328,6 +331,13 @@ class MainScreen(ScreenProblems):
 
     def all_nodes(self) -> list[Node]:
         return self.query_one(ServiceTree).all_nodes()
+
+    def scene(self, fresh_for: float = SCENE_FRESH_SECONDS) -> Scene | None:
+        """What the screen shows, for a diagnosis to start from: the trees and the newest check
+        results, if a sweep ended within `fresh_for` seconds (else None: sweep again)."""
+        if self._swept_kinds is None or time.monotonic() - self.last_swept > fresh_for:
+            return None
+        return Scene(self.query_one(ServiceTree).trees(), self.latest.results())
 
     def select_by_id(self, node_id: str) -> None:
         node = self.query_one(ServiceTree).node_by_id(node_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from providers.inventory import Environment, Inventory, Settings, Target
 from tests.servers.process import free_port
@@ -112,6 +112,29 @@ async def test_slash_filters_the_tree(redis_server: RedisServer) -> None:
         assert tree.node_by_id("redis:sessions") is not None
         await pilot.press("ctrl+a", "ctrl+k", "enter")  # clear it
         assert tree.node_by_id("redis:cache") is not None
+
+
+async def test_the_filter_hands_the_keys_to_the_tree_and_escape_clears_it(
+    redis_server: RedisServer,
+) -> None:
+    app = TriageApp(two_environments(redis_server.url))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await swept(app, pilot)
+        tree = app.query_one(ServiceTree)
+        box = app.screen.query_one("#tree-filter", Input)
+        await pilot.press("slash", *"sess", "down")  # Down: the filter stays, the tree moves
+        assert app.focused is tree and box.display and box.value == "sess"
+        assert tree.node_by_id("redis:cache") is None
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.selected.id == "redis:sessions")
+        await pilot.press("slash")
+        assert app.focused is box
+        await pilot.press("escape")  # Escape: cleared and closed, the cursor stays put
+        assert app.focused is tree and not box.display and box.value == ""
+        assert tree.node_by_id("redis:cache") is not None
+        assert tree.cursor_node is not None and tree.cursor_node.data.id == "redis:sessions"
+        await pilot.press("up", "enter")  # the keys move the tree's cursor, not the filter's
+        await wait_until(pilot, lambda: app.screen.selected.id != "redis:sessions")
 
 
 async def test_switching_environment_from_the_keyboard(redis_server: RedisServer) -> None:

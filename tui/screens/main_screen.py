@@ -150,6 +150,19 @@ class MainScreen(ScreenProblems):
         if self.pacer.quiet_sweeps:
             self.pacer.activity()
             self._tick()
+        box = self.query_one("#tree-filter", Input)
+        if self.focused is box and event.key in ("escape", "down"):
+            # Escape: the filter is cleared and closed; Down: kept, the tree gets the keys.
+            event.stop()
+            tree = self.query_one(ServiceTree)
+            if event.key == "escape":
+                under = tree.cursor_node.data if tree.cursor_node is not None else None
+                box.value = ""
+                box.add_class("hidden")
+                tree.set_filter("")
+                if under is not None:  # the whole tree again, the cursor where it was
+                    tree.point_at(under.id)
+            tree.focus()
 
     def _mark_stale(self) -> None:
         """Say how old the data is once it is older than two refreshes (a slow link, a hang)."""

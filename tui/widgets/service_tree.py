@@ -142,6 +142,8 @@ class ServiceTree(Tree[Node]):
 
     def set_filter(self, text: str) -> None:
         """Show only services whose name or kind contains `text` (and their parents)."""
+        if text.strip() == self.filter_text:
+            return
         self.filter_text = text.strip()
         self.clear()
         self._by_node_id = {}

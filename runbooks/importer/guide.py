@@ -63,8 +63,13 @@ class ImportResult:
 
 
 def clean_title(title: str) -> str:
+    """The heading without its numbering; quotes around all of it (a quoted error message)
+    go, a quote that closes a phrase inside it stays."""
     title = TITLE_PREFIX.sub("", " ".join(title.split())).strip()
-    return title.strip("\"'“”").strip() or title
+    quotes = "\"'“”"
+    if len(title) > 1 and title[0] in quotes and title[-1] in quotes:
+        return title[1:-1].strip() or title
+    return title
 
 
 def _flatten_labels(section: Section) -> None:

@@ -128,6 +128,12 @@ class Settings(BaseModel):
         default=None,
         description="Where actions are recorded; default $XDG_STATE_HOME/triage/audit.jsonl.",
     )
+    runbook_paths: list[Path] = Field(
+        default_factory=list,
+        description="Folders of the team's own runbooks, read after the built-in library and "
+        "$XDG_CONFIG_HOME/triage/runbooks (relative to this file); a runbook with the id of an "
+        "earlier one replaces it.",
+    )
 
 
 class Environment(BaseModel):
@@ -141,6 +147,11 @@ class Environment(BaseModel):
     params: dict[str, str | int | float | bool] = Field(
         default_factory=dict,
         description="Values runbooks use in this environment (namespace, cluster, queue ...).",
+    )
+    runbook_paths: list[Path] = Field(
+        default_factory=list,
+        description="Folders of runbooks for this environment only, read after the settings' "
+        "runbook_paths.",
     )
 
     @model_validator(mode="after")
@@ -182,6 +193,14 @@ class Inventory(BaseModel):
                 f"known: {', '.join(self.environments)}"
             )
         return name
+
+    def runbook_paths(self, environment: str | None = None) -> list[Path]:
+        """The settings' runbook folders, then the environment's, relative to this file."""
+        folder = Path(self.source).parent if self.source and Path(self.source).exists() else None
+        chosen = self.environments.get(self.environment_name(environment))
+        paths = [*self.settings.runbook_paths, *(chosen.runbook_paths if chosen else [])]
+        paths = [path.expanduser() for path in paths]
+        return [folder / path if folder and not path.is_absolute() else path for path in paths]
 
 
 class ConfigError(Exception):

@@ -31,6 +31,10 @@ class Library:
     runbooks: dict[str, Runbook] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
     errors: list[SourceError] = field(default_factory=list)
+    # Where each runbook's folder is on the search path (built-in, user, ...), and the file of
+    # the runbook each one replaced (runbooks/search.py).
+    origins: dict[str, str] = field(default_factory=dict)
+    replaced: dict[str, Path] = field(default_factory=dict)
 
 
 def runbook_files(paths: Iterable[Path]) -> list[Path]:
@@ -47,25 +51,44 @@ def runbook_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_library(paths: Iterable[Path] | None = None) -> Library:
-    """Load every runbook under `paths` (default: the built-in library)."""
-    checks, actions = check_catalogue(), action_catalogue()
+    """Load every runbook under `paths` (default: the built-in library) as one set, in which
+    an id used twice is an error."""
     library = Library()
-    for path in runbook_files(paths if paths is not None else [LIBRARY]):
+    files = runbook_files(paths if paths is not None else [LIBRARY])
+    load_into(library, files, check_catalogue(), action_catalogue(), origin="built-in")
+    return library
+
+
+def load_into(
+    library: Library,
+    files: Iterable[Path],
+    checks: Mapping[str, tuple[str, CheckSpec]],
+    actions: Mapping[str, tuple[str, ActionSpec]],
+    *,
+    origin: str,
+) -> None:
+    """Add one folder's runbooks to `library`: one with the id of a runbook loaded before
+    replaces it; an id used twice among `files` is an error."""
+    here: set[str] = set()
+    for path in files:
         try:
             document, runbook = _load(path, None, checks, actions)
         except SourceError as error:
             library.errors.append(error)
             continue
-        if runbook.id in library.runbooks:
+        if runbook.id in here:
             library.errors.append(
                 document.error(
                     ("id",), f"id {runbook.id!r} is already used by {library.paths[runbook.id]}"
                 )
             )
             continue
+        here.add(runbook.id)
+        if runbook.id in library.paths:
+            library.replaced[runbook.id] = library.paths[runbook.id]
         library.runbooks[runbook.id] = runbook
         library.paths[runbook.id] = path
-    return library
+        library.origins[runbook.id] = origin
 
 
 def load_runbook(

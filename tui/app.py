@@ -6,6 +6,7 @@ Worker failures anywhere become one kind of notice here, instead of try/excepts 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from providers.contract import Node
     from providers.inventory import Inventory
     from runbooks.loader import Library
+    from runbooks.search import Folder
     from tui.screens.main_screen import MainScreen
 
 
@@ -46,6 +48,7 @@ class TriageApp(App[int]):
         read_only: bool = False,
         config: str | None = None,
         freeze_start_up: bool = False,
+        runbook_dirs: Sequence[str] = (),
     ) -> None:
         """Without an inventory, the app reads `config` (None: the usual places, else what this
         machine reaches) once its first frame is out, and ends with `config_error` set when the
@@ -56,6 +59,7 @@ class TriageApp(App[int]):
         self.forced_read_only = read_only
         self.library: Library | None = None
         self._library_asked = False
+        self.runbook_dirs = list(runbook_dirs)  # --runbooks, after the inventory's folders
         self.config_path, self.requested_environment = config, environment
         self.config_error: str | None = None
         self.started = False
@@ -162,11 +166,17 @@ class TriageApp(App[int]):
 
         self.load_runbooks()
 
+    def runbook_folders(self) -> list[Folder]:
+        """The runbook search path for the environment watched (runbooks/search.py)."""
+        from runbooks.search import search_path
+
+        return search_path(self.inventory.runbook_paths(self.live.name), self.runbook_dirs)
+
     @work(thread=True, group="library", exit_on_error=False)
     def load_runbooks(self) -> None:
-        from runbooks.loader import load_library
+        from runbooks.search import load_search_path
 
-        library = load_library()
+        library = load_search_path(self.runbook_folders())
         self.call_from_thread(self._library_loaded, library)
 
     def _library_loaded(self, library: Library) -> None:
@@ -176,9 +186,10 @@ class TriageApp(App[int]):
         main = self.main_screen()
         if main is not None:
             main.library_loaded()  # what the last sweep found gets its runbooks
-        if library.errors:
+        if library.errors:  # the header counts them; this says the first one's place
             self.notify(
-                f"{len(library.errors)} runbooks could not load; first: {library.errors[0]}",
+                f"{len(library.errors)} runbooks could not load; first: {library.errors[0]} "
+                "(`triage runbooks validate` lists them all)",
                 severity="warning",
                 timeout=10,
             )
@@ -291,10 +302,12 @@ class TriageApp(App[int]):
         """Watch `name` with `overrides` applied: new providers, the tree discovered again."""
         from providers.environment import LiveEnvironment
 
-        old = self.live
+        old, folders = self.live, self.runbook_folders()
         self.live = LiveEnvironment(
             self.inventory, name, read_only=self.forced_read_only, overrides=overrides
         )
+        if self._library_asked and self.runbook_folders() != folders:
+            self.load_runbooks()  # this environment has runbook folders of its own
         main = self.main_screen()
         if main is not None:
             while self.screen is not main:

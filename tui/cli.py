@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from providers.inventory import Inventory
+    from runbooks.search import Folder
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -43,6 +44,15 @@ def _common(*, top: bool) -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--env", metavar="NAME", default=default, help="environment of the inventory to use"
+    )
+    common.add_argument(
+        "--runbooks",
+        metavar="DIR",
+        action="append",
+        default=None if top else argparse.SUPPRESS,
+        help="read runbooks from DIR too, after the built-in library, "
+        "$XDG_CONFIG_HOME/triage/runbooks and the inventory's runbook_paths (repeatable; a "
+        "runbook with the id of an earlier one replaces it)",
     )
     common.add_argument(
         "--read-only",
@@ -94,11 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = runbooks.add_subparsers(
         dest="verb", metavar="VERB", required=True, parser_class=_Parser
     )
-    listing = verbs.add_parser("list", help="every runbook of the library")
+    listing = verbs.add_parser("list", parents=[sub], help="every runbook on the search path, with its file")
     listing.add_argument("--json", action="store_true")
-    show = verbs.add_parser("show", help="one runbook: params, checks, causes, fixes")
+    listing.add_argument("--source", action="store_true", help="the guide each comes from")
+    show = verbs.add_parser("show", parents=[sub], help="one runbook: params, checks, causes, fixes")
     show.add_argument("id")
-    validate = verbs.add_parser("validate", help="check runbook files; all errors, with lines")
+    validate = verbs.add_parser("validate", parents=[sub], help="check runbook files; all errors, with lines")
     validate.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     verbs.add_parser("schema", help="print the JSON Schema of the runbook format")
 
@@ -130,7 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="turn a Markdown troubleshooting guide into runbooks, with a coverage report"
     )
     importing.add_argument("guide", metavar="GUIDE.md")
-    importing.add_argument("-o", "--output", metavar="DIR", help="write the runbook YAML here")
+    importing.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="write the runbook YAML here (default: $XDG_CONFIG_HOME/triage/runbooks, where "
+        "every command finds them)",
+    )
+    importing.add_argument(
+        "--dry-run", action="store_true", help="print the coverage report, write nothing"
+    )
 
     serve = commands.add_parser(
         "serve", parents=[sub], help="the same app in a browser (textual-serve)"
@@ -162,9 +182,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return _runbooks(args)
     if args.command == "import":
         from runbooks.importer import NO_SYMPTOMS, run_import
+        from runbooks.search import user_folder
 
-        code, report = run_import(Path(args.guide), Path(args.output) if args.output else None)
+        output = None if args.dry_run else Path(args.output) if args.output else user_folder()
+        code, report = run_import(Path(args.guide), output)
         (sys.stderr if code == NO_SYMPTOMS else sys.stdout).write(report)
+        if output == user_folder() and code in (EXIT_OK, EXIT_PROBLEM):
+            print("Every triage command reads them from there: `triage runbooks list` shows them.")
         return code
     if args.command == "suggest":
         from tui import headless_runbooks
@@ -173,10 +197,16 @@ def _main(argv: Sequence[str] | None) -> int:
         if not text.strip():
             print("triage: suggest needs text: an error message or log lines", file=sys.stderr)
             return EXIT_USAGE
-        return headless_runbooks.suggest_command(text, as_json=args.json)
+        try:
+            folders = _folders(args, _inventory_if_any(args))
+        except ValueError as error:
+            return _config_error(str(error))
+        return headless_runbooks.suggest_command(text, as_json=args.json, folders=folders)
 
     if args.command is None:
-        return _run_app(args.config, args.env, read_only=args.read_only)
+        return _run_app(
+            args.config, args.env, read_only=args.read_only, runbook_dirs=args.runbooks or []
+        )
     if args.command == "serve":
         return _serve(args)
     # Imported here: the app draws its first frame before it reads the inventory.
@@ -188,9 +218,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as error:
         return _config_error(str(error))
 
+    folders = _folders(args, inventory)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if args.command == "check" and args.runbook:
-        return _check_runbook(inventory, args)
+        return _check_runbook(inventory, args, folders)
     if args.command == "check":
         from tui import headless
 
@@ -202,14 +233,16 @@ def _main(argv: Sequence[str] | None) -> int:
         if symptom == "-":
             symptom = sys.stdin.buffer.read().decode("utf-8", "replace")
         return asyncio.run(
-            headless_diagnose.diagnose_command(inventory, args.env, symptom, as_json=args.json)
+            headless_diagnose.diagnose_command(
+                inventory, args.env, symptom, as_json=args.json, folders=folders
+            )
         )
     if args.command == "discover":
         from tui import headless
 
         return asyncio.run(headless.discover(inventory, args.env, as_json=args.json, color=color))
     if args.command == "fix":
-        return _fix(inventory, args)
+        return _fix(inventory, args, folders)
     if args.command == "report":
         from tui import report
 
@@ -220,16 +253,47 @@ def _main(argv: Sequence[str] | None) -> int:
 def _runbooks(args: argparse.Namespace) -> int:
     from tui import headless_runbooks
 
+    if args.verb == "schema":
+        return headless_runbooks.runbooks_schema()
+    try:
+        folders = _folders(args, _inventory_if_any(args))
+    except ValueError as error:
+        return _config_error(str(error))
     if args.verb == "list":
-        return headless_runbooks.runbooks_list(as_json=args.json)
+        return headless_runbooks.runbooks_list(
+            as_json=args.json, folders=folders, sources=args.source
+        )
     if args.verb == "show":
-        return headless_runbooks.runbooks_show(args.id)
-    if args.verb == "validate":
-        return headless_runbooks.runbooks_validate(args.paths)
-    return headless_runbooks.runbooks_schema()
+        return headless_runbooks.runbooks_show(args.id, folders)
+    return headless_runbooks.runbooks_validate(args.paths, folders)
 
 
-def _check_runbook(inventory: Inventory, args: argparse.Namespace) -> int:
+def _inventory_if_any(args: argparse.Namespace) -> Inventory | None:
+    """The inventory when there is a file (for its runbook_paths), else None: the commands
+    that only read runbooks do not look for servers. ValueError: it is broken."""
+    from providers.inventory import ConfigError, config_candidates, load_inventory
+
+    config = getattr(args, "config", None)
+    named = config is not None or bool(os.environ.get("TRIAGE_CONFIG"))
+    if not named and not any(path.exists() for path in config_candidates(None)):
+        return None
+    try:
+        inventory = load_inventory(config)
+        inventory.environment_name(getattr(args, "env", None))
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
+    return inventory
+
+
+def _folders(args: argparse.Namespace, inventory: Inventory | None) -> list[Folder]:
+    """The runbook search path: built-in, the user's folder, the inventory's, --runbooks."""
+    from runbooks.search import search_path
+
+    paths = inventory.runbook_paths(getattr(args, "env", None)) if inventory else []
+    return search_path(paths, getattr(args, "runbooks", None) or [])
+
+
+def _check_runbook(inventory: Inventory, args: argparse.Namespace, folders: list[Folder]) -> int:
     from tui import headless_runbooks
 
     try:
@@ -239,12 +303,12 @@ def _check_runbook(inventory: Inventory, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     return asyncio.run(
         headless_runbooks.check_runbook(
-            inventory, args.env, args.runbook, params, as_json=args.json
+            inventory, args.env, args.runbook, params, as_json=args.json, folders=folders
         )
     )
 
 
-def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
+def _fix(inventory: Inventory, args: argparse.Namespace, folders: list[Folder]) -> int:
     from runbooks.gate import AuditLog
     from tui import headless_runbooks
 
@@ -276,6 +340,7 @@ def _fix(inventory: Inventory, args: argparse.Namespace) -> int:
             ask=input if sys.stdin.isatty() else None,
             transcript_path=args.transcript,
             audit=AuditLog(Path(audit_path) if audit_path else None),
+            folders=folders,
         )
     )
 
@@ -290,6 +355,8 @@ def _serve(args: argparse.Namespace) -> int:
     for flag, value in (("--config", args.config), ("--env", args.env)):
         if value:
             command += [flag, value]
+    for folder in getattr(args, "runbooks", None) or []:
+        command += ["--runbooks", folder]
     if args.read_only:
         command.append("--read-only")
     print(f"triage: serving on http://{args.host}:{args.port} (Ctrl+C stops)", file=sys.stderr)
@@ -316,7 +383,9 @@ def _config_error(error: str) -> int:
     return EXIT_USAGE
 
 
-def _run_app(config: str | None, environment: str | None, *, read_only: bool) -> int:
+def _run_app(
+    config: str | None, environment: str | None, *, read_only: bool, runbook_dirs: list[str]
+) -> int:
     from tui.collector import pause_full_collections
 
     pause_full_collections()  # until start-up is over (tui/collector.py)
@@ -326,7 +395,14 @@ def _run_app(config: str | None, environment: str | None, *, read_only: bool) ->
     # Log readers run in threads; while one is busy, the UI and input threads wait for the GIL
     # up to this long each time they let it go (5 ms by default): a key's frame waits less.
     sys.setswitchinterval(0.001)
-    app = TriageApp(None, environment, read_only=read_only, config=config, freeze_start_up=True)
+    app = TriageApp(
+        None,
+        environment,
+        read_only=read_only,
+        config=config,
+        freeze_start_up=True,
+        runbook_dirs=runbook_dirs,
+    )
     app.run()
     if app.config_error is not None:  # said once the terminal is the operator's again
         return _config_error(app.config_error)

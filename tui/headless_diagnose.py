@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from providers.environment import LiveEnvironment
@@ -14,7 +15,7 @@ from providers.inventory import Inventory
 from providers.text import sanitize
 from runbooks.diagnosis import Finding, Report, diagnose_symptom, report_document
 from runbooks.engine import Verdict, fix_command
-from runbooks.loader import load_library
+from runbooks.search import Folder, load_search_path, search_path
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 SHOWN_AFTER = 4  # other findings listed after the answer
@@ -81,9 +82,14 @@ def _write_finding(finding: Finding, live: LiveEnvironment, *, fixes: bool) -> N
 
 
 async def diagnose_command(
-    inventory: Inventory, environment: str | None, symptom: str, *, as_json: bool
+    inventory: Inventory,
+    environment: str | None,
+    symptom: str,
+    *,
+    as_json: bool,
+    folders: Sequence[Folder] | None = None,
 ) -> int:
-    library = load_library()
+    library = load_search_path(folders if folders is not None else search_path())
     for error in library.errors:
         sys.stderr.write(f"triage: {error}\n")
     live = LiveEnvironment(inventory, environment)

@@ -21,8 +21,9 @@ from runbooks.diagnosis import Binding, Scene, bind_from_scene
 from runbooks.engine import BindingError, Diagnosis, Verdict, diagnose, fix_command
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
 from runbooks.gate import AuditLog, FixRefused, Gate, Refused, Unconfirmed
-from runbooks.loader import Library, load_library
+from runbooks.loader import LIBRARY, Library, load_library
 from runbooks.model import Runbook
+from runbooks.search import BUILT_IN, Folder, load_search_path, search_path
 from runbooks.suggest import suggest
 from runbooks.transcript import Transcript
 
@@ -48,19 +49,43 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def _library_or_report(paths: Sequence[str] | None) -> Library:
-    library = load_library([Path(path) for path in paths] if paths else None)
+def _library_or_report(folders: Sequence[Folder] | None) -> Library:
+    """The runbooks on the search path (default: the built-in library and the user's folder);
+    each one that did not load is said with its file, line and column, the others still
+    load."""
+    library = load_search_path(folders if folders is not None else search_path())
     for error in library.errors:
         warn(f"triage: {error}\n")
     return library
 
 
-def runbooks_list(*, as_json: bool) -> int:
-    library = _library_or_report(None)
+def _where(library: Library, runbook_id: str) -> str:
+    """The file a runbook comes from: `built-in`, else its path; and the one it replaces."""
+    path = library.paths[runbook_id]
+    where = BUILT_IN if library.origins.get(runbook_id) == BUILT_IN else str(path)
+    replaced = library.replaced.get(runbook_id)
+    if replaced is not None:
+        earlier = BUILT_IN if replaced.is_relative_to(LIBRARY) else str(replaced)
+        where += f" (replaces {earlier})"
+    return where
+
+
+def runbooks_list(
+    *, as_json: bool, folders: Sequence[Folder] | None = None, sources: bool = False
+) -> int:
+    library = _library_or_report(folders)
     rows = sorted(library.runbooks.values(), key=lambda runbook: runbook.id)
     if as_json:
         document = [
-            {"id": r.id, "title": r.title, "applies_to": r.applies_to, "source": r.source}
+            {
+                "id": r.id,
+                "title": r.title,
+                "applies_to": r.applies_to,
+                "source": r.source,
+                "file": str(library.paths[r.id]),
+                "from": library.origins.get(r.id, BUILT_IN),
+                "replaces": str(library.replaced[r.id]) if r.id in library.replaced else None,
+            }
             for r in rows
         ]
         json.dump(document, sys.stdout, indent=2)
@@ -68,17 +93,21 @@ def runbooks_list(*, as_json: bool) -> int:
     else:
         width = max((len(runbook.id) for runbook in rows), default=0)
         for runbook in rows:
-            say(f"{runbook.id:<{width}}  {runbook.title}\n")
+            say(f"{runbook.id:<{width}}  {sanitize(runbook.title)}\n")
+            say(f"{'':<{width}}  from {sanitize(_where(library, runbook.id))}\n")
+            if sources:
+                say(f"{'':<{width}}  guide {sanitize(runbook.source or '(none)')}\n")
     return EXIT_PROBLEM if library.errors else EXIT_OK
 
 
-def runbooks_show(runbook_id: str) -> int:
-    library = _library_or_report(None)
+def runbooks_show(runbook_id: str, folders: Sequence[Folder] | None = None) -> int:
+    library = _library_or_report(folders)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
         warn(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
         return EXIT_USAGE
     say(f"{runbook.id}: {runbook.title}\n")
+    say(f"file: {_where(library, runbook.id)}\n")
     if runbook.source:
         say(f"source: {runbook.source}\n")
     for symptom in runbook.symptoms:
@@ -101,8 +130,14 @@ def runbooks_show(runbook_id: str) -> int:
     return EXIT_OK
 
 
-def runbooks_validate(paths: Sequence[str]) -> int:
-    library = _library_or_report(paths)
+def runbooks_validate(paths: Sequence[str], folders: Sequence[Folder] | None = None) -> int:
+    """The files given, else every runbook on the search path."""
+    if paths:
+        library = load_library([Path(path) for path in paths])
+        for error in library.errors:
+            warn(f"triage: {error}\n")
+    else:
+        library = _library_or_report(folders)
     total = len(library.runbooks) + len(library.errors)
     say(f"{len(library.runbooks)} of {total} runbooks valid\n")
     return EXIT_PROBLEM if library.errors else EXIT_OK
@@ -188,8 +223,9 @@ async def check_runbook(
     params: dict[str, str],
     *,
     as_json: bool,
+    folders: Sequence[Folder] | None = None,
 ) -> int:
-    library = _library_or_report(None)
+    library = _library_or_report(folders)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
         warn(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")
@@ -243,8 +279,8 @@ def write_binding(binding: Binding) -> None:
     say("\n")
 
 
-def suggest_command(text: str, *, as_json: bool) -> int:
-    library = _library_or_report(None)
+def suggest_command(text: str, *, as_json: bool, folders: Sequence[Folder] | None = None) -> int:
+    library = _library_or_report(folders)
     found = suggest(text, library.runbooks.values())
     if as_json:
         json.dump(
@@ -302,12 +338,13 @@ async def fix(
     ask: Callable[[str], str] | None,
     transcript_path: str | None,
     audit: AuditLog,
+    folders: Sequence[Folder] | None = None,
 ) -> int:
     """Diagnose, preview one fix, confirm it, apply it through the gate, then see its effect.
 
     The verdict gates it (a ruled-out cause is refused; an unknown one needs --force), the word
     to type names what it touches, and it is done only when its effect is seen."""
-    library = _library_or_report(None)
+    library = _library_or_report(folders)
     runbook = library.runbooks.get(runbook_id)
     if runbook is None:
         warn(f"triage: no runbook {runbook_id!r}; `triage runbooks list` shows them\n")

@@ -178,6 +178,9 @@ class MainScreen(ScreenProblems):
         if self.problems:
             count = len(self.problems)
             parts.append(f"{count} problem{'s' if count != 1 else ''} (p)")
+        library = getattr(self.app, "library", None)
+        if library is not None and library.errors:
+            parts.append(f"{len(library.errors)} runbooks broken (triage runbooks validate)")
         if self.stale_seconds:
             parts.append(f"STALE: last refresh {self.stale_seconds}s ago")
         if self.live.context_line():  # kube context, AWS profile/region: names only

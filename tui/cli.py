@@ -104,12 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = runbooks.add_subparsers(
         dest="verb", metavar="VERB", required=True, parser_class=_Parser
     )
-    listing = verbs.add_parser("list", parents=[sub], help="every runbook on the search path, with its file")
+    listing = verbs.add_parser(
+        "list", parents=[sub], help="every runbook on the search path, with its file"
+    )
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--source", action="store_true", help="the guide each comes from")
-    show = verbs.add_parser("show", parents=[sub], help="one runbook: params, checks, causes, fixes")
+    show = verbs.add_parser(
+        "show", parents=[sub], help="one runbook: params, checks, causes, fixes"
+    )
     show.add_argument("id")
-    validate = verbs.add_parser("validate", parents=[sub], help="check runbook files; all errors, with lines")
+    validate = verbs.add_parser(
+        "validate", parents=[sub], help="check runbook files; all errors, with lines"
+    )
     validate.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     verbs.add_parser("schema", help="print the JSON Schema of the runbook format")
 

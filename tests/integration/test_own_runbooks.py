@@ -176,7 +176,7 @@ def test_an_imported_guide_is_used_by_every_command_with_no_copying(
 
     listing = triage("runbooks", "list", "--source", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
-    assert f"{runbook_id}  Logins fail with \"OOM command not allowed\"\n" in listing.stdout
+    assert f'{runbook_id}  Logins fail with "OOM command not allowed"\n' in listing.stdout
     assert f"from {path}" in listing.stdout
     assert "guide sessions.md#logins-fail-with-oom-command-not-allowed" in listing.stdout
 

@@ -559,10 +559,12 @@ def candidates_for(
         entity.node.id: bool(said_words & distinctive(everything_said(entity, by_node)))
         for entity, _ in focus
     }
-    # With words that point at no runbook at all (a vague report), what is failing is all
-    # there is to go on: its runbooks are weighed by what it shows.
+    # With words that point at no runbook that can run here (a vague report, or words only
+    # about what this environment does not have), what is failing is all there is to go on:
+    # its runbooks are weighed by what it shows.
     words_point = not symptom.strip() or any(
-        text_score(symptom, runbook).score > 0 for runbook in library
+        text_score(symptom, runbook).score > 0 and runnable_here(runbook, kinds_here, target_kinds)
+        for runbook in library
     )
     focus_failing = any(entity_failing(entity, by_node) for entity, _ in focus)
     found: list[Candidate] = []

@@ -59,6 +59,7 @@ class TriageApp(App[int]):
         self.forced_read_only = read_only
         self.library: Library | None = None
         self._library_asked = False
+        self._library_folders: list[Folder] = []
         self.runbook_dirs = list(runbook_dirs)  # --runbooks, after the inventory's folders
         self.config_path, self.requested_environment = config, environment
         self.config_error: str | None = None
@@ -73,6 +74,8 @@ class TriageApp(App[int]):
         environment, read_only = self.requested_environment, self.forced_read_only
         self.live = LiveEnvironment(inventory, environment, read_only=read_only)
         self.started = True
+        if self._library_asked and self.runbook_folders() != self._library_folders:
+            self.load_runbooks()  # read before the inventory: its runbook folders join
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this terminal, but on Linux and macOS one whose input thread
@@ -170,13 +173,16 @@ class TriageApp(App[int]):
         """The runbook search path for the environment watched (runbooks/search.py)."""
         from runbooks.search import search_path
 
+        if not self.started:  # the inventory's folders join once it is read (`_start`)
+            return search_path((), self.runbook_dirs)
         return search_path(self.inventory.runbook_paths(self.live.name), self.runbook_dirs)
 
     @work(thread=True, group="library", exit_on_error=False)
     def load_runbooks(self) -> None:
         from runbooks.search import load_search_path
 
-        library = load_search_path(self.runbook_folders())
+        self._library_folders = self.runbook_folders()
+        library = load_search_path(self._library_folders)
         self.call_from_thread(self._library_loaded, library)
 
     def _library_loaded(self, library: Library) -> None:

@@ -72,14 +72,14 @@ async def test_start_up_is_frozen_once_the_runbooks_are_in(
 async def test_full_collections_run_again_even_if_the_runbooks_never_come_in(
     redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import runbooks.loader
+    import runbooks.search
     import tui.app
 
-    def broken() -> None:
+    def broken(folders: object) -> None:
         raise OSError("the library cannot be read")
 
     monkeypatch.setattr(tui.app, "FREEZE_AFTER_SECONDS", 0.3)
-    monkeypatch.setattr(runbooks.loader, "load_library", broken)
+    monkeypatch.setattr(runbooks.search, "load_search_path", broken)
     config = inventory_file(tmp_path, redis_server)
     thresholds = gc.get_threshold()
     pause_full_collections()

@@ -53,11 +53,10 @@ def normal_host(host: str) -> str:
     if host in ("localhost", "0.0.0.0", "::", "ip6-localhost"):
         return LOOPBACK
     try:
-        if ipaddress.ip_address(host).is_loopback:
-            return LOOPBACK
-    except ValueError:
-        pass
-    return host
+        ip = ipaddress.ip_address(host)
+    except ValueError:  # a name, not an address: kept as written
+        return host
+    return LOOPBACK if ip.is_loopback else host
 
 
 def address(host: str, port: int | str) -> str:

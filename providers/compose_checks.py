@@ -67,18 +67,24 @@ class ComposeChecks:
         scope = self.scope_name(params)
         if not views:
             return no_containers(scope)
-        down = [view for view in views if not view.running]
+        down = [view for view in views if not view.running and not view.completed]
+        done = [view.name for view in views if view.completed]
         states = {view.name: view.state for view in views}
         facts: dict[str, Any] = {
             "containers": len(views),
-            "running": len(views) - len(down),
-            "state": down[0].state if down else "running",
+            "running": sum(view.running for view in views),
+            "state": down[0].state
+            if down
+            else ("running" if len(done) < len(views) else "completed"),
             "states": states,
             "not_running": [view.name for view in down],
+            "completed": done,
             "exit_code": down[0].exit_code if down else None,
         }
         evidence = tuple(_ps_line(view) for view in views)
         counted = f"{facts['running']}/{len(views)} running"
+        if done:
+            counted += f", {len(done)} completed (exited 0, not restarted)"
         if down:
             first = down[0]
             return Finding(

@@ -27,6 +27,8 @@ STANDALONE_KEY = "_standalone"
 STANDALONE_NAME = "standalone"
 DEFAULT_RESTART_THRESHOLD = 3
 NOT_RUNNING = ("exited", "created", "dead")
+# Restart policies under which a clean exit is the end: the engine does not start it again.
+ONE_SHOT_POLICIES = frozenset({"no", "on-failure"})
 
 _SEVERITY = {Health.OK: 0, Health.UNKNOWN: 1, Health.DEGRADED: 2, Health.FAILING: 3}
 
@@ -92,6 +94,18 @@ class ContainerView:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def completed(self) -> bool:
+        """Ran to its end as meant: exited 0 under a restart policy that does not bring it back
+        (a one-shot `migrate` or `seed` service). Docker restarts neither `no` nor `on-failure`
+        after a clean exit."""
+        return (
+            self.state == "exited"
+            and self.exit_code == 0
+            and not self.oom_killed
+            and self.restart_policy in ONE_SHOT_POLICIES
+        )
 
     @property
     def last_probe_output(self) -> str:
@@ -213,6 +227,8 @@ def container_status(view: ContainerView, threshold: int = DEFAULT_RESTART_THRES
         return Status(Health.FAILING, f"killed: out of memory{limit}, exit code {view.exit_code}")
     if view.state == "exited" and view.exit_code != 0:
         return Status(Health.FAILING, f"exited with code {view.exit_code}{restarts}")
+    if view.completed:
+        return Status(Health.OK, "completed (exited with code 0)")
     if view.state == "exited":
         return Status(Health.DEGRADED, "stopped (exited with code 0)")
     if view.state == "created" and view.error:

@@ -167,6 +167,74 @@ async def test_k8s_app_wont_start_image_pull(kube_api: FakeKubeApi, kubeconfig: 
     assert_first_confirmed(diagnosis, "image-pull")
 
 
+def looping_pods(app: str, exit_code: int, reason: str) -> list[dict[str, Any]]:
+    """Two pods of `app` in CrashLoopBackOff, last terminated with `exit_code`."""
+    last = k.terminated(reason, exit_code)
+    looping = k.waiting("app", "CrashLoopBackOff", "back-off 5m0s", restarts=11, last=last)
+    return [
+        k.pod(f"{app}-58d7c6b9f4-{s}", NS, labels={"app": app}, statuses=[looping]) for s in "ab"
+    ]
+
+
+async def test_k8s_app_wont_start_when_liveness_kills_a_slow_start(
+    kube_api: FakeKubeApi, kubeconfig: Path
+) -> None:
+    """The kubelet kills each container for failing its liveness probe before the app is up
+    (SIGTERM, exit 143): the loop is the probe's doing, not an application crash."""
+    pods = looping_pods("payments", 143, "Error")
+    refused = (
+        'Liveness probe failed: Get "http://10.1.1.7:8081/healthz": connect: connection refused'
+    )
+    events = [
+        k.event(NS, "Pod", p["metadata"]["name"], "Unhealthy", refused, count=30) for p in pods
+    ]
+    kube_api.put(*k.healthy_app(NS, "web"), *pods, *events)
+    diagnosis = await run_runbook(
+        "k8s-application-wont-start",
+        [kube_target(kubeconfig)],
+        {"namespace": NS, "selector": "app=payments"},
+    )
+    assert_first_confirmed(diagnosis, "health-checks-failing")
+    assert diagnosis.results["unready"].facts["probe"] == "Liveness"
+    verdicts = {item.cause.id: item.verdict for item in diagnosis.causes}
+    assert verdicts["crash-on-start"] is Verdict.LIKELY  # it loops, but the probe is the cause
+
+
+async def test_k8s_app_wont_start_on_an_app_crash_with_a_probe_failing_too(
+    kube_api: FakeKubeApi, kubeconfig: Path
+) -> None:
+    """An application that exits 1 on start, whose liveness probe also fails while it is down:
+    the crash is the cause, the probe only a consequence."""
+    pods = looping_pods("payments", 1, "Error")
+    refused = "Liveness probe failed: dial tcp 10.1.1.7:8081: connect: connection refused"
+    events = [k.event(NS, "Pod", p["metadata"]["name"], "Unhealthy", refused) for p in pods]
+    kube_api.put(*pods, *events)
+    diagnosis = await run_runbook(
+        "k8s-application-wont-start",
+        [kube_target(kubeconfig)],
+        {"namespace": NS, "selector": "app=payments"},
+    )
+    assert_first_confirmed(diagnosis, "crash-on-start")
+
+
+async def test_k8s_app_wont_start_on_a_readiness_probe_failing(
+    kube_api: FakeKubeApi, kubeconfig: Path
+) -> None:
+    ready_no = k.running("app", ready=False)
+    pods = [k.pod(f"api-{s}", NS, labels={"app": "api"}, statuses=[ready_no]) for s in "ab"]
+    failed = "Readiness probe failed: HTTP probe failed with statuscode: 503"
+    events = [k.event(NS, "Pod", p["metadata"]["name"], "Unhealthy", failed) for p in pods]
+    kube_api.put(*pods, *events)
+    diagnosis = await run_runbook(
+        "k8s-application-wont-start",
+        [kube_target(kubeconfig)],
+        {"namespace": NS, "selector": "app=api"},
+    )
+    assert_first_confirmed(diagnosis, "health-checks-failing")
+    verdicts = {item.cause.id: item.verdict for item in diagnosis.causes}
+    assert verdicts["crash-on-start"] is Verdict.RULED_OUT
+
+
 async def test_k8s_app_healthy_confirms_nothing(kube_api: FakeKubeApi, kubeconfig: Path) -> None:
     kube_api.put(*k.healthy_app(NS, "web"))
     diagnosis = await run_runbook(

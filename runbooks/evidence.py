@@ -47,24 +47,85 @@ def fact_value(facts: Any, path: str) -> Any:
     return value
 
 
-def _describe(condition: Condition) -> str:
-    if condition.fact is None:
-        statuses = " or ".join(status.value for status in condition.status or [])
-        return f"{condition.check} is {statuses}"
-    operator = condition.operator or "?"
-    if operator == "exists":
-        return f"{condition.check}.{condition.fact} {'exists' if condition.exists else 'is absent'}"
-    symbol = {
-        "equals": "==",
-        "not_equals": "!=",
-        "lt": "<",
-        "le": "<=",
-        "gt": ">",
-        "ge": ">=",
-        "contains": "contains",
-        "matches": "matches",
-    }[operator]
-    return f"{condition.check}.{condition.fact} {symbol} {getattr(condition, operator)!r}"
+# What a check's status says, as an operator says it: "the memory check failed".
+STATUS_WORDS = {
+    CheckStatus.PASS: "passed",
+    CheckStatus.WARN: "warned",
+    CheckStatus.FAIL: "failed",
+    CheckStatus.ERROR: "could not run",
+    CheckStatus.SKIPPED: "was skipped",
+}
+OPERATOR_WORDS = {
+    "equals": "=",
+    "not_equals": "≠",
+    "lt": "<",
+    "le": "≤",
+    "gt": ">",
+    "ge": "≥",
+    "contains": "contains",
+    "matches": "matches",
+}
+SHOWN_CHARACTERS = 100  # of a value quoted in a sentence: a log line, a list of reasons
+
+
+def _check_said(check: str, result: CheckResult) -> str:
+    """`the memory check failed`; an error or a skip says why (its summary)."""
+    said = f"the {check} check {STATUS_WORDS[result.status]}"
+    if result.status in {CheckStatus.ERROR, CheckStatus.SKIPPED} and result.summary:
+        said += f": {result.summary}"
+    return said
+
+
+def _fact_words(condition: Condition) -> str:
+    """`memory: oom errors`, the check's id then the fact's path in words."""
+    words = " ".join(
+        f"#{int(part) + 1}" if part.isdigit() else part.replace("_", " ")
+        for part in (condition.fact or "").split(".")
+    )
+    return f"{condition.check}: {words}"
+
+
+def _shown(value: Any, *, pattern: bool = False) -> str:
+    """A value as a sentence quotes it: `1,204`, `0.93`, `true`, `'noeviction'`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() or abs(value) >= 1000:
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple | set):
+        return _cut(", ".join(_shown(item) for item in value)) if value else "empty"
+    if isinstance(value, dict):
+        return _shown(list(value)) if value else "empty"
+    text = _cut(str(value))
+    return text if pattern else f"'{text}'"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+
+
+def _value_said(operator: str, actual: Any, expected: Any, holds: bool) -> str:
+    """The value compared; of a list that matches or contains what is looked for, the item
+    that does (the line of a log that names the cause, not the fifty lines around it)."""
+    if holds and operator == "matches" and isinstance(actual, str) and "\n" in actual:
+        for line in actual.splitlines():
+            if re.search(expected, line):
+                return _shown(line.strip())
+    if holds and operator in {"matches", "contains"} and isinstance(actual, list | tuple):
+        for item in actual:
+            if operator == "matches":
+                found = re.search(expected, str(item)) is not None
+            else:
+                found = expected == item or (isinstance(item, str) and str(expected) in item)
+            if found:
+                others = len(actual) - 1
+                return _shown(item) + (f" and {others} more" if others else "")
+    return _shown(actual)
 
 
 def _compare(operator: str, actual: Any, expected: Any) -> bool:
@@ -130,41 +191,40 @@ def condition_checks(condition: Condition) -> list[str]:
 
 
 def evaluate(condition: Condition, result: CheckResult | None) -> ConditionResult:
-    """Whether `condition` holds on `result`, with a sentence a human can check."""
-    described = _describe(condition)
-    if result is None:
-        return ConditionResult(condition, None, f"{described}: the check did not run")
+    """Whether `condition` holds on `result`, with a sentence a human can check: "the memory
+    check failed", "memory: oom errors is 1,204 (> 0)"."""
     if condition.fact is None:
+        if result is None:
+            return ConditionResult(condition, None, f"the {condition.check} check did not run")
         holds = result.status in (condition.status or [])
+        said = _check_said(condition.check, result)
         if not holds and result.status in {CheckStatus.ERROR, CheckStatus.SKIPPED}:
-            return ConditionResult(
-                condition,
-                None,
-                f"{described}: unknown, the check {result.status.value}: {result.summary}",
-            )
-        return ConditionResult(condition, holds, f"{described}: it is {result.status.value}")
+            return ConditionResult(condition, None, said)
+        return ConditionResult(condition, holds, said)
+    fact = _fact_words(condition)
+    if result is None:
+        return ConditionResult(condition, None, f"{fact} is unknown (the check did not run)")
     said_by_the_error = result.status is CheckStatus.ERROR and condition.fact in ERROR_FACTS
     if result.status in {CheckStatus.ERROR, CheckStatus.SKIPPED} and not said_by_the_error:
-        return ConditionResult(
-            condition,
-            None,
-            f"{described}: unknown, the check {result.status.value}: {result.summary}",
-        )
+        why = _check_said(condition.check, result).removeprefix(f"the {condition.check} check ")
+        return ConditionResult(condition, None, f"{fact} is unknown (the check {why})")
     actual = fact_value(result.facts, condition.fact)
     operator = condition.operator or ""
     if operator == "exists":
         present = actual is not _MISSING and actual is not None
+        wanted = "present" if condition.exists else "absent"
         return ConditionResult(
             condition,
             present == condition.exists,
-            f"{described}: {'present' if present else 'absent'}",
+            f"{fact} is {'present' if present else 'absent'} (expected {wanted})",
         )
     if actual is _MISSING:
-        return ConditionResult(
-            condition, None, f"{described}: unknown, the check reported no {condition.fact}"
-        )
+        return ConditionResult(condition, None, f"{fact} is unknown (the check did not report it)")
+    expected = getattr(condition, operator)
     try:
-        holds = _compare(operator, actual, getattr(condition, operator))
+        holds = _compare(operator, actual, expected)
     except (TypeError, re.error) as error:
-        return ConditionResult(condition, None, f"{described}: unknown, {error}")
-    return ConditionResult(condition, holds, f"{described}: it is {actual!r}")
+        return ConditionResult(condition, None, f"{fact} is unknown ({error})")
+    value = _value_said(operator, actual, expected, holds)
+    compared = f"{OPERATOR_WORDS[operator]} {_shown(expected, pattern=operator == 'matches')}"
+    return ConditionResult(condition, holds, f"{fact} is {value} ({compared})")

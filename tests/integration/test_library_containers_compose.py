@@ -51,8 +51,8 @@ def assert_first_confirmed(diagnosis: Diagnosis, cause_id: str) -> None:
     ranked = [(item.cause.id, item.verdict.value) for item in diagnosis.causes]
     assert (first.cause.id, first.verdict) == (cause_id, Verdict.CONFIRMED), (ranked, summaries)
     assert first.evidence and all(item.holds for item in first.evidence)
-    assert all(
-        ": it is " in item.explanation or "present" in item.explanation for item in first.evidence
+    assert all(  # each says what it saw: a check's outcome, or a fact's value
+        item.explanation.startswith("the ") or " is " in item.explanation for item in first.evidence
     )
 
 

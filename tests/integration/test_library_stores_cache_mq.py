@@ -47,20 +47,20 @@ def cached_with_ttl(server: RedisServer) -> None:
 
 
 REDIS_FAULTS = [
-    ("redis-connection-errors", redis_down, {}, "redis-unreachable", ["it is 'refused'"]),
+    ("redis-connection-errors", redis_down, {}, "redis-unreachable", ["reason is 'refused'"]),
     (
         "redis-cache-inconsistency",
         stale_mappings,
         {"pattern": "tenant:*"},
         "keys-without-ttl",
-        ["keys.without_ttl > 0: it is 5"],
+        ["keys: without ttl is 5 (> 0)"],
     ),
     (
         "redis-out-of-memory",
         lambda server: server.fill_to_maxmemory("2mb"),
         {"pattern": "fill:*"},
         "maxmemory-noeviction",
-        ["memory is fail", "memory.oom_errors > 0"],
+        ["the memory check failed", "memory: oom errors is "],
     ),
 ]
 
@@ -132,7 +132,7 @@ def broker(rabbitmq_server: RabbitMQServer, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize(
     ("where", "cause", "evidence"),
     [
-        ({"port": "closed"}, "broker-down", "connect.reason == 'refused'"),
+        ({"port": "closed"}, "broker-down", "connect: reason is 'refused' (= 'refused')"),
         ({"vhost": "stores-no-such-vhost"}, "vhost-missing", "'vhost_missing'"),
         ({"password_env": "TRIAGE_TEST_STORES_MQ_WRONG"}, "login-refused", "'auth_failed'"),
     ],
@@ -154,7 +154,7 @@ async def test_mq_connection_healthy(broker: Any) -> None:
 async def test_mq_backlog_without_consumers(broker: Any, rabbitmq_server: RabbitMQServer) -> None:
     rabbitmq_server.publish("stores-inbound", 250, vhost=VHOST)
     diagnosis = await run("mq-queue-backlog", broker(), queue="stores-inbound", vhost=VHOST)
-    assert_first(diagnosis, "no-consumers", "depth.backlog_no_consumers == True")
+    assert_first(diagnosis, "no-consumers", "depth: backlog no consumers is true (= true)")
     assert diagnosis.results["depth"].facts["messages"] == 250
 
 

@@ -53,7 +53,7 @@ def stopped(postgres_factory: PostgresFactory) -> PostgresServer:
 
 async def test_cannot_connect_database_down(stopped: PostgresServer) -> None:
     diagnosis = await run("db-cannot-connect", pg(stopped.port))
-    assert_first(diagnosis, "server-down", "ready.reason == 'refused': it is 'refused'")
+    assert_first(diagnosis, "server-down", "ready: reason is 'refused' (= 'refused')")
     assert diagnosis.results["cluster"].status.value == "skipped"
 
 
@@ -115,21 +115,21 @@ def aurora(aws: MotoAws, *, allowed: bool, stopped: bool = False) -> dict[str, s
 async def test_aurora_stopped(aws: MotoAws) -> None:
     params = aurora(aws, allowed=True, stopped=True)
     diagnosis = await run("db-cannot-connect", pg(free_port()), aws.target(), **params)
-    assert_first(diagnosis, "aurora-stopped", "cluster is fail", "ready is fail")
+    assert_first(diagnosis, "aurora-stopped", "the cluster check failed", "the ready check failed")
     assert diagnosis.results["cluster"].facts["status"] == "stopped"
 
 
 async def test_aurora_security_group_missing_ingress(aws: MotoAws) -> None:
     params = aurora(aws, allowed=False)
     diagnosis = await run("db-cannot-connect", pg(free_port()), aws.target(), **params)
-    assert_first(diagnosis, "security-group-missing-ingress", "ingress.allowed == False")
+    assert_first(diagnosis, "security-group-missing-ingress", "ingress: allowed is false (= false)")
 
 
 async def test_credentials_secret_missing(aws: MotoAws, postgres_server: PostgresServer) -> None:
     params = aurora(aws, allowed=True) | {"db_secret": "stores/deleted-secret"}
     target = pg(postgres_server.port)
     diagnosis = await run("db-cannot-connect", target, aws.target(), **params)
-    assert_first(diagnosis, "credentials-secret-missing", "secret is fail")
+    assert_first(diagnosis, "credentials-secret-missing", "the secret check failed")
     assert diagnosis.results["secret"].facts["missing"] == ["stores/deleted-secret"]
 
 
@@ -167,7 +167,7 @@ async def test_pool_healthy(postgres_server: PostgresServer) -> None:
 
 async def test_corruption_server_crashed(stopped: PostgresServer) -> None:
     diagnosis = await run("db-corruption", pg(stopped.port))
-    assert_first(diagnosis, "server-crashed", "ready is fail")
+    assert_first(diagnosis, "server-crashed", "the ready check failed")
 
 
 async def test_corruption_healthy(postgres_server: PostgresServer) -> None:
@@ -186,8 +186,8 @@ def probe_tables(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
 @pytest.mark.parametrize(
     ("table", "cause", "evidence"),
     [
-        ("stores_probe_missing", "migrations-not-run", "table.exists == False"),
-        ("stores_probe_elsewhere", "wrong-schema", "table.other_schemas matches '.'"),
+        ("stores_probe_missing", "migrations-not-run", "table: exists is false (= false)"),
+        ("stores_probe_elsewhere", "wrong-schema", "table: other schemas is 'stores_probe_schema."),
     ],
 )
 async def test_missing_relation(
@@ -240,7 +240,7 @@ def lock_wait(server: PostgresServer) -> Iterator[None]:
 async def test_slow_queries_lock_contention(probe_tables: PostgresServer) -> None:
     with lock_wait(probe_tables):
         diagnosis = await run("db-slow-queries", pg(probe_tables.port))
-    assert_first(diagnosis, "lock-contention", "blocked is fail")
+    assert_first(diagnosis, "lock-contention", "the blocked check failed")
     assert diagnosis.results["blocked"].facts["count"] >= 1
 
 

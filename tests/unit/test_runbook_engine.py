@@ -114,16 +114,20 @@ def test_a_cause_on_a_check_that_could_not_run_is_unknown_never_ruled_out(
         {"memory": result(status, "connection refused")},
     )
     assert item.verdict is Verdict.UNKNOWN
+    said = {ERROR: "could not run", SKIPPED: "was skipped"}[status]
     assert [(e.holds, e.explanation) for e in item.evidence] == [
-        (None, f"memory is fail: unknown, the check {status.value}: connection refused"),
-        (None, f"memory.oom_errors > 0: unknown, the check {status.value}: connection refused"),
+        (None, f"the memory check {said}: connection refused"),
+        (None, f"memory: oom errors is unknown (the check {said}: connection refused)"),
     ]
 
 
 def test_a_status_condition_can_ask_for_the_error_itself() -> None:
-    item = assess(cause("down", {"check": "memory", "status": "error"}), {"memory": result(ERROR)})
+    item = assess(
+        cause("down", {"check": "memory", "status": "error"}),
+        {"memory": result(ERROR, "connection refused")},
+    )
     assert item.verdict is Verdict.CONFIRMED
-    assert item.evidence[0].explanation == "memory is error: it is error"
+    assert item.evidence[0].explanation == "the memory check could not run: connection refused"
 
 
 def test_a_missing_fact_is_unknown() -> None:
@@ -134,14 +138,14 @@ def test_a_missing_fact_is_unknown() -> None:
     assert item.verdict is Verdict.UNKNOWN
     assert item.evidence[0].holds is None
     assert item.evidence[0].explanation == (
-        "memory.oom_errors > 0: unknown, the check reported no oom_errors"
+        "memory: oom errors is unknown (the check did not report it)"
     )
 
 
 def test_a_check_that_did_not_run_is_unknown() -> None:
     item = assess(cause("full", {"check": "memory", "status": "fail"}), {})
     assert item.verdict is Verdict.UNKNOWN
-    assert item.evidence[0].explanation == "memory is fail: the check did not run"
+    assert item.evidence[0].explanation == "the memory check did not run"
 
 
 def test_unknown_outranks_holding_evidence() -> None:
@@ -166,12 +170,9 @@ def test_a_cause_without_evidence_is_unknown() -> None:
 def test_a_fact_that_cannot_be_compared_is_unknown() -> None:
     results = {"memory": result(PASS, policy="noeviction", enabled=True, count=3)}
     checks: list[tuple[dict[str, Any], str]] = [
-        ({"fact": "policy", "gt": 5}, "memory.policy > 5: unknown, 'noeviction' is not a number"),
-        ({"fact": "enabled", "ge": 1}, "memory.enabled >= 1: unknown, True is not a number"),
-        (
-            {"fact": "count", "contains": 3},
-            "memory.count contains 3: unknown, 3 cannot contain anything",
-        ),
+        ({"fact": "policy", "gt": 5}, "memory: policy is unknown ('noeviction' is not a number)"),
+        ({"fact": "enabled", "ge": 1}, "memory: enabled is unknown (True is not a number)"),
+        ({"fact": "count", "contains": 3}, "memory: count is unknown (3 cannot contain anything)"),
     ]
     for fields, explanation in checks:
         outcome = evaluate(condition(**fields), results["memory"])
@@ -194,90 +195,89 @@ OPERATOR_CASES: list[tuple[dict[str, Any], bool, str]] = [
     (
         {"fact": "policy", "equals": "noeviction"},
         True,
-        "memory.policy == 'noeviction': it is 'noeviction'",
+        "memory: policy is 'noeviction' (= 'noeviction')",
     ),
     (
         {"fact": "policy", "equals": "allkeys-lru"},
         False,
-        "memory.policy == 'allkeys-lru': it is 'noeviction'",
+        "memory: policy is 'noeviction' (= 'allkeys-lru')",
     ),
-    ({"fact": "used", "equals": 900.0}, True, "memory.used == 900.0: it is 900"),
+    ({"fact": "used", "equals": 900.0}, True, "memory: used is 900 (= 900)"),
     (
         {"fact": "policy", "not_equals": "allkeys-lru"},
         True,
-        "memory.policy != 'allkeys-lru': it is 'noeviction'",
+        "memory: policy is 'noeviction' (≠ 'allkeys-lru')",
     ),
     (
         {"fact": "policy", "not_equals": "noeviction"},
         False,
-        "memory.policy != 'noeviction': it is 'noeviction'",
+        "memory: policy is 'noeviction' (≠ 'noeviction')",
     ),
-    ({"fact": "used", "lt": 1000}, True, "memory.used < 1000: it is 900"),
-    ({"fact": "used", "lt": 900}, False, "memory.used < 900: it is 900"),
-    ({"fact": "used", "le": 900}, True, "memory.used <= 900: it is 900"),
-    ({"fact": "used", "le": 899.5}, False, "memory.used <= 899.5: it is 900"),
-    ({"fact": "ratio", "gt": 0.9}, True, "memory.ratio > 0.9: it is 0.93"),
-    ({"fact": "ratio", "gt": 0.93}, False, "memory.ratio > 0.93: it is 0.93"),
-    ({"fact": "ratio", "ge": 0.93}, True, "memory.ratio >= 0.93: it is 0.93"),
-    ({"fact": "ratio", "ge": 1}, False, "memory.ratio >= 1: it is 0.93"),
+    ({"fact": "used", "lt": 1000}, True, "memory: used is 900 (< 1,000)"),
+    ({"fact": "used", "lt": 900}, False, "memory: used is 900 (< 900)"),
+    ({"fact": "used", "le": 900}, True, "memory: used is 900 (≤ 900)"),
+    ({"fact": "used", "le": 899.5}, False, "memory: used is 900 (≤ 899.5)"),
+    ({"fact": "ratio", "gt": 0.9}, True, "memory: ratio is 0.93 (> 0.9)"),
+    ({"fact": "ratio", "gt": 0.93}, False, "memory: ratio is 0.93 (> 0.93)"),
+    ({"fact": "ratio", "ge": 0.93}, True, "memory: ratio is 0.93 (≥ 0.93)"),
+    ({"fact": "ratio", "ge": 1}, False, "memory: ratio is 0.93 (≥ 1)"),
     (
         {"fact": "policy", "contains": "evict"},
         True,
-        "memory.policy contains 'evict': it is 'noeviction'",
+        "memory: policy is 'noeviction' (contains 'evict')",
     ),
     (
         {"fact": "policy", "contains": "lru"},
         False,
-        "memory.policy contains 'lru': it is 'noeviction'",
+        "memory: policy is 'noeviction' (contains 'lru')",
     ),
     (
         {"fact": "reasons", "contains": "Essential container exited"},
         True,
-        "memory.reasons contains 'Essential container exited': it is "
-        "['CannotPullContainerError: not found', 'Essential container exited']",
+        "memory: reasons is 'Essential container exited' and 1 more "
+        "(contains 'Essential container exited')",
     ),
     (
         {"fact": "reasons", "contains": "CannotPullContainerError"},
         False,  # a list contains whole items, not substrings of them: use `matches`
-        "memory.reasons contains 'CannotPullContainerError': it is "
-        "['CannotPullContainerError: not found', 'Essential container exited']",
+        "memory: reasons is 'CannotPullContainerError: not found', 'Essential container exited' "
+        "(contains 'CannotPullContainerError')",
     ),
     (
         {"fact": "config", "contains": "save"},
         True,
-        "memory.config contains 'save': it is {'maxmemory-policy': 'noeviction', 'save': ''}",
+        "memory: config is 'maxmemory-policy', 'save' (contains 'save')",
     ),
     (
         {"fact": "config", "contains": "noeviction"},
         False,  # a dict contains keys, not values
-        "memory.config contains 'noeviction': it is {'maxmemory-policy': 'noeviction', 'save': ''}",
+        "memory: config is 'maxmemory-policy', 'save' (contains 'noeviction')",
     ),
-    ({"fact": "policy", "matches": "^no"}, True, "memory.policy matches '^no': it is 'noeviction'"),
+    ({"fact": "policy", "matches": "^no"}, True, "memory: policy is 'noeviction' (matches ^no)"),
     (
         {"fact": "policy", "matches": "^evict"},
         False,
-        "memory.policy matches '^evict': it is 'noeviction'",
+        "memory: policy is 'noeviction' (matches ^evict)",
     ),
-    ({"fact": "used", "matches": r"^\d{3}$"}, True, "memory.used matches '^\\\\d{3}$': it is 900"),
+    ({"fact": "used", "matches": "^\\d{3}$"}, True, "memory: used is 900 (matches ^\\d{3}$)"),
     (
         {"fact": "reasons", "matches": "CannotPull"},
         True,
-        "memory.reasons matches 'CannotPull': it is "
-        "['CannotPullContainerError: not found', 'Essential container exited']",
+        "memory: reasons is 'CannotPullContainerError: not found' and 1 more (matches CannotPull)",
     ),
     (
         {"fact": "reasons", "matches": "^OutOfMemory"},
         False,
-        "memory.reasons matches '^OutOfMemory': it is "
-        "['CannotPullContainerError: not found', 'Essential container exited']",
+        "memory: reasons is 'CannotPullContainerError: not found', 'Essential container exited' "
+        "(matches ^OutOfMemory)",
     ),
-    ({"fact": "policy", "exists": True}, True, "memory.policy exists: present"),
-    ({"fact": "missing", "exists": True}, False, "memory.missing exists: absent"),
-    ({"fact": "missing", "exists": False}, True, "memory.missing is absent: absent"),
-    ({"fact": "policy", "exists": False}, False, "memory.policy is absent: present"),
-    ({"fact": "empty", "exists": True}, False, "memory.empty exists: absent"),
-    ({"status": "pass"}, True, "memory is pass: it is pass"),
-    ({"status": ["fail", "warn"]}, False, "memory is fail or warn: it is pass"),
+    ({"fact": "policy", "exists": True}, True, "memory: policy is present (expected present)"),
+    ({"fact": "missing", "exists": True}, False, "memory: missing is absent (expected present)"),
+    ({"fact": "missing", "exists": False}, True, "memory: missing is absent (expected absent)"),
+    ({"fact": "policy", "exists": False}, False, "memory: policy is present (expected absent)"),
+    ({"fact": "empty", "exists": True}, False, "memory: empty is absent (expected present)"),
+    ({"status": "pass"}, True, "the memory check passed"),
+    ({"status": ["fail", "warn"]}, False, "the memory check passed"),
 ]
 
 
@@ -311,7 +311,7 @@ def test_every_operator_is_covered() -> None:
 
 def test_equals_null_is_a_comparison_with_none() -> None:
     outcome = evaluate(condition(fact="empty", equals=None), result(PASS, **FACTS))
-    assert (outcome.holds, outcome.explanation) == (True, "memory.empty == None: it is None")
+    assert (outcome.holds, outcome.explanation) == (True, "memory: empty is none (= none)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,12 +352,15 @@ def test_dotted_paths_reach_into_dicts_and_lists(path: str, value: Any) -> None:
 def test_a_dotted_path_that_leads_nowhere_is_unknown(path: str) -> None:
     outcome = evaluate(condition(fact=path, equals=1), result(PASS, **NESTED))
     assert outcome.holds is None
-    assert outcome.explanation == f"memory.{path} == 1: unknown, the check reported no {path}"
+    words = " ".join(
+        f"#{int(p) + 1}" if p.isdigit() else p.replace("_", " ") for p in path.split(".")
+    )
+    assert outcome.explanation == f"memory: {words} is unknown (the check did not report it)"
 
 
 def test_a_dotted_path_in_a_condition() -> None:
     outcome = evaluate(condition(fact="top_backlogs.0.messages", gt=10_000), result(FAIL, **NESTED))
     assert (outcome.holds, outcome.explanation) == (
         True,
-        "memory.top_backlogs.0.messages > 10000: it is 12408",
+        "memory: top backlogs #1 messages is 12,408 (> 10,000)",
     )

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from providers import inventory
 from providers.addresses import merged
 from providers.base import CommandTarget, Provider
 from providers.compose_actions import ComposeActions
@@ -45,7 +46,6 @@ from providers.sweep import shared
 if TYPE_CHECKING:
     from docker import APIClient, DockerClient
 
-DEFAULT_URL = "unix:///var/run/docker.sock"
 SERVICE_CHECKS = (
     "compose.running",
     "compose.restart_loop",
@@ -55,6 +55,12 @@ SERVICE_CHECKS = (
     "compose.resources",
 )
 MAX_POOL_SIZE = 32
+
+
+def default_url() -> str:
+    """The engine of a target without a URL when DOCKER_HOST is unset: the local socket, the
+    one discovery looked for."""
+    return f"unix://{inventory.DOCKER_SOCKET}"
 
 
 def proxies_read_once(api: APIClient) -> None:
@@ -100,7 +106,7 @@ class ComposeProvider(
 
     @property
     def url(self) -> str:
-        return self.target.resolve_url(os.environ.get("DOCKER_HOST") or DEFAULT_URL)
+        return self.target.resolve_url(os.environ.get("DOCKER_HOST") or default_url())
 
     @property
     def address(self) -> str:

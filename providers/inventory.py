@@ -249,7 +249,7 @@ def discover_local(ports: Mapping[str, int] | None = None) -> Inventory:
         if kind in explicit:
             targets.append(Target(kind=kind, name=kind, url=SecretRef(env=explicit[kind])))
         elif listening[probed.index(kind)]:
-            url = LOCAL_URLS[kind].format(port=ports[kind])
+            url = LOCAL_URLS[kind].format(host=LOCAL_HOST, port=ports[kind])
             targets.append(Target(kind=kind, name=kind, url=url))
     targets.extend(_platform_targets())
     return Inventory(
@@ -262,7 +262,7 @@ def _platform_targets() -> list[Target]:
     """A Docker engine, a kubeconfig, AWS credentials: when this machine has them."""
     found: list[Target] = []
     docker_host = os.environ.get("DOCKER_HOST")
-    if docker_host or Path("/var/run/docker.sock").exists():
+    if docker_host or DOCKER_SOCKET.exists():
         found.append(Target(kind="compose", name="docker", url=docker_host or None))
     home = Path.home()
     kubeconfig = os.environ.get("KUBECONFIG")
@@ -275,17 +275,20 @@ def _platform_targets() -> list[Target]:
     return found
 
 
+# Where discovery looks, read at each discovery (tests point them away from this machine).
+DOCKER_SOCKET = Path("/var/run/docker.sock")  # the engine's socket when DOCKER_HOST is unset
+LOCAL_HOST = "127.0.0.1"  # the host whose usual ports are probed
 URL_VARIABLES = {"redis": "REDIS_URL", "postgres": "DATABASE_URL", "rabbitmq": "AMQP_URL"}
 DEFAULT_LOCAL_PORTS = {"redis": 6379, "postgres": 5432, "rabbitmq": 5672}
 LOCAL_URLS = {
-    "redis": "redis://127.0.0.1:{port}/0",
-    "postgres": "postgresql://127.0.0.1:{port}/postgres",
-    "rabbitmq": "amqp://guest@127.0.0.1:{port}/%2F",
+    "redis": "redis://{host}:{port}/0",
+    "postgres": "postgresql://{host}:{port}/postgres",
+    "rabbitmq": "amqp://guest@{host}:{port}/%2F",
 }
 
 
 async def _ports_open(ports: list[int]) -> list[bool]:
-    return list(await asyncio.gather(*(_port_open("127.0.0.1", port) for port in ports)))
+    return list(await asyncio.gather(*(_port_open(LOCAL_HOST, port) for port in ports)))
 
 
 async def _port_open(host: str, port: int, timeout: float = 0.3) -> bool:

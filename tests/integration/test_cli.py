@@ -18,12 +18,33 @@ from tests.servers.redis import RedisServer
 pytestmark = pytest.mark.integration
 
 
+# `python -m tui.cli`, with local discovery sealed off from this machine as tests/conftest.py
+# seals it in the test's own process: the Docker socket it looks for is under the test's own
+# HOME (absent), and the usual ports it probes are ports nothing listens on. What a test wants
+# discovered, it names (REDIS_URL).
+SEALED_CLI = """
+import socket, sys
+from pathlib import Path
+from providers import inventory
+from tui.cli import main
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+inventory.DOCKER_SOCKET = Path.home() / "docker.sock"
+inventory.DEFAULT_LOCAL_PORTS = {kind: closed_port() for kind in inventory.DEFAULT_LOCAL_PORTS}
+sys.exit(main())
+"""
+
+
 def triage(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
     environment = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "TRIAGE_CONFIG"}}
     environment.update(env or {})
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-c", SEALED_CLI, *args],
         capture_output=True,
         text=True,
         env=environment,
@@ -52,10 +73,10 @@ def test_check_json_on_a_closed_port_exits_1_naming_host_and_port(tmp_path: Path
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
     assert document["exit_code"] == 1
-    # Discovery may also find this machine's own PostgreSQL or RabbitMQ; only Redis is asked.
-    redis_results = [r for r in document["results"] if r["check"].startswith("redis.")]
-    assert len(redis_results) == 5
-    for result in redis_results:
+    # Discovery finds what REDIS_URL names and nothing of this machine.
+    assert {result["target"] for result in document["results"]} == {"redis"}
+    assert len(document["results"]) == 5
+    for result in document["results"]:
         assert result["status"] == "error"
         assert result["summary"] == f"127.0.0.1:{port}: connection refused"
         assert result["facts"]["address"] == f"127.0.0.1:{port}"
@@ -70,7 +91,8 @@ def test_check_on_a_healthy_redis_prints_a_table_and_exits_0(
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[0] == f"environment test ({config})"
-    assert [line.split()[:3] for line in lines[1:6]] == [
+    assert lines[1].split() == ["STATUS", "CHECK", "TARGET", "TIME", "SUMMARY"]
+    assert [line.split()[:3] for line in lines[2:7]] == [
         ["PASS", "redis.ping", "cache0"],
         ["PASS", "redis.memory", "cache0"],
         ["PASS", "redis.clients", "cache0"],
@@ -103,8 +125,9 @@ def test_a_password_in_redis_url_never_reaches_the_output(
     redis_server.client().config_set("requirepass", "Sup3r-Secret")
     url = f"redis://:Sup3r-Secret@{redis_server.address}/0"
     completed, _ = triage("check", "--json", env={"REDIS_URL": url}, cwd=tmp_path)
-    redis_results = [r for r in json.loads(completed.stdout)["results"] if r["target"] == "redis"]
-    assert {r["status"] for r in redis_results} == {"pass"}
+    results = json.loads(completed.stdout)["results"]
+    assert {(r["target"], r["status"]) for r in results} == {("redis", "pass")}
+    assert completed.returncode == 0, completed.stderr
     assert "Sup3r-Secret" not in completed.stdout + completed.stderr
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from providers import inventory
+from providers.compose_provider import ComposeProvider
 from providers.inventory import (
     ConfigError,
     SecretError,
@@ -187,11 +190,7 @@ def test_discovery_takes_urls_from_the_environment_by_reference(
     assert targets[0].resolve_url("unused") == "redis://:pw@10.0.0.9:6380/2"
 
 
-def test_discovery_finds_listening_servers_and_skips_closed_ports(
-    monkeypatch: pytest.MonkeyPatch, redis_server
-) -> None:
-    for variable in ("REDIS_URL", "DATABASE_URL", "AMQP_URL"):
-        monkeypatch.delenv(variable, raising=False)
+def test_discovery_finds_listening_servers_and_skips_closed_ports(redis_server) -> None:
     closed = {"postgres": free_port(), "rabbitmq": free_port()}
     found = discover_local({"redis": redis_server.port, **closed}).environments["local"].targets
     assert [(target.kind, target.url) for target in found] == [
@@ -216,28 +215,31 @@ def test_a_key_given_twice_is_refused_where_it_repeats(tmp_path: Path) -> None:
     )
 
 
-def test_discovery_adds_docker_and_aws_when_this_machine_has_them(
+def test_discovery_adds_docker_kubernetes_and_aws_when_this_machine_has_them(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for variable in (
-        "REDIS_URL",
-        "DATABASE_URL",
-        "AMQP_URL",
-        "AWS_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_ENDPOINT_URL",
-        "DOCKER_HOST",
-        "KUBECONFIG",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    closed = {"redis": free_port(), "postgres": free_port(), "rabbitmq": free_port()}
-    kinds = [t.kind for t in discover_local(closed).environments["local"].targets]
-    assert "ecs" not in kinds
+    # tests/conftest.py gives every test a bare machine: nothing to find.
+    assert discover_local().environments["local"].targets == []
+
+    engine_socket = tmp_path / "docker.sock"
+    monkeypatch.setattr(inventory, "DOCKER_SOCKET", engine_socket)
+    kube = Path.home() / ".kube"
+    kube.mkdir()
+    (kube / "config").write_text("apiVersion: v1\nkind: Config\n")
+    with socket.socket(socket.AF_UNIX) as engine:
+        engine.bind(str(engine_socket))
+        targets = discover_local().environments["local"].targets
+        assert [(t.kind, t.name, t.url) for t in targets] == [
+            ("compose", "docker", None),
+            ("kubernetes", "kubernetes", None),
+        ]
+        assert ComposeProvider(targets[0]).url == f"unix://{engine_socket}"
+
     monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/elsewhere.sock")
     monkeypatch.setenv("AWS_PROFILE", "prod")
-    targets = discover_local(closed).environments["local"].targets
+    targets = discover_local().environments["local"].targets
     assert [(t.kind, t.name, t.url) for t in targets] == [
         ("compose", "docker", "unix:///tmp/elsewhere.sock"),
+        ("kubernetes", "kubernetes", None),
         ("ecs", "aws", None),
     ]

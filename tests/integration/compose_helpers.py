@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 from providers.compose_provider import ComposeProvider
 from providers.inventory import Target
 from tests.servers.docker_engine import DockerEngine
+from tests.waiting import until
+
+__all__ = ["HEALTH_INTERVAL_NS", "labels", "provider_on", "run_service", "state", "until"]
 
 HEALTH_INTERVAL_NS = 100_000_000  # 100 ms between probes keeps the tests quick
 
@@ -57,18 +57,3 @@ def state(container: Any) -> dict[str, Any]:
     found: dict[str, Any] = container.attrs["State"]
     found["RestartCount"] = container.attrs["RestartCount"]
     return found
-
-
-async def until(
-    predicate: Callable[[], bool],
-    timeout: float = 20.0,
-    what: str = "",
-    seen: Callable[[], object] | None = None,
-) -> None:
-    """Wait for `predicate`; the failure says what `seen` returns then (what came instead)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            instead = f"; instead: {seen()!r}" if seen is not None else ""
-            raise AssertionError(f"not reached within {timeout}s: {what}{instead}")
-        await asyncio.sleep(0.1)

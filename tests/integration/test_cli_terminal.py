@@ -20,6 +20,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
+EXIT_SECONDS = 60  # generous: the app starts, reads the inventory and leaves on a loaded machine
 ESCAPE = re.compile(r"\x1b(\[[0-9;?<>=]*[a-zA-Z~]|\][^\x07]*\x07|[>=])")
 
 
@@ -39,23 +40,34 @@ def run_in_a_terminal(*args: str, cwd: Path) -> tuple[int, bytes, list[str]]:
         env=environment,
     )
     os.close(terminal)
+    # Everything the app wrote, up to the terminal's close (when the process and every copy of
+    # its terminal are gone); then its exit, which may be reaped a moment after the close.
     screen = bytearray()
-    deadline = time.monotonic() + 30
-    while process.poll() is None and time.monotonic() < deadline:
+    deadline = time.monotonic() + EXIT_SECONDS
+    while time.monotonic() < deadline:
         ready, _, _ = select.select([controller], [], [], 0.1)
-        if ready:
-            try:
-                screen += os.read(controller, 65536)
-            except OSError:  # the terminal closed with the process
-                break
-    if process.poll() is None:
-        process.kill()
-        raise AssertionError(f"triage never exited; the terminal held:\n{screen[-2000:]!r}")
+        if not ready:
+            continue
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the terminal closed with the process
+            break
+        if not chunk:
+            break
+        screen += chunk
     os.close(controller)
+    try:
+        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(
+            f"triage never exited; the terminal held:\n{screen[-2000:]!r}"
+        ) from None
     _, left, after = bytes(screen).rpartition(LEAVE_ALTERNATE_SCREEN)
     assert left, f"the app never left the alternate screen:\n{screen[-2000:]!r}"
     text = ESCAPE.sub("", after.decode()).replace("\r\n", "\n")
-    return process.wait(), bytes(screen), [line for line in text.splitlines() if line.strip()]
+    return code, bytes(screen), [line for line in text.splitlines() if line.strip()]
 
 
 def test_a_broken_inventory_ends_the_app_with_one_clear_line(tmp_path: Path) -> None:

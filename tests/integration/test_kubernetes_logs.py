@@ -14,6 +14,7 @@ from providers.contract import Health, LogLine
 from providers.kubernetes_provider import KubernetesProvider
 from tests.servers import kube_objects as k
 from tests.servers.kube_api import FakeKubeApi, kube_target
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ async def opened(config: Path) -> AsyncIterator[KubernetesProvider]:
 
 
 async def wait_for(
-    stream: AsyncIterator[LogLine], wanted: Callable[[LogLine], bool], timeout: float = 1.0
+    stream: AsyncIterator[LogLine], wanted: Callable[[LogLine], bool], timeout: float = 10.0
 ) -> LogLine:
     """The first line of the stream that `wanted` accepts, within `timeout` seconds."""
     async with asyncio.timeout(timeout):
@@ -39,6 +40,23 @@ async def wait_for(
             if wanted(line):
                 return line
     raise AssertionError("the stream ended")
+
+
+async def lines_of(
+    stream: AsyncIterator[LogLine],
+    wanted: Callable[[LogLine], bool],
+    count: int,
+    timeout: float = 10.0,
+) -> list[LogLine]:
+    """The first `count` lines of the stream that `wanted` accepts, within `timeout` seconds."""
+    found: list[LogLine] = []
+    async with asyncio.timeout(timeout):
+        async for line in stream:
+            if wanted(line):
+                found.append(line)
+                if len(found) == count:
+                    return found
+    raise AssertionError(f"the stream ended after {found}")
 
 
 async def test_a_pod_is_followed_live_after_its_previous_run(
@@ -51,7 +69,7 @@ async def test_a_pod_is_followed_live_after_its_previous_run(
     async with opened(kubeconfig) as provider:
         stream = provider.logs(f"{ROOT}/{NS}/pod/api-1")
         try:
-            previous = await wait_for(stream, lambda line: True, timeout=3.0)
+            previous = await wait_for(stream, lambda line: True)
             booting = await wait_for(stream, lambda line: True)
             kube_api.add_log(NS, "api-1", "ERROR connect ECONNREFUSED 127.0.0.1:5672")
             live = await wait_for(stream, lambda line: "ECONNREFUSED" in line.text)
@@ -72,13 +90,24 @@ async def test_a_deployment_merges_its_pods_and_follows_new_ones(
     async with opened(kubeconfig) as provider:
         stream = provider.logs(f"{ROOT}/{NS}/deployment/web")
         try:
-            await asyncio.sleep(0.3)  # both pods followed
-            for pod in pods:
+            reading = asyncio.create_task(
+                lines_of(stream, lambda line: "GET" in line.text, len(pods))
+            )
+            await until(
+                lambda: all(kube_api.log_follows[(NS, pod, "app")] for pod in pods),
+                what="both pods followed",
+                seen=lambda: kube_api.log_follows,
+            )
+            for pod in pods:  # live lines, not the history a follow starts with
                 kube_api.add_log(NS, pod, f"GET /health 200 from {pod}")
-            seen = {(await wait_for(stream, lambda line: "GET" in line.text)).source for _ in pods}
+            seen = {line.source for line in await reading}
             labels = {"app": "web", "pod-template-hash": "5d9c7b8f4"}
             kube_api.put(k.pod("web-5d9c7b8f4-new", NS, labels=labels))
-            await asyncio.sleep(0.3)
+            await until(
+                lambda: kube_api.log_follows[(NS, "web-5d9c7b8f4-new", "app")] > 0,
+                what="the new pod followed",
+                seen=lambda: kube_api.log_follows,
+            )
             kube_api.add_log(NS, "web-5d9c7b8f4-new", "started")
             late = await wait_for(stream, lambda line: line.text == "started")
         finally:
@@ -96,7 +125,7 @@ async def test_a_watch_tells_a_pod_entering_crash_loop(
         before = await provider.discover()
         stream = provider.logs(f"{ROOT}/{NS}")
         try:
-            banner = await wait_for(stream, lambda line: True, timeout=3.0)
+            banner = await wait_for(stream, lambda line: True)
             crashing = k.waiting(
                 "app", "CrashLoopBackOff", restarts=3, last=k.terminated("OOMKilled", 137)
             )
@@ -142,15 +171,20 @@ async def test_every_line_arrives_once_however_close_their_stamps(
         texts: list[str] = []
         try:
             for _ in range(3):
-                texts.append((await wait_for(stream, lambda line: True, timeout=3.0)).text)
+                texts.append((await wait_for(stream, lambda line: True)).text)
             for n in range(200):  # a burst: many lines within a microsecond
                 kube_api.add_log(NS, "api-1", f"burst {n}")
             for _ in range(200):
                 texts.append((await wait_for(stream, lambda line: True)).text)
+            follows = kube_api.log_follows[(NS, "api-1", "app")]
+            reading = asyncio.create_task(wait_for(stream, lambda line: True))
             kube_api.end_streams()  # the server ends the stream; it is opened again
-            await asyncio.sleep(0.5)
+            await until(
+                lambda: kube_api.log_follows[(NS, "api-1", "app")] > follows,
+                what="the log followed again",
+            )
             kube_api.add_log(NS, "api-1", "after the reopening")
-            texts.append((await wait_for(stream, lambda line: True, timeout=3.0)).text)
+            texts.append((await reading).text)
         finally:
             await stream.aclose()
     assert texts == [

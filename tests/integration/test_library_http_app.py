@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from providers.inventory import Target
 from runbooks.engine import Verdict
 from tests.integration.library_scenarios import LIBRARY, assert_first, assert_healthy, run
+from tests.integration.postgres_helpers import wait_for
 from tests.servers.fixtures import PostgresFactory
 from tests.servers.http import CertificateFactory, Route, serve_http
 from tests.servers.postgres import SUPERUSER_PASSWORD, PostgresServer
@@ -114,7 +114,13 @@ def long_query(postgres_server: PostgresServer) -> Iterator[None]:
 
     thread = threading.Thread(target=sleep, daemon=True)
     thread.start()
-    time.sleep(1.0)  # running for longer than the threshold below
+    wait_for(  # running for longer than the threshold below (0.5 s), as the server says
+        postgres_server,
+        "select 1 from pg_stat_activity where application_name = %s and state = 'active'"
+        " and now() - query_start > interval '1 second'",
+        (name,),
+        timeout=30,
+    )
     yield
     postgres_server.execute(
         "select pg_cancel_backend(pid) from pg_stat_activity where application_name = %s", (name,)

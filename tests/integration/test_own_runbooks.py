@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.redis import RedisServer
+from tests.tui.conftest import wait_until
 from tui.app import TriageApp
 from tui.cli import main
 
@@ -217,11 +218,14 @@ async def test_the_tui_reads_the_search_path_and_says_a_broken_runbook_in_its_he
     app = TriageApp(inventory, runbook_dirs=[str(tmp_path / "cli")])
     async with app.run_test(size=(160, 30)) as pilot:
         app.load_library()
-        while app.library is None:
-            await pilot.pause(0.05)
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.library is not None)
+        assert app.library is not None
         assert app.library.runbooks["redis-out-of-memory"].title == "Our sessions Redis is full"
         assert [str(error).split(":")[0] for error in app.library.errors] == [
             str(broken / "broken.yaml")
         ]
-        assert "1 runbooks broken (triage runbooks validate)" in app.screen.sub_title
+        await wait_until(
+            pilot,
+            lambda: "1 runbooks broken (triage runbooks validate)" in app.screen.sub_title,
+            state=lambda: app.screen.sub_title,
+        )

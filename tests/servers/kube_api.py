@@ -14,6 +14,8 @@ and streams what real servers stream, chunked: ``?watch=true`` on lists (JSON wa
 - ``forbidden`` holds paths (``/api/v1/pods``) whose GET answers 403, as RBAC would;
 - ``requests`` records every (method, path with its query) asked;
 - ``end_streams()`` ends every open watch and followed log;
+- ``log_follows`` counts the followed logs opened, by (namespace, pod, container), so a test
+  waits for a client to follow (or follow again) before it writes the line it must see;
 - ``write_kubeconfig(path)`` writes a kubeconfig whose current context points here.
 
 Supported: /version; core v1 namespaces, pods (+ /log), events, services, endpoints, secrets,
@@ -35,6 +37,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
@@ -127,6 +130,7 @@ class FakeKubeApi:
         self._watchers: list[_Subscriber] = []
         self._history: list[tuple[int, tuple[str, str], Obj]] = []
         self._followers: list[_Subscriber] = []
+        self.log_follows: Counter[tuple[str, str, str]] = Counter()
         self._closed = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
         self._server.daemon_threads = True
@@ -298,6 +302,9 @@ class FakeKubeApi:
         subscriber = _Subscriber(match)
         with self._lock:
             registry.append(subscriber)
+            if registry_name == "log":
+                namespace, pod, container, _ = match
+                self.log_follows[(namespace, pod, container)] += 1
         return subscriber, registry
 
 

@@ -2,6 +2,12 @@
 
 Redis writes no log a client can read; the slow log (SLOWLOG GET) is what the guides read
 instead: which commands took longest, when, and from which client.
+
+Entries are told apart by their id, which grows by one per entry for the server's life. A
+restart begins the ids again at 0 (and SLOWLOG RESET empties the log, keeping the ids on Redis
+but not necessarily on servers that speak its protocol): each poll reads the server's run id
+with the log, and a new run id, ids that went back or a log emptied under the follower start
+the follow again, so the new entries show at once instead of after the old last id.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +42,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class SlowLogSeen:
+    """What the last poll of a slow log saw: the server's run id, how many entries the log
+    held (up to the batch read) and their ids."""
+
+    run_id: str | None = None
+    held: int = 0
+    ids: frozenset[int] = frozenset()
+
+    def reset(self, ids: list[int], run_id: str | None, last_id: int, address: str) -> str | None:
+        """Why the log of the server at `address` began again since this poll, or None: what
+        it holds now is the same log, with newer entries or none."""
+        if self.run_id is not None and run_id is not None and run_id != self.run_id:
+            return f"{address} restarted (a new run id): following its slow log from the start"
+        if ids and max(ids) < last_id:
+            return f"the slow log of {address} began again (its ids went back): following it"
+        if self.held and last_id in self.ids and last_id not in ids and len(ids) < self.held:
+            return (
+                f"the slow log of {address} was emptied (SLOWLOG RESET or a restart): "
+                "following its new entries"
+            )
+        return None
+
+
 class RedisSlowLog:
     """Mixed into RedisProvider; relies on its `client()`, `target`, `timeout`, `address` and
     `describe_error`."""
@@ -56,13 +87,14 @@ class RedisSlowLog:
         import redis.exceptions as errors
 
         last_id = -1
+        seen = SlowLogSeen()
         failing = False
         announced = False
         last_new = time.monotonic()
         while True:
             try:
                 async with asyncio.timeout(self.timeout):
-                    entries = await self.client().slowlog_get(SLOWLOG_BATCH)
+                    entries, run_id = await self._slowlog_read()
                     if not announced:
                         announced = True
                         yield LogLine(
@@ -81,6 +113,11 @@ class RedisSlowLog:
                 if failing:
                     failing = False
                     yield LogLine(utc_now(), self.target.name, "info", "slow log reachable again")
+                ids = [int(entry["id"]) for entry in entries]
+                if (reset := seen.reset(ids, run_id, last_id, self.address)) is not None:
+                    last_id = -1  # every entry there now came after it
+                    yield LogLine(utc_now(), self.target.name, "info", reset)
+                seen = SlowLogSeen(run_id or seen.run_id, len(ids), frozenset(ids))
                 for entry in sorted(entries, key=lambda item: int(item["id"])):
                     if int(entry["id"]) <= last_id:
                         continue
@@ -91,6 +128,18 @@ class RedisSlowLog:
                         yield line
             quiet = not failing and time.monotonic() - last_new >= SLOWLOG_QUIET_AFTER_SECONDS
             await asyncio.sleep(SLOWLOG_QUIET_POLL_SECONDS if quiet else SLOWLOG_POLL_SECONDS)
+
+    async def _slowlog_read(self) -> tuple[list[Mapping[str, Any]], str | None]:
+        """The newest entries and the server's run id (None where INFO is not allowed), in one
+        round trip."""
+        async with self.client().pipeline(transaction=False) as pipe:
+            pipe.slowlog_get(SLOWLOG_BATCH)
+            pipe.info("server")
+            entries, info = await pipe.execute(raise_on_error=False)
+        if isinstance(entries, Exception):
+            raise entries
+        run_id = info.get("run_id") if isinstance(info, Mapping) else None
+        return list(entries), None if run_id is None else _text(run_id)
 
     async def _slowlog_banner(self) -> str:
         import redis.exceptions as errors

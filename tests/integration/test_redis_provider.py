@@ -17,6 +17,7 @@ from providers.inventory import Environment, Inventory, Settings, Target
 from providers.redis_provider import RedisProvider
 from tests.servers.process import free_port
 from tests.servers.redis import RedisServer
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -248,46 +249,116 @@ def slowlog_reads(redis_server: RedisServer) -> int:
     return int(stats.get("cmdstat_slowlog|get", {}).get("calls", 0))
 
 
+async def until_reads_pause(redis_server: RedisServer, seconds: float) -> None:
+    """Wait until `seconds` pass without a SLOWLOG GET: the follower polls at its quiet pace."""
+    last, since = slowlog_reads(redis_server), time.monotonic()
+    deadline = since + 30
+    while time.monotonic() - since < seconds:
+        assert time.monotonic() < deadline, "the slow log was never polled less"
+        await asyncio.sleep(0.05)
+        if (reads := slowlog_reads(redis_server)) != last:
+            last, since = reads, time.monotonic()
+
+
+@contextlib.asynccontextmanager
+async def followed_slow_log(provider: RedisProvider) -> AsyncIterator[list[str]]:
+    """The texts of the slow log's lines, collected in the background while the block runs."""
+    lines: list[str] = []
+
+    async def follow() -> None:
+        async for line in provider.logs(provider.root_id):
+            lines.append(line.text)
+
+    following = asyncio.create_task(follow())
+    try:
+        yield lines
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+
 async def test_a_quiet_slow_log_is_polled_less_until_a_new_entry(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
     monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_QUIET_AFTER_SECONDS", 0.5)
-    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_QUIET_POLL_SECONDS", 1.5)
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_QUIET_POLL_SECONDS", 3.0)
     client = redis_server.client()
     client.config_set("slowlog-log-slower-than", 1_000_000)  # nothing is slow: a quiet log
     client.slowlog_reset()
-    lines: list[str] = []
 
-    async def follow(provider: RedisProvider) -> None:
-        async for line in provider.logs(provider.root_id):
-            lines.append(line.text)
+    async with opened(redis_server.url) as provider, followed_slow_log(provider) as lines:
+        await until(lambda: slowlog_reads(redis_server) >= 4, what="polls every 0.05 s")
+        # Nothing new for 0.5 s: then every 3 s, so a whole second goes by without a poll.
+        await until_reads_pause(redis_server, 1.0)
 
-    async with opened(redis_server.url) as provider:
-        following = asyncio.create_task(follow(provider))
-        try:
-            await asyncio.sleep(0.4)
-            assert slowlog_reads(redis_server) >= 4  # every 0.05 s while not yet quiet
-            await asyncio.sleep(0.6)  # quiet now
-            before = slowlog_reads(redis_server)
-            await asyncio.sleep(1.0)
-            assert slowlog_reads(redis_server) - before <= 1
+        client.config_set("slowlog-log-slower-than", 0)  # this and the SET are logged
+        client.set("slow", "1")
+        client.config_set("slowlog-log-slower-than", 1_000_000)
+        written = time.monotonic()
+        await until(lambda: any("SET slow 1" in text for text in lines), seen=lambda: lines[-10:])
+        assert time.monotonic() - written <= 3.0 + 1.0  # one quiet poll at most
+        before = slowlog_reads(redis_server)
+        # The fast pace is back: three polls in less time than one quiet poll takes.
+        await until(lambda: slowlog_reads(redis_server) - before >= 3, timeout=2.5)
 
-            client.config_set("slowlog-log-slower-than", 0)  # this and the SET are logged
-            client.set("slow", "1")
-            client.config_set("slowlog-log-slower-than", 1_000_000)
-            written = time.monotonic()
-            while not any("SET slow 1" in text for text in lines):
-                assert time.monotonic() - written < 5, lines
-                await asyncio.sleep(0.02)
-            assert time.monotonic() - written <= 1.5 + 0.5  # one quiet poll at most
-            before = slowlog_reads(redis_server)
-            await asyncio.sleep(0.3)
-            assert slowlog_reads(redis_server) - before >= 3  # the fast pace is back
-        finally:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+
+async def test_slow_log_follows_on_after_slowlog_reset(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
+    client = redis_server.client()
+    client.config_set("slowlog-log-slower-than", 0)  # every command is slow
+    for number in range(50):
+        client.set(f"before:{number}", number)
+
+    async with opened(redis_server.url) as provider, followed_slow_log(provider) as lines:
+        await until(
+            lambda: any("SET before:49 49" in text for text in lines), seen=lambda: lines[-10:]
+        )
+        client.slowlog_reset()
+        client.set("after", "reset")
+        await until(
+            lambda: any("SET after reset" in text for text in lines), seen=lambda: lines[-10:]
+        )
+
+    emptied = (
+        f"the slow log of {redis_server.address} was emptied (SLOWLOG RESET or a restart): "
+        "following its new entries"
+    )
+    assert emptied in lines
+    assert lines.index(emptied) < next(i for i, t in enumerate(lines) if "SET after reset" in t)
+    assert len([text for text in lines if "SET before:7 7" in text]) == 1  # nothing shown twice
+
+
+async def test_slow_log_follows_a_restarted_server_from_its_first_entry(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("providers.redis_slowlog.SLOWLOG_POLL_SECONDS", 0.05)
+    client = redis_server.client()
+    client.config_set("slowlog-log-slower-than", 0)
+    for number in range(200):  # ids far past those the restarted server will give
+        client.set(f"before:{number}", number)
+
+    async with opened(redis_server.url) as provider, followed_slow_log(provider) as lines:
+        await until(
+            lambda: any("SET before:199 199" in text for text in lines), seen=lambda: lines[-10:]
+        )
+        redis_server.stop()
+        redis_server.start()  # the same port; its slow log begins at id 0
+        client = redis_server.client()
+        client.config_set("slowlog-log-slower-than", 0)
+        client.set("after", "restart")  # id 1 or so
+        await until(
+            lambda: any("SET after restart" in text for text in lines), seen=lambda: lines[-10:]
+        )
+
+    restarted = (
+        f"{redis_server.address} restarted (a new run id): following its slow log from the start"
+    )
+    assert restarted in lines
+    assert lines.index(restarted) < next(i for i, t in enumerate(lines) if "SET after restart" in t)
 
 
 async def test_slow_log_reports_a_lost_server_once_and_recovers(

@@ -44,6 +44,8 @@ _NAMED_PORTS = (
 _URL = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^\s/?#'\"]+)", re.I)
 _KEYWORD = re.compile(r"\b(host|port)\s*=\s*'?([^\s']+)", re.I)
 _HOST_PORT = re.compile(r"^\[?([A-Za-z0-9_.:-]+?)\]?:(\d{1,5})$")
+_PORT_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits, as urllib wants them (`int` takes `+5`)
+_NETLOC_END = re.compile(r"[/?#]")
 LOOPBACK = "127.0.0.1"
 
 
@@ -61,6 +63,52 @@ def normal_host(host: str) -> str:
 
 def address(host: str, port: int | str) -> str:
     return f"{normal_host(host)}:{int(port)}"
+
+
+PORT_RANGE = (1, 65535)
+# Longer than a port can be written: the text is not echoed (it may be a password typed where
+# a port goes, `redis://:hunter2-long`).
+_SHOWN_PORT_CHARS = 5
+
+
+def port_problem(text: str) -> str | None:
+    """Why `text` cannot be a port to connect to (`port 99999 is out of range 1-65535`), or
+    None. urllib's `.port` raises ValueError for these, and a driver given one fails far
+    from the inventory line that holds it."""
+    text = text.strip()
+    low, high = PORT_RANGE
+    if _PORT_NUMBER.fullmatch(text):
+        if low <= int(text) <= high:
+            return None
+        return f"port {text} is out of range {low}-{high}"
+    if len(text) <= _SHOWN_PORT_CHARS:
+        return f"port {text!r} is not a number"
+    return "the port is not a number"
+
+
+def url_port_problem(value: str) -> str | None:
+    """Why the port a URL or a libpq keyword string names is not a port, or None (no port
+    written is not a problem: the kind's default port is used)."""
+    value = value.strip()
+    if "://" not in value:  # `host=db port=5432 dbname=app`
+        ports = [port for key, port in _KEYWORD.findall(value) if key.lower() == "port"]
+    else:
+        where = value.split("://", 1)[1]
+        where = _NETLOC_END.split(where, maxsplit=1)[0].rpartition("@")[2]
+        # libpq takes several hosts, each with its port: `h1:5432,h2:5433`.
+        ports = [_written_port(host) for host in where.split(",")]
+    for port in ports:
+        for each in port.split(",") if port else ():
+            if (problem := port_problem(each)) is not None:
+                return problem
+    return None
+
+
+def _written_port(host: str) -> str:
+    """What is written after a host's colon (`[::1]:6379` -> `6379`); "" when nothing is."""
+    if host.startswith("["):
+        return host.partition("]")[2].removeprefix(":")
+    return host.partition(":")[2]
 
 
 def url_address(value: str) -> str | None:

@@ -18,9 +18,10 @@ import contextlib
 import importlib
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from providers.addresses import url_port_problem
 from providers.base import Provider
 from providers.contexts import (
     ContextChoices,
@@ -30,9 +31,9 @@ from providers.contexts import (
     contexts_in_use,
 )
 from providers.contract import CheckCall, CheckResult, CheckStatus, Health, Node, Status
-from providers.inventory import Inventory, Target
+from providers.inventory import Inventory, SecretError, Target
 from providers.redact import names_in, redact_node, redact_result, secret_like_names
-from providers.registry import create_provider
+from providers.registry import provider_class
 from providers.sweep import one_sweep
 
 GRACE_SECONDS = 0.5
@@ -101,6 +102,38 @@ class PlannedCheck:
     call: CheckCall
 
 
+@dataclass(frozen=True, slots=True)
+class TargetChecked:
+    """One target done: its tree, and the results of its own checks and its children's."""
+
+    tree: Node
+    results: tuple[CheckResult, ...]
+
+
+# How many targets `check_each_target` works on at once: a dead host holds one of them for its
+# timeout; 76,000 targets at once held 900 MB and printed nothing for minutes.
+TARGETS_AT_ONCE = 64
+# A target that cannot be used as written: the check its one result is under.
+URL_CHECK = "target.url"
+LOAD_CHECK = "provider.load"
+
+
+def target_problem(target: Target) -> str | None:
+    """Why a target cannot be reached as written (`target cache: port 99999 is out of range
+    1-65535`), or None. A URL that comes from a secret is read here too; one that cannot be
+    read is its provider's to say, with its other errors."""
+    urls: list[tuple[str, object]] = [("", target.url)]
+    urls += [(f"{name}: ", value) for name, value in target.options.items() if name.endswith("url")]
+    for label, value in urls:
+        try:
+            url = target.resolve_url("") if label == "" else value
+        except SecretError:
+            continue
+        if isinstance(url, str) and (problem := url_port_problem(url)) is not None:
+            return f"target {target.name}: {label}{problem}"
+    return None
+
+
 class LiveEnvironment:
     """The providers of one environment, created on first use and closed together."""
 
@@ -122,7 +155,8 @@ class LiveEnvironment:
         self.root_ids = [f"{target.kind}:{target.name}" for target in self.targets]
         self._made: dict[str, Provider] | None = None
         self._making = threading.Lock()
-        self._load_errors: dict[str, str] = {}
+        # Targets without a provider, by root id: (the check that says so, why).
+        self._load_errors: dict[str, tuple[str, str]] = {}
         self._sdks: asyncio.Future[None] | None = None
         self._kinds_ready: dict[str, asyncio.Future[None]] = {}
         self._sdks_loaded = False
@@ -143,14 +177,32 @@ class LiveEnvironment:
 
     def _make_providers(self) -> dict[str, Provider]:
         made: dict[str, Provider] = {}
+        classes: dict[str, type[Provider] | ImportError] = {}
         for root_id, target in zip(self.root_ids, self.targets, strict=True):
-            try:
-                provider = create_provider(target, default_timeout=self.settings.check_timeout)
-            except ImportError as error:
-                self._load_errors[root_id] = f"cannot load the {target.kind} provider: {error}"
-            else:
-                made[provider.root_id] = provider
+            # A port out of range would fail every call, deep in a driver: said once, here.
+            if (problem := target_problem(target)) is not None:
+                self._load_errors[root_id] = (URL_CHECK, problem)
+                continue
+            if target.kind not in classes:  # looked up once per kind, not once per target
+                try:
+                    classes[target.kind] = provider_class(target.kind)
+                except ImportError as error:
+                    classes[target.kind] = error
+            found = classes[target.kind]
+            if isinstance(found, ImportError):
+                reason = f"cannot load the {target.kind} provider: {found}"
+                self._load_errors[root_id] = (LOAD_CHECK, reason)
+                continue
+            provider = found(target, default_timeout=self.settings.check_timeout)
+            made[provider.root_id] = provider
         return made
+
+    @property
+    def unusable_targets(self) -> Mapping[str, str]:
+        """Why each target that has no provider has none, by root id (a bad URL, an SDK
+        missing): it shows failing in the tree and its one result says why."""
+        self._providers  # noqa: B018 - they are found while the providers are made
+        return {root_id: reason for root_id, (_, reason) in self._load_errors.items()}
 
     @property
     def secret_like_names(self) -> frozenset[str]:
@@ -193,10 +245,16 @@ class LiveEnvironment:
         return context_choices(self.targets)
 
     def provider_for(self, node_id: str) -> Provider:
-        for root_id, provider in self._providers.items():
-            if node_id == root_id or node_id.startswith(f"{root_id}/"):
-                return provider
-        raise KeyError(f"no provider owns node {node_id!r}")
+        """The provider of the target whose tree holds `node_id` (`redis:cache/db0`): looked up,
+        not searched for, since each of 76,000 targets' checks asks."""
+        providers = self._providers
+        root = node_id
+        while (provider := providers.get(root)) is None:
+            cut = root.rfind("/")
+            if cut < 0:
+                raise KeyError(f"no provider owns node {node_id!r}")
+            root = root[:cut]
+        return provider
 
     def _prepare(self, kinds: list[str], ready: Callable[[str], None]) -> None:
         try:
@@ -259,16 +317,37 @@ class LiveEnvironment:
                 on_tree(tree)
             return tree
 
-        nodes = await asyncio.gather(*(one(p) for p in self._providers.values()))
-        broken = [
+        providers = list(self._providers.values())
+        broken = self._unusable_trees()
+        if on_tree is not None:  # a target that cannot be used shows at once, failing
+            for tree in broken:
+                on_tree(tree)
+        nodes = await asyncio.gather(*(one(p) for p in providers))
+        return [*nodes, *broken]
+
+    def _unusable_trees(self) -> list[Node]:
+        return [
             self._redacted_tree(
                 Node(
                     id=root_id, kind="provider", name=root_id, status=Status(Health.FAILING, reason)
                 )
             )
-            for root_id, reason in self._load_errors.items()
+            for root_id, (_, reason) in self._load_errors.items()
         ]
-        return [*nodes, *broken]
+
+    def _unusable_results(self) -> list[CheckResult]:
+        return [
+            redact_result(
+                CheckResult(
+                    check=check,
+                    target=root_id.split(":", 1)[1],
+                    status=CheckStatus.ERROR,
+                    summary=reason,
+                    node_id=root_id,
+                )
+            )
+            for root_id, (check, reason) in self._load_errors.items()
+        ]
 
     async def discover_target(self, root_id: str) -> Node:
         """One target's tree again, when its backend said something changed."""
@@ -399,21 +478,76 @@ class LiveEnvironment:
             nodes, root_results = await asyncio.gather(
                 discovered_then_checked(), self.run_checks(root_checks)
             )
-        unloadable = [
-            redact_result(
-                CheckResult(
-                    check="provider.load",
-                    target=root_id.split(":", 1)[1],
-                    status=CheckStatus.ERROR,
-                    summary=reason,
-                    node_id=root_id,
+        return nodes, [*root_results, *child_results, *self._unusable_results()]
+
+    async def check_each_target(
+        self,
+        on_checked: Callable[[TargetChecked], None],
+        *,
+        targets_at_once: int = TARGETS_AT_ONCE,
+        at_once: int | None = None,
+    ) -> None:
+        """Discover and check every target, `targets_at_once` at a time, and hand each one to
+        `on_checked` as soon as it is done (its tree and all its results, children's too);
+        then its connections are closed. What a 76,000-target inventory holds at any moment
+        is then that many targets' work, and the first ones are said within a second.
+
+        A target that cannot be used (its URL, its provider) comes first, as a failing tree
+        with one error. `at_once` bounds the children's checks running together, over all
+        targets."""
+        providers = list(self._providers.values())  # made first: it finds the unusable ones
+        for tree, result in zip(self._unusable_trees(), self._unusable_results(), strict=True):
+            on_checked(TargetChecked(tree, (result,)))
+        gate = asyncio.Semaphore(at_once) if at_once is not None else None
+        running: set[asyncio.Future[TargetChecked]] = set()
+
+        async def hand_over_done() -> None:
+            nonlocal running
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                on_checked(finished.result())
+
+        try:
+            for provider in providers:
+                running.add(asyncio.ensure_future(self._check_target(provider, gate)))
+                if len(running) >= targets_at_once:
+                    await hand_over_done()
+            while running:
+                await hand_over_done()
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _check_target(
+        self, provider: Provider, gate: asyncio.Semaphore | None
+    ) -> TargetChecked:
+        """One target discovered and checked, its own checks while it is being discovered,
+        in a sweep of its own (what its discovery read, its checks reuse; then it is freed)."""
+
+        async def bounded(item: PlannedCheck) -> CheckResult:
+            if gate is None:
+                return await self.run_check(item)
+            async with gate:  # a check's timeout starts when it runs, not while it waits
+                return await self.run_check(item)
+
+        try:
+            with one_sweep():
+                own = [PlannedCheck(provider.root_id, call) for call in provider.root_checks()]
+                tree, own_results = await asyncio.gather(
+                    self._discover_one(provider), self.run_checks(own)
                 )
-            )
-            for root_id, reason in self._load_errors.items()
-        ]
-        return nodes, [*root_results, *child_results, *unloadable]
+                planned = [
+                    PlannedCheck(node.id, call) for node, _ in _below(tree) for call in node.checks
+                ]
+                children = await asyncio.gather(*(bounded(item) for item in planned))
+        finally:
+            with contextlib.suppress(Exception):  # closing is best effort, as in close()
+                await provider.close()
+        return TargetChecked(tree, (*own_results, *children))
 
     async def close(self) -> None:
-        made = self._made or {}  # never made: nothing to close
-        closing = (provider.close() for provider in made.values())
-        await asyncio.gather(*closing, return_exceptions=True)
+        made = list((self._made or {}).values())  # never made: nothing to close
+        for start in range(0, len(made), TARGETS_AT_ONCE):  # not 76,000 tasks at once
+            closing = (provider.close() for provider in made[start : start + TARGETS_AT_ONCE])
+            await asyncio.gather(*closing, return_exceptions=True)

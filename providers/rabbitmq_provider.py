@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from providers.addresses import url_port_problem
 from providers.base import CommandTarget, Provider
 from providers.contract import CheckCall, Health, LogLine, Node, Status, utc_now
 from providers.inventory import SecretError
@@ -89,16 +90,16 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
 
     @property
     def address(self) -> str:
-        try:
-            return self.endpoint().address
-        except SecretError as error:
-            return f"{self.target.name} ({error})"
+        return self._address_of(None)
 
-    def _address_of(self, vhost: str) -> str:
+    def _address_of(self, vhost: str | None) -> str:
         try:
             return self.endpoint(vhost).address
         except SecretError as error:
             return f"{self.target.name} ({error})"
+        except ValueError:  # a port urllib refuses: said with the value, never raised from here
+            url = self.target.resolve_url(DEFAULT_URL)
+            return f"{self.target.name} ({url_port_problem(url) or 'invalid URL'})"
 
     @property
     def management_url(self) -> str | None:

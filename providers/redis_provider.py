@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from providers.addresses import url_port_problem
 from providers.base import CommandTarget, Finding, Provider, check
 from providers.contract import (
     CheckCall,
@@ -86,11 +87,14 @@ class RedisProvider(RedisKeyspace, RedisSlowLog, Provider):
     def address(self) -> str:
         try:
             parts = urlsplit(self.url)
+            port = parts.port
         except SecretError as error:
             return f"{self.target.name} ({error})"
+        except ValueError:  # a port urllib refuses: said with the value, never raised from here
+            return f"{self.target.name} ({url_port_problem(self.url) or 'invalid URL'})"
         if parts.scheme == "unix":
             return parts.path
-        return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+        return f"{parts.hostname or '127.0.0.1'}:{port or 6379}"
 
     def client(self, db: int | None = None) -> Redis:
         """A client on the URL's database, or on database `db`; one pool each."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections import Counter
 
 from providers.contract import CheckResult, CheckStatus, Health, Node
-from providers.environment import LiveEnvironment
+from providers.environment import LiveEnvironment, TargetChecked
 from providers.inventory import Inventory
 from providers.text import sanitize
 
@@ -44,6 +45,122 @@ def _paint(word: CheckStatus | Health, color: bool, width: int = 0) -> str:
     return f"\x1b[{_STATUS_COLOURS[word]}m{text}\x1b[0m" if color else text
 
 
+# Rows that come within this long of the start (or the first this many) set the table's
+# column widths; every later target's rows are printed as soon as it is done.
+ALIGN_SECONDS = 0.5
+ALIGN_ROWS = 1_000
+# Children's checks running together, over all targets (2,000 pods must not open 2,000
+# connections at once).
+CHECKS_AT_ONCE = 64
+COLUMNS = ("STATUS", "CHECK", "TARGET", "TIME", "SUMMARY")
+_STATUS_WIDTH = 7
+
+
+def label(result: CheckResult, tree: Node, names: dict[str, str]) -> str:
+    """What the TARGET column says: the target's name for its own checks, with the node's name
+    for a node under it (`orders-db` the server, `orders-db/orders` one of its databases).
+    `names`: the node names of the target's tree, by id."""
+    name = names.get(result.node_id)
+    if name is None or result.node_id == tree.id:
+        return result.target
+    return f"{result.target}/{name}"
+
+
+class _Table:
+    """The check table, printed as results come: the first rows are held a moment to align the
+    columns on them, then each target's rows go out as soon as the target is done."""
+
+    def __init__(self, color: bool, target_names: list[str]) -> None:
+        self.color = color
+        self.widths: tuple[int, int, int] | None = None
+        self.waiting: list[tuple[CheckStatus, str, str, str, str]] = []
+        self.longest_name = max((len(name) for name in target_names), default=0)
+
+    def add(self, checked: TargetChecked) -> None:
+        names = {node.id: node.name for node in checked.tree.walk()}
+        rows = [
+            (
+                result.status,
+                result.check,
+                sanitize(label(result, checked.tree, names)),
+                f"{result.duration * 1000:.0f} ms",
+                sanitize(result.summary),
+            )
+            for result in checked.results
+        ]
+        if self.widths is None:
+            self.waiting.extend(rows)
+            if len(self.waiting) >= ALIGN_ROWS:
+                self.flush()
+        else:
+            self._write(rows)
+            sys.stdout.flush()
+
+    def flush(self) -> None:
+        """The header and the rows held so far (once), then whatever is buffered."""
+        if self.widths is None and self.waiting:
+            rows = self.waiting
+            self.widths = (
+                max(len(COLUMNS[1]), *(len(row[1]) for row in rows)),
+                max(len(COLUMNS[2]), self.longest_name, *(len(row[2]) for row in rows)),
+                max(len(COLUMNS[3]), *(len(row[3]) for row in rows)),
+            )
+            check_width, target_width, time_width = self.widths
+            status, check, target, took, summary = COLUMNS
+            say(
+                f"{status:<{_STATUS_WIDTH}}  {check:<{check_width}}  {target:<{target_width}}  "
+                f"{took:>{time_width}}  {summary}\n"
+            )
+            self.waiting = []
+            self._write(rows)
+        sys.stdout.flush()
+
+    def _write(self, rows: list[tuple[CheckStatus, str, str, str, str]]) -> None:
+        assert self.widths is not None
+        check_width, target_width, time_width = self.widths
+        for status, name, target, took, summary in rows:
+            say(
+                f"{_paint(status, self.color, _STATUS_WIDTH)}  {name:<{check_width}}  "
+                f"{target:<{target_width}}  {took:>{time_width}}  {summary}\n"
+            )
+
+
+class _JsonStream:
+    """The JSON document, its results written as they come. The same text `json.dump` with
+    `indent=2` writes for it; `exit_code` and `counts` follow the results, being known last."""
+
+    def __init__(self, environment: str, source: str) -> None:
+        say(
+            f'{{\n  "environment": {json.dumps(environment)},\n'
+            f'  "source": {json.dumps(source)},\n  "results": ['
+        )
+        self.written = 0
+
+    def add(self, checked: TargetChecked) -> None:
+        names = {node.id: node.name for node in checked.tree.walk()}
+        for result in checked.results:
+            document = result.to_dict()
+            # The table's TARGET column; the other keys are as they always were.
+            document = {
+                "check": document.pop("check"),
+                "target": document.pop("target"),
+                "label": label(result, checked.tree, names),
+                **document,
+            }
+            text = json.dumps(document, indent=2, default=str).replace("\n", "\n    ")
+            say(f"{',' if self.written else ''}\n    {text}")
+            self.written += 1
+        sys.stdout.flush()
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def end(self, code: int, counts: dict[str, int]) -> None:
+        counted = json.dumps(counts, indent=2).replace("\n", "\n  ")
+        say(f"{chr(10) + '  ' if self.written else ''}],\n")
+        say(f'  "exit_code": {code},\n  "counts": {counted}\n}}\n')
+
+
 async def check(
     inventory: Inventory,
     environment: str | None,
@@ -51,47 +168,42 @@ async def check(
     as_json: bool,
     color: bool,
 ) -> int:
+    """Every check of every target, each target's results printed as soon as it is done, a
+    bounded number of targets at a time: memory stays flat, and the first rows come at once
+    however many targets the inventory has."""
     live = LiveEnvironment(inventory, environment)
+    counts: Counter[CheckStatus] = Counter()
+    output: _JsonStream | _Table
+    if as_json:
+        output = _JsonStream(live.name, inventory.source)
+    else:
+        say(f"environment {live.name} ({inventory.source})\n")
+        output = _Table(color, [target.name for target in live.targets])
+    sys.stdout.flush()
+    for reason in live.unusable_targets.values():  # what the inventory says wrong, said once
+        warn(f"triage: environment {live.name}: {reason}\n")
+    aligned = asyncio.get_running_loop().call_later(ALIGN_SECONDS, output.flush)
+
+    def on_checked(checked: TargetChecked) -> None:
+        counts.update(result.status for result in checked.results)
+        output.add(checked)
+
     try:
-        _, results = await live.check_everything()
+        await live.check_each_target(on_checked, at_once=CHECKS_AT_ONCE)
     finally:
         await live.close()
-    code = exit_code(results)
-    if as_json:
-        counts = Counter(result.status.value for result in results)
-        document = {
-            "environment": live.name,
-            "source": inventory.source,
-            "exit_code": code,
-            "counts": {status.value: counts.get(status.value, 0) for status in CheckStatus},
-            "results": [result.to_dict() for result in results],
-        }
-        json.dump(document, sys.stdout, indent=2, default=str)
-        say("\n")
+    code = 1 if counts[CheckStatus.FAIL] or counts[CheckStatus.ERROR] else 0
+    aligned.cancel()
+    if isinstance(output, _JsonStream):
+        output.end(code, {status.value: counts[status] for status in CheckStatus})
         return code
-    if not results:
+    output.flush()
+    total = sum(counts.values())
+    if not total:
         say(f"{live.name}: nothing to check (no targets; see --config)\n")
         return code
-    rows = [
-        (
-            result.status,
-            result.check,
-            result.target,
-            f"{result.duration * 1000:.0f} ms",
-            sanitize(result.summary),
-        )
-        for result in results
-    ]
-    widths = [max(len(str(row[index])) for row in rows) for index in (1, 2, 3)]
-    say(f"environment {live.name} ({inventory.source})\n")
-    for status, name, target, duration, summary in rows:
-        say(
-            f"{_paint(status, color, 7)}  {name:<{widths[0]}}  {target:<{widths[1]}}  "
-            f"{duration:>{widths[2]}}  {summary}\n"
-        )
-    counts = Counter(result.status for result in results)
     totals = ", ".join(f"{counts[s]} {s.value}" for s in CheckStatus if counts[s])
-    say(f"{len(results)} checks: {totals}\n")
+    say(f"{total} checks: {totals}\n")
     return code
 
 

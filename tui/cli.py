@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -199,7 +200,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "suggest":
         from tui import headless_runbooks
 
-        text = " ".join(args.text) if args.text else sys.stdin.read()
+        text = _pasted(args.text)
         if not text.strip():
             print("triage: suggest needs text: an error message or log lines", file=sys.stderr)
             return EXIT_USAGE
@@ -235,9 +236,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "diagnose":
         from tui import headless_diagnose
 
-        symptom = " ".join(args.symptom)
-        if symptom == "-":
-            symptom = sys.stdin.buffer.read().decode("utf-8", "replace")
+        symptom = _pasted(args.symptom) if args.symptom else ""
         return asyncio.run(
             headless_diagnose.diagnose_command(
                 inventory, args.env, symptom, as_json=args.json, folders=folders
@@ -254,6 +253,26 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return asyncio.run(report.write_report(inventory, args.env, args.output))
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _pasted(words: list[str]) -> str:
+    """The text of `suggest` or `diagnose`: its words, or standard input with none or `-`. Bytes
+    that are not UTF-8 and a text too long to rank whole are each said in one line."""
+    from tui import pasted
+
+    if words and words != ["-"]:
+        given = pasted.from_arguments(words)
+    else:
+        if sys.stdin.isatty():
+            print("triage: reading the text from standard input (Ctrl+D ends it)", file=sys.stderr)
+        # A stand-in without bytes under it (a test's StringIO) is read as the text it is.
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            stream = io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
+        given = pasted.from_stream(stream)
+    for note in given.notes:
+        print(f"triage: {note}", file=sys.stderr)
+    return given.text
 
 
 def _runbooks(args: argparse.Namespace) -> int:

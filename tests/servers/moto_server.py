@@ -112,10 +112,14 @@ class MotoAws:
             import boto3
             from botocore.config import Config
 
+            # Its own keys (moto takes any): never the credential chain of the process, which
+            # a test may have emptied or pointed elsewhere.
             self._clients[service] = boto3.session.Session().client(
                 service,
                 region_name=REGION,
                 endpoint_url=self.endpoint,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
                 config=Config(retries={"max_attempts": 1, "mode": "standard"}),
             )
         return self._clients[service]

@@ -36,6 +36,9 @@ _WORDISH = re.compile(r"[a-z]*[aeiou][a-z]*")
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?")
 MIN_NAME = 2
 MIN_PART = 4
+# A shorter part ("pdf" of pdf-renderer, "sso" of sso-gateway) names a service only when it is
+# the one thing here that has it: "api" of a tree with five *-api services names none of them.
+MIN_RARE_PART = 3
 _HOST_PORT = re.compile(r"(\[[0-9a-f:]+\]|[a-z0-9_.-]+):(\d{1,5})", re.I)
 
 
@@ -128,7 +131,7 @@ class EntityIndex:
                 self._by_name.setdefault(name, []).append(entity)
             if node.kind not in GROUP_KINDS and node.kind != "k8s.pod":
                 for part in re.split(r"[-_.]", name):  # "checkout" in checkout-api
-                    if len(part) >= MIN_PART and part != name:
+                    if len(part) >= MIN_RARE_PART and part != name and not part.isdigit():
                         self._by_part.setdefault(part, []).append(entity)
         for child in node.children:
             self._add(child, root, (*path, child))
@@ -184,7 +187,10 @@ class EntityIndex:
         weak = [*words, *_other_numbers(words), *(a + b for a, b in pairs)]
         weak += [f"{a}-{b}" for a, b in pairs]
         for word in weak:
-            for entity in [*self._by_part.get(word, []), *self._by_name.get(word, [])]:
+            parts = self._by_part.get(word, [])
+            if len(word) < MIN_PART and len(_things(parts)) != 1:
+                parts = []  # a short part names something only where it is rare
+            for entity in [*parts, *self._by_name.get(word, [])]:
                 if entity.node.id not in named and not entity.grouping:
                     found.setdefault(entity.node.id, Mention(entity, word, "part"))
         return sorted(found.values(), key=_specific_first)
@@ -210,6 +216,12 @@ class EntityIndex:
             if dependency is not None and dependency.root is not entity.root:
                 found.setdefault(dependency.node.id, dependency)
         return list(found.values())
+
+
+def _things(entities: Sequence[Entity]) -> list[Entity]:
+    """The entities that are not inside another of them (a service, not also its container)."""
+    ids = {entity.node.id for entity in entities}
+    return [e for e in entities if not any(node.id in ids for node in e.path[:-1])]
 
 
 def _other_numbers(words: Iterable[str]) -> Iterator[str]:

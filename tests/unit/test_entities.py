@@ -103,6 +103,32 @@ def test_a_part_of_a_name_is_the_weakest_mention() -> None:
     ]
 
 
+def test_a_short_part_names_only_the_one_thing_that_has_it() -> None:
+    """ "the sso thing" names sso-gateway when nothing else here has "sso" in its name; "api"
+    shared by two services names neither of them."""
+    services = [
+        Node("compose:docker/shop/sso-gateway", "compose.service", "sso-gateway"),
+        Node("compose:docker/shop/api", "compose.service", "api"),
+        Node("compose:docker/shop/orders-api", "compose.service", "orders-api"),
+        Node("compose:docker/shop/search-api", "compose.service", "search-api"),
+    ]
+    container = Node(
+        "compose:docker/shop/sso-gateway/shop-sso-gateway-1",
+        "compose.container",
+        "shop-sso-gateway-1",
+    )
+    services[0] = Node(services[0].id, services[0].kind, services[0].name, children=(container,))
+    project = Node("compose:docker/shop", "compose.project", "shop", children=tuple(services))
+    index = EntityIndex([Node("compose:docker", "compose.engine", "docker", children=(project,))])
+
+    found = [(m.entity.node.id, m.how) for m in index.mentions("logins via the sso thing crawl")]
+    assert found[0] == ("compose:docker/shop/sso-gateway", "part")
+    assert {node for node, _ in found} <= {services[0].id, container.id}
+    both = {m.entity.node.id for m in index.mentions("is the search api slow?")}
+    assert "compose:docker/shop/orders-api" not in both  # "api": a name of its own, and shared
+    assert "compose:docker/shop/search-api" in both  # "search" is its alone
+
+
 def test_what_an_entity_depends_on_is_read_from_its_pods_configuration() -> None:
     index = EntityIndex(tree(), ADDRESSES)
     deployment = index.entity("kubernetes:k8s/shop/deployment/payment-worker")

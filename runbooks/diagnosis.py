@@ -209,6 +209,7 @@ class Finding:
     candidate: Candidate
     diagnosis: Diagnosis
     causes: list[Judged]
+    explained_by: str = ""  # "runbook: cause" that finds why this cause happens (`deeper`)
 
     @property
     def cause(self) -> Judged:
@@ -217,6 +218,17 @@ class Finding:
     @property
     def strength(self) -> int:
         return STRENGTH[self.cause.verdict]
+
+    @property
+    def decisive(self) -> bool:
+        return any(decisive_hold(item) for item in self.cause.evidence if item.holds)
+
+    @property
+    def weight(self) -> int:
+        """Its strength, a decisive fact counting as confirmation: likely only because a
+        corroborating check could not run, it weighs as a confirmed cause."""
+        found = self.strength >= STRENGTH[Verdict.LIKELY]
+        return STRENGTH[Verdict.CONFIRMED] if found and self.decisive else self.strength
 
     def presented(self) -> Diagnosis:
         """The runbook's diagnosis as this finding presents it: its causes in the judged order,
@@ -240,20 +252,21 @@ class Finding:
         relation = RELATION[self.candidate.role] if found else 0
         if found and self.candidate.role == "failing" and self.candidate.linked:
             relation = 1  # failing, and what it shows shares the symptom's own words
+        entity = self.candidate.entity
+        if found and self.candidate.role == "failing" and _is_store(entity):
+            # Nothing named: a store that fails is upstream of whatever else fails (a cascade
+            # whose edges are not known), never downstream of a workload.
+            relation = RELATION["dependency"]
         holding = [item for item in self.cause.evidence if item.holds]
-        decisive = any(decisive_hold(item) for item in holding)
+        decisive = self.decisive
         facts = sum(_facts_held(item) for item in holding)
         pointed = self.candidate.said + 0.5 * self.candidate.live_said
-        # A decisive fact (a stop reason, a termination reason) names its cause: likely only
-        # because a corroborating check could not run, it weighs as a confirmed one, and
-        # beats a confirmed cause that rests on a count.
-        strength = (
-            max(self.strength, STRENGTH[Verdict.CONFIRMED])
-            if found and decisive
-            else (self.strength)
-        )
+        # A decisive fact (a stop reason, a termination reason) names its cause, and beats a
+        # confirmed cause that rests on a count.
+        strength = self.weight
         return (
             -int(found and self.relevant),
+            int(bool(self.explained_by)),  # what finds why it happens comes first
             -strength,
             -relation,
             -int(decisive),
@@ -435,6 +448,11 @@ def focus_of(
 
 
 STORE_KINDS = frozenset({"redis.instance", "postgres.server", "rabbitmq.node"})
+
+
+def _is_store(entity: Entity | None) -> bool:
+    """A Redis, a PostgreSQL server or a broker: a target others connect to."""
+    return entity is not None and entity.node is entity.root and entity.kind in STORE_KINDS
 
 
 def related_to(
@@ -772,7 +790,8 @@ def judge(
     evidence that holds was seen on the entity's target or on one it is tied to, one of them on
     the entity's. Credible: it shows something wrong (a check that fails or warns) or the
     symptom's words point at the runbook, and, on an entity the sweep saw healthy, the words
-    do; about a dependency, only something wrong seen on it."""
+    do (or a sampled check the sweep left out finds it wrong); about a dependency, only
+    something wrong seen on it."""
     entity = candidate.entity
     roots = {entity.root.id} | {other.root.id for other in related} if entity else set()
     healthy = entity is not None and not entity_troubled(entity, by_node)
@@ -794,10 +813,13 @@ def judge(
             for result in holding
         )
         pointed = candidate.said > 0 or candidate.live_said > 0
+        # The sweep leaves sampled checks out (docker stats): what one finds wrong is the first
+        # look at that side of the entity, so "healthy in the sweep" says nothing against it.
+        sampled = any(r.check in SAMPLED_CHECKS and r.status in BAD for r in holding)
         if candidate.role == "dependency":
             credible = abnormal  # what the focus depends on is a cause only if it shows a fault
         else:
-            credible = (abnormal or pointed) and (pointed or not healthy)
+            credible = (abnormal or pointed) and (pointed or sampled or not healthy)
         judged.append(Judged(assessment, grounded, credible))
     order = {id(item): index for index, item in enumerate(judged)}
     judged.sort(key=lambda item: (-STRENGTH[item.verdict], order[id(item)]))
@@ -904,6 +926,69 @@ async def run_candidates(
     return findings
 
 
+def _same_thing(one: Entity | None, other: Entity | None) -> bool:
+    """Two candidates about one thing: the same node, or one inside the other."""
+    if one is None or other is None:
+        return one is other
+    return one.root is other.root and (one.node in other.path or other.node in one.path)
+
+
+def deeper_candidates(
+    findings: Sequence[Finding],
+    runbooks: Mapping[str, Runbook],
+    live: LiveEnvironment,
+    tied: Sequence[Entity],
+) -> list[Candidate]:
+    """For each cause found whose runbook names `deeper` ones (those that find why it
+    happens), those runbooks on the same entity, when they did not run already."""
+    ran = {(finding.candidate.runbook.id, finding.candidate.about) for finding in findings}
+    found: list[Candidate] = []
+    for finding in findings:
+        if finding.strength < STRENGTH[Verdict.LIKELY]:
+            continue
+        before = finding.candidate
+        for runbook_id in finding.cause.cause.deeper:
+            runbook = runbooks.get(runbook_id)
+            if runbook is None or (runbook_id, before.about) in ran:
+                continue
+            ran.add((runbook_id, before.about))
+            why = f"finds why {before.runbook.id}: {finding.cause.cause.id}"
+            candidate = Candidate(
+                runbook,
+                before.entity,
+                before.role,
+                before.score,
+                [*before.reasons, why],
+                said=before.said,
+                live_said=before.live_said,
+                linked=before.linked,
+            )
+            bind_candidate(candidate, live, tied)
+            if candidate.params is not None:
+                found.append(candidate)
+    return found[:DEPENDENCIES_RUN]
+
+
+def explained(findings: Sequence[Finding]) -> list[Finding]:
+    """The findings ranked, each cause that a `deeper` runbook explains on the same entity
+    marked so (the load balancer's health checks fail: why, the security group) and ranked
+    after its explanation. Two causes that name each other explain neither."""
+    found = [finding for finding in findings if finding.strength >= STRENGTH[Verdict.LIKELY]]
+    for finding in found:
+        runbook_id = finding.candidate.runbook.id
+        for other in found:
+            if (
+                other is not finding
+                and other.weight >= finding.weight  # a guess does not explain a certainty
+                and other.candidate.runbook.id in finding.cause.cause.deeper
+                and runbook_id not in other.cause.cause.deeper
+                and _same_thing(finding.candidate.entity, other.candidate.entity)
+            ):
+                finding.explained_by = f"{other.candidate.runbook.id}: {other.cause.cause.id}"
+                break
+    return sorted(findings, key=Finding.rank_key)
+
+
 def plan_diagnosis(
     symptom: str,
     live: LiveEnvironment,
@@ -959,16 +1044,24 @@ async def diagnose_symptom(
     runs in a thread; the checks on the event loop, AT_ONCE runbooks at a time."""
     started = clock()
     scene = scene or await Scene.look(live)
-    report = await asyncio.to_thread(plan_diagnosis, symptom, live, list(library), scene, selected)
-    with one_sweep():  # the runbooks' checks share their reads (one docker stats each)
-        report.findings = await run_candidates(
-            chosen(report.candidates),
-            live,
-            scene.known,
-            [*report.related, *(entity for entity, _ in report.focus)],
-            report.by_node,
-            dependencies=report.related,
+    runbooks = list(library)
+    report = await asyncio.to_thread(plan_diagnosis, symptom, live, runbooks, scene, selected)
+    tied = [*report.related, *(entity for entity, _ in report.focus)]
+
+    async def run(candidates: Sequence[Candidate]) -> list[Finding]:
+        return await run_candidates(
+            candidates, live, scene.known, tied, report.by_node, dependencies=report.related
         )
+
+    with one_sweep():  # the runbooks' checks share their reads (one docker stats each)
+        findings = await run(chosen(report.candidates))
+        by_id = {runbook.id: runbook for runbook in runbooks}
+        # A cause found whose runbook says where to look for why: look there, on the same
+        # entity (tasks stopped by the load balancer's health checks: its target groups).
+        deeper = deeper_candidates(findings, by_id, live, tied)
+        if deeper:
+            findings += await run(deeper)
+    report.findings = explained(findings)
     report.seconds = clock() - started
     return report
 
@@ -1007,6 +1100,7 @@ def report_document(report: Report, live: LiveEnvironment) -> dict[str, Any]:
             "role": item.candidate.role,
             "params": item.diagnosis.params,
             "evidence": [entry.explanation for entry in item.cause.evidence],
+            "explained_by": item.explained_by,
         }
 
     causes = [

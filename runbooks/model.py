@@ -198,6 +198,12 @@ class Cause(_Strict):
     source: str = ""
     evidence: list[Condition] = Field(default_factory=list)
     fixes: list[Fix] = Field(default_factory=list)
+    deeper: list[Identifier] = Field(
+        default_factory=list,
+        description="Runbooks that find why this cause happens (what makes the load balancer's "
+        "health checks fail, what holds the connections): a cause one of them finds about the "
+        "same entity is the answer before this one. Ids absent from the library are ignored.",
+    )
 
 
 class Runbook(_Strict):

@@ -219,6 +219,89 @@ def test_a_runbook_for_a_kind_that_is_not_here_never_ranks_first(env: ScenarioEn
     assert verdict == "confirmed" and about.endswith("pdf-renderer"), shown(document)
 
 
+def test_a_short_name_part_that_only_one_service_has_names_it(env: ScenarioEnv) -> None:
+    """The sso-gateway container is held to a fifth of a CPU and spins on every request; the
+    operator calls it "the sso thing". It runs, so the sweep sees nothing wrong: its CPU, which
+    only the runbook's own sample reads, is the answer."""
+    gateway = env.container(
+        "sso-gateway",
+        "echo 'sso-gateway 2.4.0 listening on :8443'; while :; do :; done",
+        nano_cpus=200_000_000,
+        restart_policy={"Name": "unless-stopped"},
+    )
+    aws_faults.until(
+        lambda: aws_faults.state(gateway)["Status"] == "running", what="sso-gateway running"
+    )
+
+    document = diagnose(env, "signing in through the sso thing takes ages since the deploy")
+
+    runbook, cause, verdict, about = answer_of(document)
+    assert (runbook, cause, verdict) == (
+        "compose-high-cpu",
+        "container-cpu-saturated",
+        "confirmed",
+    ), shown(document)
+    assert about.endswith("sso-gateway"), shown(document)
+
+
+def test_with_nothing_named_a_failing_store_comes_before_an_unrelated_failing_workload(
+    env: ScenarioEnv,
+) -> None:
+    """orders-db went away; a batch deployment crash-loops and a report job exited, as they
+    did yesterday. A report that names nothing is answered with the store."""
+    env.dead_address("orders-db", "postgres", "postgresql")
+
+    document = diagnose(env, "everything is erroring for customers since a few minutes, help")
+
+    runbook, cause, verdict, about = answer_of(document)
+    assert (runbook, verdict) == ("db-cannot-connect", "confirmed"), shown(document)
+    assert cause == "server-down" and about == "postgres:orders-db", shown(document)
+
+
+def test_tasks_replaced_by_the_load_balancer_are_answered_with_why_its_checks_fail(
+    env: ScenarioEnv,
+) -> None:
+    """The target group checks /healthz; the api answers on /health, so every target fails
+    with 404 and ECS replaces tasks that were never sick. The stop reason says "failed ELB
+    health checks"; the answer is why they fail, found in the load balancer runbook."""
+    stack = aws_faults.ecs_service(env)
+    aws_faults.secret_readable(stack)
+    lb = aws_faults.load_balancer(
+        stack,
+        health_path="/healthz",
+        health=(
+            "unhealthy",
+            "Target.ResponseCodeMismatch",
+            "Health checks failed with these codes: [404]",
+        ),
+    )
+    replaced = [stack.running[0], aws_faults.new_task(stack)]
+    aws_faults.stop(
+        stack,
+        replaced,
+        stop_code="ServiceSchedulerInitiated",
+        reason=f"Task failed ELB health checks in (target-group {lb.target_group})",
+        exit_code=143,
+        minutes_apart=5,
+    )
+    aws_faults.new_task(stack)
+    aws_faults.register_running(stack, lb)
+    aws_faults.counts(stack, running=2)
+
+    document = diagnose(env, "shop-prod-api keeps cycling its tasks, the app logs look fine")
+
+    runbook, cause, verdict, _ = answer_of(document)
+    assert (runbook, cause, verdict) == (
+        "ecs-alb-5xx",
+        "all-targets-unhealthy",
+        "confirmed",
+    ), shown(document)
+    replaced_by_elb = [d for d in document["diagnoses"] if d["cause"] == "health-check-failure"]
+    assert replaced_by_elb and all(
+        d["explained_by"] == "ecs-alb-5xx: all-targets-unhealthy" for d in replaced_by_elb
+    ), shown(document)
+
+
 # -- evidence ------------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ MEASUREMENTS = {
     "idle": "bench.idle",
     "memory": "bench.memory",
     "scale": "bench.scale",  # the fake Kubernetes API is the newest server
+    "inventory": "bench.big_inventory",  # `triage check` on 76,000 targets: no server at all
     "diagnosis": "bench.diagnosis.run",  # servers of its own: a shop with faults in it
 }
 

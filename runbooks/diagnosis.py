@@ -17,30 +17,62 @@ One function for the walkthrough and `triage diagnose`.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from providers.contract import CheckCall, CheckResult, CheckSpec, CheckStatus, Health, Node
+from providers.contract import CheckCall, CheckResult, CheckStatus
 from providers.environment import LiveEnvironment, PlannedCheck
 from providers.registry import check_catalogue
 from providers.sweep import one_sweep
+from runbooks.candidates import (
+    RELATION,
+    Binding,
+    Candidate,
+    bind_candidate,
+    bind_from_scene,
+    candidates_for,
+    focus_of,
+    is_store,
+    related_to,
+    runnable_here,
+)
 from runbooks.engine import (
     BindingError,
     CauseAssessment,
     Diagnosis,
     Known,
     Verdict,
-    bind,
     diagnose,
 )
-from runbooks.entities import GROUP_KINDS, Entity, EntityIndex, Mention
+from runbooks.entities import Entity, EntityIndex, Mention
 from runbooks.evidence import ConditionResult, checks_of, decisive_hold
 from runbooks.model import Cause, Runbook
-from runbooks.suggest import bounded, text_score
+from runbooks.scene import (
+    BAD,
+    SAMPLED_CHECKS,
+    Scene,
+    entity_troubled,
+    full_params,
+    results_by_node,
+)
+from runbooks.suggest import bounded
+
+# The walkthrough and the headless commands take all of a diagnosis from here.
+__all__ = [
+    "Binding",
+    "Candidate",
+    "Finding",
+    "Judged",
+    "Report",
+    "Scene",
+    "bind_from_scene",
+    "diagnose_symptom",
+    "plan_diagnosis",
+    "report_document",
+    "run_candidates",
+]
 
 # What a report's seconds are measured by (snapshot tests stop it).
 clock = time.monotonic
@@ -49,118 +81,6 @@ AT_ONCE = 8  # runbooks run together (their checks mostly wait on the network)
 RUN_LIMIT = 12  # candidates run, besides the failing dependencies'
 DEPENDENCIES_RUN = 3
 STRENGTH = {Verdict.CONFIRMED: 3, Verdict.LIKELY: 2, Verdict.UNKNOWN: 1, Verdict.RULED_OUT: 0}
-# How a candidate came to be bound to its entity, and what that is worth in its score.
-ROLE_SCORE = {
-    "selected": 20.0,
-    "named": 20.0,
-    "dependency": 14.0,
-    "failing": 8.0,
-    "part": 8.0,
-    "text": 0.0,
-}
-# Roles about the entity the operator means, for ranking: a failing dependency outranks it.
-RELATION = {"dependency": 2, "selected": 1, "named": 1, "part": 1, "failing": 0, "text": 0}
-# Checks that sample for a second (docker stats): a diagnosis's sweep leaves them out, and a
-# runbook about the entity runs them if it needs them.
-SAMPLED_CHECKS = frozenset({"compose.resources"})
-BAD = (CheckStatus.FAIL, CheckStatus.ERROR, CheckStatus.WARN)
-BROKEN = (CheckStatus.FAIL, CheckStatus.ERROR)
-
-
-@dataclass
-class Scene:
-    """What is live: the trees and check results of one sweep.
-
-    A runbook run in the same diagnosis asks many of the checks the sweep just ran (the same
-    check, on the same target, with the same parameters): `known` answers those from the sweep,
-    seconds old, instead of asking the server again (a docker stats sample takes a second; a
-    PostgreSQL at its connection limit has no slot to spare)."""
-
-    trees: list[Node]
-    results: list[CheckResult]
-    _answers: dict[tuple[str, str, str], CheckResult] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    async def look(cls, live: LiveEnvironment) -> Scene:
-        trees, results = await live.check_everything(at_once=16, leave_out=SAMPLED_CHECKS)
-        return cls(list(trees), list(results))
-
-    def __post_init__(self) -> None:
-        catalogue = check_catalogue()
-        calls = {
-            (node.id, call.check): call
-            for tree in self.trees
-            for node in tree.walk()
-            for call in node.checks
-        }
-        for result in self.results:
-            call = calls.get((result.node_id, result.check))
-            root = result.node_id.split("/", 1)[0]
-            if call is None and result.node_id == root:
-                call = CheckCall(result.check)  # a target's own check, no parameters
-            if call is not None and result.check in catalogue:
-                key = (root, result.check, _full(catalogue[result.check][1], call.params))
-                self._answers[key] = result
-
-    def known(self, plan: PlannedCheck) -> CheckResult | None:
-        catalogue = check_catalogue()
-        if plan.call.check not in catalogue:
-            return None
-        root = plan.node_id.split("/", 1)[0]
-        spec = catalogue[plan.call.check][1]
-        found = self._answers.get((root, plan.call.check, _full(spec, plan.call.params)))
-        if found is None and (silent := self._silent().get(root)) is not None:
-            # The target did not answer the sweep in time: asking it again costs another
-            # timeout and says the same; a dead host costs its timeout once per diagnosis.
-            return replace(
-                silent,
-                check=plan.call.check,
-                status=CheckStatus.ERROR,
-                summary=f"{silent.summary} (in this diagnosis's sweep; not asked again)",
-                facts={**silent.facts, "reason": "timeout"},
-                node_id=plan.node_id,
-                duration=0.0,
-            )
-        return found
-
-    def _silent(self) -> dict[str, CheckResult]:
-        """Targets whose own checks got no answer in time in the sweep, by root id."""
-        return {
-            result.node_id: result
-            for result in self.results
-            if "/" not in result.node_id
-            and result.status in (CheckStatus.ERROR, CheckStatus.FAIL)
-            and "timeout" in (result.facts.get("reason"), result.facts.get("error"))
-        }
-
-
-def _full(spec: CheckSpec, params: Mapping[str, Any]) -> str:
-    """A check's parameters with its defaults, as one comparable string."""
-    values = {name: param.default for name, param in spec.params.items()}
-    values.update({k: v for k, v in params.items() if v is not None or k not in values})
-    return json.dumps(values, sort_keys=True, default=str)
-
-
-@dataclass
-class Candidate:
-    """A runbook bound to the entity it would diagnose, and why it ranks where it does."""
-
-    runbook: Runbook
-    entity: Entity | None
-    role: str
-    score: float
-    reasons: list[str]
-    said: float = 0.0  # how strongly the symptom's words point at the runbook
-    live_said: float = 0.0  # how strongly what its entity shows (reasons, errors) does
-    linked: bool = False  # its entity's name or what it shows shares the symptom's words
-    caught: dict[str, str] = field(default_factory=dict)  # values its signatures caught
-    runnable: bool = True
-    params: dict[str, Any] | None = None
-    unbound: str = ""
-
-    @property
-    def about(self) -> str:
-        return self.entity.node.id if self.entity else ""
 
 
 @dataclass(frozen=True)
@@ -253,7 +173,7 @@ class Finding:
         if found and self.candidate.role == "failing" and self.candidate.linked:
             relation = 1  # failing, and what it shows shares the symptom's own words
         entity = self.candidate.entity
-        if found and self.candidate.role == "failing" and _is_store(entity):
+        if found and self.candidate.role == "failing" and is_store(entity):
             # Nothing named: a store that fails is upstream of whatever else fails (a cascade
             # whose edges are not known), never downstream of a workload.
             relation = RELATION["dependency"]
@@ -301,472 +221,6 @@ class Report:
     @property
     def answer(self) -> Finding | None:
         return self.findings[0] if self.findings else None
-
-
-# -- texts -------------------------------------------------------------------------------------
-
-
-def results_by_node(results: Iterable[CheckResult]) -> dict[str, list[CheckResult]]:
-    found: dict[str, list[CheckResult]] = {}
-    for result in results:
-        found.setdefault(result.node_id, []).append(result)
-    return found
-
-
-def _short_name(entity: Entity) -> str:
-    return entity.node.name.rsplit("/", 1)[-1] if entity.node is not entity.root else ""
-
-
-def said_above(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> list[CheckResult]:
-    """Bad results of the entity's parents that name it: a namespace's check that finds its
-    Service without endpoints, a project's that names one of its services."""
-    name = _short_name(entity)
-    if len(name) < 3:
-        return []
-    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
-    return [
-        result
-        for node in entity.path[:-1]
-        for result in by_node.get(node.id, [])
-        if result.status in BAD
-        and any(pattern.search(text) for text in (result.summary, *result.evidence[:20]))
-    ]
-
-
-def entity_text(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str:
-    """What the live environment says of an entity: its and its children's status reasons,
-    what their failing checks report (stop reasons, waiting reasons, last log lines), and what
-    its parents' checks say of it by name."""
-    parts: list[str] = []
-    for node in entity.descendants():
-        if node.status.health is not Health.OK:
-            parts.append(node.status.reason)
-        for result in by_node.get(node.id, []):
-            if result.status in BAD:
-                parts.append(result.summary)
-                parts.extend(result.evidence[:20])
-    for result in said_above(entity, by_node):
-        parts.append(result.summary)
-        parts.extend(result.evidence[:20])
-    return bounded("\n".join(parts), 16_000)
-
-
-def everything_said(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> str:
-    """Its name and all its checks say, good or bad (the keys a Redis holds: `cart:5100`), for
-    linking a symptom's own words to it."""
-    parts = [entity.node.name, entity_text(entity, by_node)]
-    for node in entity.descendants():
-        parts.append(node.name)
-        for result in by_node.get(node.id, []):
-            parts.append(result.summary)
-            parts.extend(result.evidence[:20])
-    return bounded("\n".join(parts), 32_000)
-
-
-def entity_troubled(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> bool:
-    """Failing, or a check of it warns (a pod running again after seven restarts), or a check
-    of its parents finds something wrong with it by name, or the server it lives on fails (a
-    queue of a broker in alarm, a database of a server out of connections)."""
-    servers = [node for node in entity.path[:-1] if node.kind not in GROUP_KINDS]
-    return (
-        entity_failing(entity, by_node)
-        or any(
-            result.status is CheckStatus.WARN
-            for node in entity.descendants()
-            for result in by_node.get(node.id, [])
-        )
-        or bool(said_above(entity, by_node))
-        or any(
-            node.status.health is Health.FAILING
-            or any(
-                r.status in (CheckStatus.FAIL, CheckStatus.ERROR) for r in by_node.get(node.id, [])
-            )
-            for node in servers
-        )
-    )
-
-
-def entity_failing(entity: Entity, by_node: Mapping[str, list[CheckResult]]) -> bool:
-    if entity.node.status.health in (Health.FAILING, Health.DEGRADED):
-        return True
-    return any(
-        result.status in (CheckStatus.FAIL, CheckStatus.ERROR)
-        for node in entity.descendants()
-        for result in by_node.get(node.id, [])
-    )
-
-
-# -- focus and what it depends on -------------------------------------------------------------
-
-SERVICE_KINDS = frozenset(
-    {
-        "compose.service",
-        "k8s.deployment",
-        "k8s.statefulset",
-        "k8s.daemonset",
-        "rabbitmq.queue",
-        "rabbitmq.node",
-        "ecs.service",
-        "http.endpoint",
-        "redis.instance",
-        "postgres.server",
-    }
-)
-
-
-def focus_of(
-    mentions: Sequence[Mention],
-    selected: Entity | None,
-    index: EntityIndex,
-    by_node: Mapping[str, list[CheckResult]],
-) -> list[tuple[Entity, str]]:
-    """The entities the operator means, with how: selected, named (or in part), else what is
-    failing now."""
-    focus: list[tuple[Entity, str]] = []
-    if selected is not None:
-        focus.append((selected, "selected"))
-    strong = [m for m in mentions if m.how != "part"]
-    specific = [m for m in strong if not m.entity.grouping] or strong
-    for mention in specific or [m for m in mentions if m.how == "part"]:
-        role = "part" if mention.how == "part" else "named"
-        if all(mention.entity is not entity for entity, _ in focus):
-            focus.append((mention.entity, role))
-    ids = {entity.node.id for entity, _ in focus}
-    focus = [  # a deployment and its pods, named by one word, are one thing: the deployment
-        (entity, role)
-        for entity, role in focus
-        if not any(node.id in ids for node in entity.path[:-1] if node.kind in SERVICE_KINDS)
-    ]
-    if focus:
-        return focus
-    failing = [
-        entity
-        for entity in index.entities()
-        if entity.kind in SERVICE_KINDS and entity_failing(entity, by_node)
-    ]
-    return [(entity, "failing") for entity in failing]
-
-
-STORE_KINDS = frozenset({"redis.instance", "postgres.server", "rabbitmq.node"})
-
-
-def _is_store(entity: Entity | None) -> bool:
-    """A Redis, a PostgreSQL server or a broker: a target others connect to."""
-    return entity is not None and entity.node is entity.root and entity.kind in STORE_KINDS
-
-
-def related_to(
-    focus: Sequence[tuple[Entity, str]],
-    index: EntityIndex,
-    by_node: Mapping[str, list[CheckResult]],
-    symptom: str,
-) -> list[Entity]:
-    """Targets the focus connects to (its configuration) or that its errors and the symptom
-    name by address: a failing one may be the cause of what the focus shows."""
-    found: dict[str, Entity] = {}
-    own_roots = {entity.root.id for entity, _ in focus}
-    texts = [symptom] + [entity_text(entity, by_node) for entity, _ in focus]
-    for entity, _ in focus:
-        for dependency in index.dependencies(entity):
-            found.setdefault(dependency.node.id, dependency)
-    for mention in index.mentions("\n".join(texts)):
-        if mention.how == "address" and mention.entity.root.id not in own_roots:
-            found.setdefault(mention.entity.node.id, mention.entity)
-    for entity, _ in focus:
-        if entity.kind in ("rabbitmq.queue", "rabbitmq.node"):
-            # A queue's consumers drain it: one that fails is why it backs up.
-            for consumer in dependents(entity, index):
-                if entity_failing(consumer, by_node):
-                    found.setdefault(consumer.node.id, consumer)
-        elif entity_failing(entity, by_node) and not any(
-            node.depends_on for node in entity.descendants()
-        ):
-            # Failing, and nothing says what it connects to: a store that fails is a suspect.
-            for store in index.entities():
-                is_store = store.node is store.root and store.kind in STORE_KINDS
-                if is_store and entity_failing(store, by_node):
-                    found.setdefault(store.node.id, store)
-    return [entity for entity in found.values() if entity.root.id not in own_roots or not focus]
-
-
-def dependents(entity: Entity, index: EntityIndex) -> list[Entity]:
-    """The services whose configuration names `entity`'s target (a broker's consumers)."""
-    found = []
-    for other in index.entities():
-        if other.kind not in SERVICE_KINDS or other.root is entity.root:
-            continue
-        if any(
-            (target := index.at_address(where)) is not None and target.root is entity.root
-            for where in other.node.depends_on
-        ):
-            found.append(other)
-    return found
-
-
-# -- candidates --------------------------------------------------------------------------------
-
-
-# Words of log framing and of every failure: sharing them links a symptom to nothing.
-GENERIC_WORDS = frozenset(
-    {
-        "about", "after", "again", "before", "call", "code", "could", "critical", "debug",
-        "does", "doesnt", "error", "errors", "every", "exception", "fail", "failed", "failing",
-        "failure", "false", "fatal", "file", "found", "from", "help", "hour", "hours", "http",
-        "https", "info", "into", "keep", "keeps", "last", "line", "minute", "minutes",
-        "morning", "most", "none", "null", "other", "please", "recent", "said", "seconds",
-        "should", "show", "shows", "since", "some", "status", "still", "than", "that", "their",
-        "then", "there", "this", "timeout", "today", "traceback", "true", "warn", "warning",
-        "what", "when", "where", "why", "with", "would", "yesterday",
-    }
-)  # fmt: skip
-
-
-def distinctive(text: str) -> set[str]:
-    """A text's words of four letters or more that are not log framing nor generic failure
-    words ("invoices", "unhealthy", "shop-api"), lower case."""
-    return {
-        word
-        for word in re.findall(r"[a-z][a-z0-9_-]{3,}", text.lower())
-        if word not in GENERIC_WORDS
-    }
-
-
-def _kinds_on_path(entity: Entity) -> set[str]:
-    """The entity's kind and its ancestors' up to the first group (a pod's deployment, a
-    database's server; not its namespace or account, about which a runbook says nothing of
-    the pod)."""
-    kinds = {entity.kind}
-    for node in reversed(entity.path[:-1]):
-        if node.kind in GROUP_KINDS:
-            break
-        kinds.add(node.kind)
-    return kinds
-
-
-def _applies(runbook: Runbook, entity: Entity) -> bool:
-    return bool(set(runbook.applies_to) & _kinds_on_path(entity)) if runbook.applies_to else False
-
-
-def runnable_here(runbook: Runbook, kinds_here: set[str], target_kinds: set[str]) -> bool:
-    """Its required targets' kinds are in the inventory, and what it applies to is live."""
-    needs = {p.target for p in runbook.params.values() if p.target and p.required}
-    return needs <= target_kinds and (
-        not runbook.applies_to or bool(set(runbook.applies_to) & kinds_here)
-    )
-
-
-def candidates_for(
-    symptom: str,
-    library: Iterable[Runbook],
-    index: EntityIndex,
-    focus: Sequence[tuple[Entity, str]],
-    related: Sequence[Entity],
-    by_node: Mapping[str, list[CheckResult]],
-    live: LiveEnvironment,
-) -> list[Candidate]:
-    """Every runbook, bound to its best entity, ranked: those that cannot run here last."""
-    library = list(library)
-    kinds_here = {entity.kind for entity in index.entities()}
-    target_kinds = {provider.kind for provider in live.providers}
-    texts = {entity.node.id: entity_text(entity, by_node) for entity, _ in focus}
-    texts.update({entity.node.id: entity_text(entity, by_node) for entity in related})
-    failing_related = {e.node.id for e in related if entity_failing(e, by_node)}
-    named_focus = any(role != "failing" for _, role in focus)
-    said_words = distinctive(symptom)
-    linked = {
-        entity.node.id: bool(said_words & distinctive(everything_said(entity, by_node)))
-        for entity, _ in focus
-    }
-    # With words that point at no runbook that can run here (a vague report, or words only
-    # about what this environment does not have), what is failing is all there is to go on:
-    # its runbooks are weighed by what it shows.
-    words_point = not symptom.strip() or any(
-        text_score(symptom, runbook).score > 0 and runnable_here(runbook, kinds_here, target_kinds)
-        for runbook in library
-    )
-    focus_failing = any(entity_failing(entity, by_node) for entity, _ in focus)
-    found: list[Candidate] = []
-    for runbook in library:
-        said = text_score(symptom, runbook) if symptom.strip() else None
-        base = said.score if said else 0.0
-        reasons = list(said.reasons) if said else []
-        runnable = runnable_here(runbook, kinds_here, target_kinds)
-        options: list[Candidate] = []
-        for entity, role in focus:
-            if (
-                role == "failing"
-                and symptom.strip()
-                and base == 0
-                and words_point
-                and not linked.get(entity.node.id)
-            ):
-                continue  # failing, but nothing the operator said points this runbook at it
-            if _applies(runbook, entity):
-                live_text = text_score(texts[entity.node.id], runbook)
-                score = base + ROLE_SCORE[role] + 0.5 * live_text.score
-                why = [f"about {entity.node.name} ({role})", *live_text.reasons]
-                if entity_failing(entity, by_node):
-                    score += 6
-                    why.append(f"{entity.node.name} is failing")
-                option = Candidate(runbook, entity, role, score, reasons + why)
-                option.live_said = live_text.score
-                option.linked = linked.get(entity.node.id, False)
-                if role == "failing" and option.linked:
-                    option.score += 6
-                    option.reasons.append(
-                        f"what {entity.node.name} holds shares the symptom's words"
-                    )
-                options.append(option)
-        for entity in related:
-            if _applies(runbook, entity) and (entity.node.id in failing_related or focus_failing):
-                live_text = text_score(texts[entity.node.id], runbook)
-                failing = entity.node.id in failing_related
-                score = base + ROLE_SCORE["dependency"] + (6 if failing else -8)
-                score += 0.5 * live_text.score
-                why = [
-                    f"{entity.node.name} is {'failing' if failing else 'what the focus needs'}"
-                    " and the focus depends on it"
-                ]
-                options.append(
-                    Candidate(
-                        runbook,
-                        entity,
-                        "dependency",
-                        score,
-                        reasons + why + list(live_text.reasons),
-                    )
-                )
-        if not options and base > 0 and not named_focus:
-            only = _only_or_failing(runbook, index, by_node)
-            options.append(Candidate(runbook, only, "text", base, reasons))
-        for option in options:
-            option.runnable = runnable
-            option.said = base
-            option.caught = dict(said.values) if said else {}
-            if not runnable:
-                option.score -= 1000
-                option.reasons.append("cannot run here: what it checks does not exist")
-        found.extend(options)
-    found.sort(key=lambda c: (-c.score, c.runbook.id, c.about))
-    return found
-
-
-def _only_or_failing(
-    runbook: Runbook, index: EntityIndex, by_node: Mapping[str, list[CheckResult]]
-) -> Entity | None:
-    """What a runbook the symptom points to is about, when nothing is named: the one failing
-    entity of its kinds, else the only one of its kinds there is; else None (it binds from the
-    inventory)."""
-    kinds = set(runbook.applies_to) - GROUP_KINDS
-    mine = [entity for entity in index.entities() if entity.kind in kinds]
-    failing = [entity for entity in mine if entity_failing(entity, by_node)]
-    if len(failing) == 1:
-        return failing[0]
-    return mine[0] if len(mine) == 1 else None
-
-
-def bind_candidate(
-    candidate: Candidate,
-    live: LiveEnvironment,
-    related: Sequence[Entity],
-    explicit: Mapping[str, Any] | None = None,
-) -> None:
-    """The candidate's parameters from its entity (its target, its namespace, service, queue
-    ...), the targets the focus depends on, then the inventory and the defaults; `explicit`
-    values (the operator's --param) over all of them."""
-    runbook, entity = candidate.runbook, candidate.entity
-    given: dict[str, Any] = {}
-    targets = {p.target for p in runbook.params.values() if p.target}
-    chosen_kinds: set[str] = set()
-    ranked = ([entity] if entity else []) + [e for e in related if e is not entity]
-    for name, param in runbook.params.items():
-        if not param.target or param.target in chosen_kinds:
-            continue
-        owner = next((e for e in ranked if e.target_kind == param.target), None)
-        if owner is not None:
-            given[name] = owner.target
-            chosen_kinds.add(param.target)
-    values = {**candidate.caught, **(entity.params if entity else {})}
-    for name, param in runbook.params.items():
-        if not param.target and name in values:
-            value: Any = values[name]
-            if isinstance(param.default, int) and str(value).isdigit():
-                value = int(value)  # a node's parameters are text; a port is a number
-            given[name] = value
-    del targets
-    given.update(explicit or {})
-    try:
-        candidate.params = bind(runbook, live, given, guess_optional=entity is None)
-    except BindingError as error:
-        candidate.params = None
-        candidate.unbound = str(error)
-
-
-@dataclass
-class Binding:
-    """A runbook bound for a run of its own (`triage check --runbook`, a runbook picked in the
-    walkthrough): its parameters, the entity they came from, and the other entities it could
-    have been about, best first (shown, never guessed silently)."""
-
-    params: dict[str, Any]
-    entity: Entity | None = None
-    choices: list[Entity] = field(default_factory=list)
-
-
-def bind_from_scene(
-    runbook: Runbook,
-    live: LiveEnvironment,
-    scene: Scene,
-    given: Mapping[str, Any],
-    selected: str | None = None,
-) -> Binding:
-    """As a diagnosis binds its candidates: from the entity the runbook is about (the selected
-    node if the runbook applies to it, else a failing one, else any), what that entity depends
-    on, then the inventory; `given` values win and choose the entity they agree with. Raises
-    BindingError, saying which entities exist, when nothing binds."""
-    index = EntityIndex(
-        scene.trees, {provider.root_id: provider.address for provider in live.providers}
-    )
-    by_node = results_by_node(scene.results)
-    chosen_target = {
-        str(given[name]) for name, param in runbook.params.items() if param.target and name in given
-    }
-
-    def agrees(entity: Entity) -> bool:
-        own = entity.params
-        return all(
-            str(own[name]) == str(value) for name, value in given.items() if name in own
-        ) and (not chosen_target or entity.target in chosen_target)
-
-    picked = index.entity(selected) if selected else None
-    options = [
-        entity
-        for entity in index.entities()
-        if entity.kind not in GROUP_KINDS and _applies(runbook, entity) and agrees(entity)
-    ]
-    options.sort(
-        key=lambda entity: (
-            entity is not picked,
-            not entity_failing(entity, by_node),
-            entity.kind not in SERVICE_KINDS,
-            entity.node.id,
-        )
-    )
-    if picked is not None and picked not in options and _applies(runbook, picked):
-        options.insert(0, picked)
-    first_error = ""
-    for entity in options:
-        candidate = Candidate(runbook, entity, "selected" if entity is picked else "failing", 0, [])
-        bind_candidate(candidate, live, index.dependencies(entity), given)
-        if candidate.params is not None:
-            return Binding(candidate.params, entity, [e for e in options if e is not entity])
-        first_error = first_error or candidate.unbound
-    try:
-        return Binding(bind(runbook, live, given))
-    except BindingError as error:
-        found = ", ".join(e.node.name for e in options[:5])
-        where = f"; it could be about: {found}" if found else ""
-        raise BindingError(f"{first_error or error}{where}", error.missing) from error
 
 
 # -- running and ranking ----------------------------------------------------------------------
@@ -894,7 +348,7 @@ async def run_candidates(
         """One run of a check that several runbooks ask, with the same parameters, on the
         same target (two docker stats of one container take two seconds)."""
         spec = catalogue[plan.call.check][1] if plan.call.check in catalogue else None
-        params = _full(spec, plan.call.params) if spec else repr(plan.call.params)
+        params = full_params(spec, plan.call.params) if spec else repr(plan.call.params)
         key = (plan.node_id, plan.call.check, params)
         if key not in running:
             running[key] = asyncio.ensure_future(live.run_check(plan))

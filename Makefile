@@ -31,3 +31,16 @@ lint: $(INSTALLED)
 ## Regenerate the SVGs in screenshots/ from a private Redis in a known state.
 screenshots: $(INSTALLED)
 	$(BIN)/python -m screenshots.make
+
+## The tests, three times in a row, each while two more processes keep the CPUs busy
+## (bench/load.py; BUSY=N for more): a test that waits for time instead of a state fails here.
+## Stops at the first failing run.
+.PHONY: test-under-load
+BUSY ?= 2
+test-under-load: $(INSTALLED)
+	bash tests/system-deps.sh
+	for run in 1 2 3; do \
+		echo "test-under-load: run $$run of 3"; \
+		$(BIN)/python -m bench.load --busy $(BUSY) -- $(BIN)/python -m pytest $(PYTEST_ARGS) \
+			|| exit 1; \
+	done

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint screenshots
+.PHONY: run test lint screenshots install uninstall guides
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,48 @@ run: $(INSTALLED)
 	$(BIN)/triage $(ARGS)
 
 ## Lint, type-check, then every test, against private servers started by the fixtures.
-test: $(INSTALLED)
+test: guides $(INSTALLED)
 	bash tests/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+GUIDES := ../shared/guides
+BINDIR ?= $(HOME)/.local/bin
+
+## The five troubleshooting guides the runbook library was made from, beside this checkout:
+## tests/unit/test_library_coverage.py and tests/unit/test_importer.py read them.
+guides:
+	@count=$$(ls $(GUIDES)/*.txt 2>/dev/null | wc -l); if [ "$$count" -ne 5 ]; then \
+		echo "make: the tests need the five troubleshooting guides the runbook library was made from in $(GUIDES)/, beside this checkout (found $$count): test_library_coverage.py checks their symptom sections map to runbooks, test_importer.py measures triage import on them" >&2; \
+		exit 1; \
+	fi
+
+## Put `triage` on PATH for this user: a link in $(BINDIR) to this checkout's .venv/bin/triage
+## (nothing copied or downloaded; moving the checkout breaks it: install again).
+install: $(INSTALLED)
+	@mkdir -p "$(BINDIR)"
+	@if { [ -e "$(BINDIR)/triage" ] || [ -L "$(BINDIR)/triage" ]; } && \
+	    [ "$$(readlink "$(BINDIR)/triage")" != "$(CURDIR)/$(BIN)/triage" ]; then \
+		echo "make: $(BINDIR)/triage is there already and is not this checkout's; remove it, or pick another folder with BINDIR=DIR" >&2; \
+		exit 1; \
+	fi
+	ln -sfn "$(CURDIR)/$(BIN)/triage" "$(BINDIR)/triage"
+	@case ":$$PATH:" in \
+		*":$(BINDIR):"*) echo "make: triage is on PATH ($(BINDIR)/triage)" ;; \
+		*) echo "make: $(BINDIR) is not on PATH; add this line to ~/.profile, then log in again: export PATH=\"$(BINDIR):\$$PATH\"" ;; \
+	esac
+
+## Take away the link `make install` made, if it is this checkout's.
+uninstall:
+	@if [ "$$(readlink "$(BINDIR)/triage")" = "$(CURDIR)/$(BIN)/triage" ]; then \
+		rm "$(BINDIR)/triage" && echo "make: removed $(BINDIR)/triage"; \
+	elif [ -e "$(BINDIR)/triage" ] || [ -L "$(BINDIR)/triage" ]; then \
+		echo "make: $(BINDIR)/triage is not a link to this checkout's triage; left as it is"; \
+	else \
+		echo "make: nothing to take away: there is no $(BINDIR)/triage"; \
+	fi
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -12,8 +12,8 @@ from providers.registry import action_catalogue, check_catalogue
 from runbooks.importer import guide as guide_module
 from runbooks.importer import import_guide, measure, run_import, write_runbooks
 from runbooks.loader import load_library, load_runbook
+from tests.guides import GUIDES, require_guides
 
-GUIDES = sorted(Path(__file__).resolve().parents[3].joinpath("shared", "guides").glob("*.txt"))
 # The floor of the command share, as measured on the five guides: 47/286 = 0.164 with the
 # redis, postgres, rabbitmq and http providers; 92/286 = 0.322 once compose and ecs registered
 # (the importer reads the registry when it runs); 132/286 = 0.462 with rules for every registered
@@ -33,7 +33,7 @@ DIAGNOSTIC_SHARE_FLOOR = 0.75
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, object]:
-    assert len(GUIDES) == 5, GUIDES
+    require_guides()
     return {path.name: import_guide(path) for path in GUIDES}
 
 
@@ -68,6 +68,7 @@ def test_every_generated_runbook_passes_the_loader(results: dict) -> None:
 
 
 def test_section_share_and_command_share_from_the_files() -> None:
+    require_guides()
     measured = measure(GUIDES)
     for name, (done, sections, mapped, commands) in measured.per_guide.items():
         diagnostic_mapped, diagnostic = measured.diagnostic[name]
@@ -205,6 +206,7 @@ def test_third_party_api_calls_take_their_auth_header_from_the_environment(
 def test_checks_registered_later_are_used_when_the_importer_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    require_guides()
     without_ecs = {k: v for k, v in check_catalogue().items() if not k.startswith("ecs.")}
     monkeypatch.setattr(guide_module, "check_catalogue", lambda: without_ecs)
     before = import_guide(GUIDES[2])
@@ -232,6 +234,7 @@ def test_checks_registered_later_are_used_when_the_importer_runs(
 
 
 def test_run_import_writes_runbooks_the_library_loads(tmp_path: Path) -> None:
+    require_guides()
     code, report = run_import(GUIDES[3], tmp_path / "out")
     assert code == 0, report
     assert "Symptom sections imported: 16/16 (100%)" in report

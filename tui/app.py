@@ -6,11 +6,11 @@ Worker failures anywhere become one kind of notice here, instead of try/excepts 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -39,6 +39,7 @@ class TriageApp(App[int]):
     TITLE = "triage"
     BINDINGS = bindings(APP_COMMANDS)
     COMMANDS = App.COMMANDS | {TriageCommands}
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyFooter"  # a maximized pane (the log, full screen) says its keys
 
     def __init__(
         self,
@@ -64,6 +65,8 @@ class TriageApp(App[int]):
         self.config_path, self.requested_environment = config, environment
         self.config_error: str | None = None
         self.started = False
+        # The settings' key remapping, by command id (tui/commands.py), once the inventory is in.
+        self.keymap: dict[str, str] = {}
         if inventory is not None:
             self._start(inventory)
 
@@ -73,6 +76,9 @@ class TriageApp(App[int]):
         self.inventory = inventory
         environment, read_only = self.requested_environment, self.forced_read_only
         self.live = LiveEnvironment(inventory, environment, read_only=read_only)
+        self.keymap = {
+            key: value for key, value in inventory.settings.keys.items() if key in remappable_ids()
+        }
         self.started = True
         if self._library_asked and self.runbook_folders() != self._library_folders:
             self.load_runbooks()  # read before the inventory: its runbook folders join
@@ -89,6 +95,14 @@ class TriageApp(App[int]):
             return QuietInputDriver
         return driver
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's, without those triage's own commands replace ("Keys" would open Textual's
+        help panel instead of triage's keys panel)."""
+        replaced = {command.name for command in APP_COMMANDS} | {"Keys", "Quit"}
+        for command in super().get_system_commands(screen):
+            if command.title not in replaced:
+                yield command
+
     def get_default_screen(self) -> Screen[None]:
         if not self.started:
             from tui.screens.starting import StartingScreen
@@ -99,8 +113,13 @@ class TriageApp(App[int]):
         return MainScreen(self.live)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Before the inventory is in, only quitting and the keys panel make sense."""
-        return self.started or action in {"quit", "show_keys", "help_quit"}
+        """Before the inventory is in, only quitting and the keys panel make sense; the
+        walkthrough and the problems open from the main screen (nowhere else in its footer)."""
+        if not self.started:
+            return action in {"quit", "show_keys", "help_quit"}
+        if action in {"walkthrough", "problems"}:
+            return type(self.screen).__name__ == "MainScreen"
+        return True
 
     def on_mount(self) -> None:
         if self.started:
@@ -142,8 +161,7 @@ class TriageApp(App[int]):
         await self.push_screen(MainScreen(self.live))  # over the starting screen, for good
 
     def _apply_keymap(self) -> None:
-        wanted = dict(self.inventory.settings.keys)
-        unknown = sorted(set(wanted) - remappable_ids())
+        unknown = sorted(set(self.inventory.settings.keys) - remappable_ids())
         if unknown:
             self.notify(
                 f"settings.keys: unknown command ids {', '.join(unknown)}; "
@@ -151,7 +169,7 @@ class TriageApp(App[int]):
                 severity="warning",
                 timeout=10,
             )
-        self.set_keymap({key: value for key, value in wanted.items() if key not in unknown})
+        self.set_keymap(self.keymap)
 
     def load_library(self) -> None:
         """Read the runbook library, once."""
@@ -271,10 +289,12 @@ class TriageApp(App[int]):
             main.show_problems()
 
     def action_show_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """The keys of the screen shown: its own first, then the panes', then the generic
+        keys of the focused widget (tui/screens/keys.py)."""
+        from tui.screens.keys import KeysScreen
+
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen(self.screen))
 
     def action_switch_environment(self) -> None:
         self.open_picker("environment")

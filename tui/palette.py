@@ -10,48 +10,48 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.commands import (
-    APP_COMMANDS,
-    LOG_COMMANDS,
-    MAIN_COMMANDS,
-    WALKTHROUGH_COMMANDS,
-    Command,
-)
+from tui.commands import APP_COMMANDS, LOG_COMMANDS, LOG_VIEW_COMMANDS, SCREEN_COMMANDS, Command
 
 if TYPE_CHECKING:
     from tui.app import TriageApp
-
-SCREEN_COMMANDS = {"MainScreen": MAIN_COMMANDS, "Walkthrough": WALKTHROUGH_COMMANDS}
 
 
 class TriageCommands(Provider):
     """What the palette can find, each entry with what choosing it does."""
 
     def _commands(self) -> list[Command]:
-        screen_commands = SCREEN_COMMANDS.get(type(self.screen).__name__, ())
+        _, screen_commands = SCREEN_COMMANDS.get(type(self.screen).__name__, ("", ()))
         return [command for command in (*APP_COMMANDS, *screen_commands) if command.palette]
+
+    def _named(self, command: Command) -> str:
+        """`Show keys (?)`: its name and its first key as the footer shows it, remapped."""
+        keys = command.keys(getattr(self.app, "keymap", {}))
+        return f"{command.name} ({self.app.get_key_display(Binding(keys[0], ''))})"
 
     def _entries(self) -> Iterator[tuple[str, Callable[[], object], str]]:
         app: TriageApp = self.app  # type: ignore[assignment]
         screen = self.screen
         for command in self._commands():
             yield (
-                f"{command.description} ({command.key})",
+                self._named(command),
                 partial(screen.run_action, command.action),
                 f"command {command.id}",
             )
         log_panes = screen.query("LogTail")
         if log_panes:
             pane = log_panes.first()
-            for command in LOG_COMMANDS:
-                if command.palette:
-                    yield (
-                        f"Log: {command.description} ({command.key})",
-                        partial(pane.run_action, command.action),
-                        f"command {command.id}",
-                    )
+            view = pane.query_one("LogView")  # the view's own moves act on it
+            for commands, node in ((LOG_COMMANDS, pane), (LOG_VIEW_COMMANDS, view)):
+                for command in commands:
+                    if command.palette:
+                        yield (
+                            f"Log: {self._named(command)}",
+                            partial(node.run_action, command.action),
+                            f"command {command.id}",
+                        )
         for node in app.known_nodes():
             yield (
                 f"Service: {node.name}",

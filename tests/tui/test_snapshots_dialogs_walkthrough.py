@@ -127,7 +127,7 @@ class TestWalkthrough:
             ]
             detail = str(screen.query_one("#walk-detail", Static).render())
             assert detail.startswith("CONFIRMED: Memory is full")
-            assert "  • memory.oom_errors > 0: it is 1" in detail.splitlines()
+            assert "  • memory: oom errors is 1 (> 0)" in detail.splitlines()
 
         assert snap_compare(walkthrough_app(tmp_path), terminal_size=size, run_before=run_before)
 

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from providers.text import sanitize
 from runbooks.fixing import PlannedFix
+from tui.commands import CONFIRM_COMMANDS, GUESS_COMMANDS, bindings
+from tui.widgets.key_footer import KeyFooter
 
 
 class ConfirmFix(ModalScreen[str | None]):
     """Dismisses with what was typed (the gate checks it), or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
+    BINDINGS = bindings(CONFIRM_COMMANDS)
 
     def __init__(self, planned: PlannedFix, *, read_only: bool, environment: str) -> None:
         super().__init__()
@@ -54,6 +55,7 @@ class ConfirmFix(ModalScreen[str | None]):
                 word = planned.confirmation_word
                 yield Static(f"Type {word!r} to run it, Escape to cancel", id="confirm-prompt")
                 yield Input(id="confirm-input")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if not self.read_only:
@@ -71,10 +73,7 @@ class ConfirmGuess(ModalScreen[bool]):
     """Before the fix of a cause the diagnosis could not confirm nor rule out: why it is a
     guess; `g` goes on to the typed confirmation, Escape cancels."""
 
-    BINDINGS = [
-        Binding("g", "go_on", "Run it anyway", id="guess.go_on"),
-        Binding("escape", "cancel", "Cancel", id="guess.cancel"),
-    ]
+    BINDINGS = bindings(GUESS_COMMANDS)
 
     def __init__(self, planned: PlannedFix) -> None:
         super().__init__()
@@ -93,6 +92,7 @@ class ConfirmGuess(ModalScreen[bool]):
                 id="confirm-preview",
             )
             yield Static("g: go on to the confirmation · Escape: cancel", id="confirm-prompt")
+        yield KeyFooter()
 
     def action_go_on(self) -> None:
         self.dismiss(True)

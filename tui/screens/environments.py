@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -21,6 +20,8 @@ from textual.widgets.option_list import Option
 
 from providers.contexts import ContextChoices
 from providers.environment import LiveEnvironment
+from tui.commands import PICKER_COMMANDS, bindings
+from tui.widgets.key_footer import KeyFooter
 
 # What dismissing with a choice returns: (section, name), a section being one of these.
 SECTIONS = {
@@ -30,12 +31,17 @@ SECTIONS = {
     "aws-region": "AWS region",
 }
 KINDS = {"kube": "kubernetes", "aws-profile": "ecs", "aws-region": "ecs"}
+# Where each section's names come from, for a picker that found none (names only are read).
+LOOKED_IN = {
+    "kube": "contexts come from $KUBECONFIG, else ~/.kube/config",
+    "aws-profile": "profiles come from ~/.aws/config and ~/.aws/credentials",
+}
 
 
 class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
     """Dismisses with (section, name) for the chosen line, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="environments.cancel")]
+    BINDINGS = bindings(PICKER_COMMANDS)
 
     @dataclass
     class ChoicesRead(Message):
@@ -54,6 +60,7 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
         with Vertical(id="environment-dialog"):
             yield Label(f"Switch what triage watches ({self.inventory.source or 'inventory'})")
             yield OptionList(*self._environment_options(), id="environment-list")
+        yield KeyFooter()
 
     def _environment_options(self) -> list[Option]:
         options = [_heading("environment")]
@@ -74,6 +81,17 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
         self.query_one(OptionList).focus()
         if self.live.targets_of("kubernetes") or self.live.targets_of("ecs"):
             self.read_choices()
+        elif self.start != "environment":
+            self._say_nothing_to_switch()
+
+    def _say_nothing_to_switch(self) -> None:
+        """`C` with no Kubernetes nor ECS/AWS target: what would be listed, and why not."""
+        options = self.query_one(OptionList)
+        name = self.live.name
+        for section, kind in (("kube", "Kubernetes"), ("aws-profile", "ECS/AWS")):
+            options.add_option(_heading(section))
+            options.add_option(_note(f"none: {name} has no {kind} target to switch"))
+            options.add_option(_note(LOOKED_IN[section]))
 
     @work(thread=True, exclusive=True, group="context-choices", exit_on_error=False)
     def read_choices(self) -> None:
@@ -102,7 +120,8 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
                 text = f"  {value}" + (f"  ({', '.join(marks)})" if marks else "")
                 options.add_option(Option(text, id=f"{section}:{value}"))
             if not values:
-                options.add_option(Option(Text("  none found", style="dim"), disabled=True))
+                looked = LOOKED_IN.get(section)
+                options.add_option(_note(f"none found; {looked}" if looked else "none found"))
         for problem in message.choices.unreadable:
             options.add_option(Option(Text(f"  {problem}", style="dim"), disabled=True))
         if self.start != "environment":
@@ -131,3 +150,7 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
 
 def _heading(section: str) -> Option:
     return Option(Text(SECTIONS[section], style="bold"), disabled=True)
+
+
+def _note(text: str) -> Option:
+    return Option(Text(f"  {text}", style="dim"), disabled=True)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.widget import Widget
-from textual.widgets import Header, Input
+from textual.widgets import Header, Input, Tree
 
 from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
@@ -33,7 +33,7 @@ from tui.trends import TrendHistory
 from tui.widgets.check_results import CheckResults
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.log_tail import LogTail
-from tui.widgets.service_tree import ServiceTree
+from tui.widgets.service_tree import NodeDetail, ServiceTree
 from tui.widgets.trends import Trends
 
 TICK_SECONDS = 2.0
@@ -115,6 +115,7 @@ class MainScreen(ScreenProblems):
         with Horizontal(id="panes"):
             with Vertical(id="left"):
                 yield ServiceTree(id="service-tree")
+                yield NodeDetail(id="tree-detail")
                 yield Input(placeholder="filter services", id="tree-filter", classes="hidden")
             with Vertical(id="right"):
                 yield LogTail(max_lines=self.live.settings.log_buffer_lines, id="log-tail")
@@ -291,6 +292,7 @@ class MainScreen(ScreenProblems):
     def on_main_screen_target_discovered(self, message: TargetDiscovered) -> None:
         tree = self.query_one(ServiceTree)
         tree.show_target(message.tree)
+        self._show_node_detail()
         self._set_subtitle()
         first = self.live.root_ids[0] if self.live.root_ids else None
         if self.selected is None and message.tree.id == first:
@@ -300,6 +302,22 @@ class MainScreen(ScreenProblems):
 
     def on_service_tree_node_selected(self, message: ServiceTree.NodeSelected) -> None:
         self.select(message.node)
+
+    def on_tree_node_highlighted(self, message: Tree.NodeHighlighted[Node]) -> None:
+        self._show_node_detail()
+
+    def _show_node_detail(self) -> None:
+        """The node under the cursor, whole, under the tree when its line is cut."""
+        tree = self.query_one(ServiceTree)
+        cursor = tree.cursor_node
+        cut = cursor is not None and cursor.data is not None and tree.cut_off(cursor)
+        self.query_one(NodeDetail).show(cursor.data if cut and cursor is not None else None)
+
+    def on_check_results_result_chosen(self, message: CheckResults.ResultChosen) -> None:
+        from tui.screens.check_detail import CheckDetail
+
+        node = self.selected.name if self.selected is not None else ""
+        self.app.push_screen(CheckDetail(message.result, node))
 
     def select(self, node: Node) -> None:
         self.selected = node

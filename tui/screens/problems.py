@@ -5,14 +5,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui.commands import PROBLEMS_COMMANDS, bindings
 from tui.problems import Problem
 from tui.widgets.glyphs import GLYPH_STYLES
+from tui.widgets.key_footer import KeyFooter
 
 SEVERITY_BADGES = {
     0: ("✖ fail ", "status-fail"),
@@ -24,7 +25,7 @@ SEVERITY_BADGES = {
 class ProblemsScreen(ModalScreen[Problem | None]):
     """Enter opens the walkthrough for a problem, with its best runbook chosen."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="problems.close")]
+    BINDINGS = bindings(PROBLEMS_COMMANDS)
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__()
@@ -34,6 +35,7 @@ class ProblemsScreen(ModalScreen[Problem | None]):
         with Vertical(id="problems-dialog"):
             yield Label(id="problems-count")
             yield OptionList(id="problems-list")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fill()

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Header, Input, OptionList, Static
+from textual.widgets import ContentSwitcher, DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -126,6 +126,7 @@ class Walkthrough(Screen[None]):
         self.report: Report | None = None
         self.reported_for: str | None = None  # the symptom the report answers
         self.ranked: list[Suggestion] = []
+        self.wanting_params: Runbook | None = None  # asked for a value: Enter in params runs it
         self.transcript = Transcript(live.name, symptom=symptom)
         self.gate = Gate(
             live.name,
@@ -333,12 +334,25 @@ class Walkthrough(Screen[None]):
     def open_finding(self, finding: Finding) -> None:
         """A cause found: its runbook's run, already made, shown as the diagnosis judged it."""
         runbook = finding.candidate.runbook
+        self.wanting_params = None
         self.runbook, self.params = runbook, dict(finding.diagnosis.params)
         self.query_one(ContentSwitcher).current = "walk-diagnosis"
         self.query_one(DiagnosisView).begin(runbook)
         self.query_one("#walk-result", Static).update("")
         self._set_subtitle(runbook.id)
         self.post_message(self.Diagnosed(finding.presented()))
+
+    @on(Input.Submitted, "#walk-params")
+    def params_submitted(self) -> None:
+        """Enter in the params field runs the runbook that asked for them (else the entry
+        highlighted in the list): one Enter, not a second pick in the list."""
+        if self.wanting_params is not None:
+            self.start(self.wanting_params)
+            return
+        options = self.query_one("#walk-runbooks", OptionList)
+        if options.highlighted is not None:
+            options.focus()
+            options.action_select()
 
     def _given_params(self) -> dict[str, str]:
         given: dict[str, str] = {}
@@ -360,12 +374,14 @@ class Walkthrough(Screen[None]):
             if error.missing:
                 said = (
                     f"{runbook.id} needs {', '.join(error.missing)}: type name=value in the "
-                    "params field, then pick it again"
+                    "params field, then Enter"
                 )
             self.query_one("#walk-why", Static).update(Text(sanitize(said)))
             self.query_one("#walk-params", Input).focus()
             self.notify(sanitize(said), severity="warning", timeout=6)
+            self.wanting_params = runbook
             return
+        self.wanting_params = None
         self.runbook, self.params = runbook, params
         self.query_one(ContentSwitcher).current = "walk-diagnosis"
         self.query_one(DiagnosisView).begin(runbook)
@@ -453,6 +469,15 @@ class Walkthrough(Screen[None]):
         view.show(message.diagnosis)
         view.query_one("#walk-causes", OptionList).focus()
 
+    @on(DataTable.RowSelected, "#walk-checks")
+    def check_chosen(self, event: DataTable.RowSelected) -> None:
+        """Enter on a check: all it says (the table cuts its summary at the edge)."""
+        from tui.screens.check_detail import CheckDetail
+
+        result = self.query_one(DiagnosisView).results.get(str(event.row_key.value))
+        if result is not None:
+            self.app.push_screen(CheckDetail(result, result.target))
+
     def on_diagnosis_view_fix_chosen(self, message: DiagnosisView.FixChosen) -> None:
         if self.diagnosis is None:
             return
@@ -535,16 +560,11 @@ class Walkthrough(Screen[None]):
         """What the result area says now (the fix's outcome and its verification)."""
         return str(self.query_one("#walk-result", Static).render())
 
-    # Actions. Digits pick a fix of the highlighted cause.
+    # Actions.
 
-    def key_1(self) -> None:
-        self.query_one(DiagnosisView).choose_fix(1)
-
-    def key_2(self) -> None:
-        self.query_one(DiagnosisView).choose_fix(2)
-
-    def key_3(self) -> None:
-        self.query_one(DiagnosisView).choose_fix(3)
+    def action_choose_fix(self, number: int) -> None:
+        """A digit previews that fix of the highlighted cause."""
+        self.query_one(DiagnosisView).choose_fix(number)
 
     def action_back(self) -> None:
         switcher = self.query_one(ContentSwitcher)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 from rich.cells import cell_len
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
+from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
@@ -51,7 +53,14 @@ class CheckTable(DataTable[str | Text]):
 
 
 class CheckResults(FocusFrame, Vertical):
-    """One row per check; the highlighted row's evidence shows below the table."""
+    """One row per check; the highlighted row's evidence shows below the table, and Enter asks
+    for its whole text (a summary is cut at the pane's edge, evidence at four lines)."""
+
+    @dataclass
+    class ResultChosen(Message):
+        """Enter on a check's row: the operator wants all it says."""
+
+        result: CheckResult
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -65,6 +74,7 @@ class CheckResults(FocusFrame, Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Checks"
+        self.border_subtitle = "enter: whole text"
         table = self.table
         table.add_column("status", key="status", width=9)
         table.add_column("check", key="check")
@@ -115,6 +125,12 @@ class CheckResults(FocusFrame, Vertical):
         result = self.results.get(str(event.row_key.value))
         if result is not None:
             self._show_result(result)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        result = self.results.get(str(event.row_key.value))
+        if result is not None:
+            self.post_message(self.ResultChosen(result))
 
     def _show_result(self, result: CheckResult) -> None:
         # The duration in steady words, so a re-run that took 3 ms more redraws nothing.

@@ -39,6 +39,7 @@ class DiagnosisView(Vertical):
         super().__init__(id=id)
         self.diagnosis: Diagnosis | None = None
         self.highlighted: CauseAssessment | None = None
+        self.results: dict[str, CheckResult] = {}  # by step id, as they finish
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(id="walk-checks", cursor_type="row")
@@ -52,6 +53,7 @@ class DiagnosisView(Vertical):
         table.add_column("check", key="check")
         table.add_column("summary", key="summary")
         table.border_title = "Checks"
+        table.border_subtitle = "Enter: whole text"
         causes = self.query_one("#walk-causes", OptionList)
         causes.border_title = "Causes"
         # In the border, so it stays in sight when a long explanation fills the pane below.
@@ -61,6 +63,7 @@ class DiagnosisView(Vertical):
         """Show the runbook's checks as running; forget an earlier diagnosis."""
         self.diagnosis = None
         self.highlighted = None
+        self.results = {}
         table = self.query_one("#walk-checks", DataTable)
         table.clear()
         for step in runbook.checks:
@@ -69,6 +72,7 @@ class DiagnosisView(Vertical):
         self._detail("Running the checks...")
 
     def record(self, step_id: str, result: CheckResult) -> None:
+        self.results[step_id] = result
         table = self.query_one("#walk-checks", DataTable)
         table.update_cell(step_id, "status", check_badge(result.status))
         table.update_cell(step_id, "summary", sanitize(result.summary), update_width=True)

@@ -29,11 +29,16 @@ class KeyFooter(Static):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.watch(self.screen, "maximized", lambda: self.bindings_changed(self.screen))
         self.bindings_changed(self.screen)
 
     def keys(self) -> Content:
         parts: list[Content] = []
         seen: set[str] = set()
+        if self.screen.maximized is not None:  # Textual's own key, not a binding: said here
+            parts.append(
+                Content.assemble((" esc ", "bold $footer-key-foreground"), "Restore the panes ")
+            )
         for _, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if not binding.show or binding.action in seen:
                 continue  # one hint per action (ctrl+f and \ both filter)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,21 +21,28 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from providers.contract import LogLine, utc_now
+from providers.contract import FOLLOWING, LogLine, utc_now
 from providers.text import sanitize
 from tui.commands import LOG_COMMANDS, bindings
 from tui.widgets.focus_frame import FocusFrame
 from tui.widgets.log_format import WINDOWS, compile_query, parse_since
 from tui.widgets.log_view import LogView
 
-_BINDINGS = bindings(LOG_COMMANDS)
 KEY_FIRST_SECONDS = 0.3  # after a key in the pane, how long its frames go before new lines
 KEY_FRAME_SECONDS = 0.1  # after a key, how long the view waits before it follows new lines
 
 # The prompt line stays on screen (showing or hiding it would lay the whole screen out again,
-# which a flood makes slow); between prompts it lists the keys the footer has no room for.
+# which a flood makes slow); between prompts it lists the keys the footer has no room for, as
+# the settings' keymap has them.
 IDLE_LABEL = "keys"
-IDLE_HINT = "n/N next match · v invert · M since · t timestamps · W wrap · esc clears"
+IDLE_KEYS = (
+    (("log.search_next", "log.search_previous"), "next match"),
+    (("log.invert",), "invert"),
+    (("log.since",), "since"),
+    (("log.timestamps",), "timestamps"),
+    (("log.wrap",), "wrap"),
+    (("log.escape",), "clears"),
+)
 
 PROMPTS = {
     "filter": "text, /regex/ or !exclude; enter applies, empty clears, esc closes",
@@ -50,7 +57,7 @@ class LogTail(FocusFrame, Vertical):
     # Priority: the app runs them as the key arrives, not after the key went through the queues
     # of the view and each container above it (a flood keeps every queue busy); while the
     # prompt is open they are off (check_action), so what is typed reaches the input.
-    BINDINGS = [replace(b, priority=True) if isinstance(b, Binding) else b for b in _BINDINGS]
+    BINDINGS = bindings(LOG_COMMANDS, priority=True)
 
     @dataclass
     class Saved(Message):
@@ -76,12 +83,15 @@ class LogTail(FocusFrame, Vertical):
         self.prompting = False  # a plain flag: a CSS class would restyle the pane's widgets
         self._subtitle = ""
         self._key_at = 0.0  # when a key last reached the pane (monotonic)
+        # What the stream last said of itself (a line's `state`): "stopped: ..." once what it
+        # follows stopped; None (or "following") while it follows.
+        self.stream_state: str | None = None
 
     def compose(self) -> ComposeResult:
         yield LogView(max_lines=self.max_lines, id="log-view")
         with Horizontal(id="log-prompt"):
             yield Label(IDLE_LABEL, id="log-prompt-label", classes="-idle")
-            yield Input(id="log-input", placeholder=IDLE_HINT)
+            yield Input(id="log-input", placeholder=self.idle_hint)
         yield Static("", id="log-prompt-error", markup=False)
 
     def on_mount(self) -> None:
@@ -91,6 +101,20 @@ class LogTail(FocusFrame, Vertical):
         # Runs only while a "last N minutes" window is shown: an idle pane wakes nothing.
         self.window_timer = self.set_interval(1.0, self.slide_window, pause=True)
         self._retitle()
+
+    @property
+    def idle_hint(self) -> str:
+        """`n/N next match · v invert · ...`, with the keys the settings give them."""
+        keymap = getattr(self.app, "keymap", {})
+        commands = {command.id: command for command in LOG_COMMANDS}
+        parts = []
+        for ids, words in IDLE_KEYS:
+            keys = "/".join(
+                self.app.get_key_display(Binding(commands[name].keys(keymap)[0], ""))
+                for name in ids
+            )
+            parts.append(f"{keys} {words}")
+        return " · ".join(parts)
 
     @property
     def view(self) -> LogView:
@@ -105,6 +129,7 @@ class LogTail(FocusFrame, Vertical):
         self.source = source
         self.view.placeholder = "" if available else f"{source} has no log stream"
         self.view.clear()
+        self.stream_state = None
         self.border_title = Content(f"Log: {sanitize(source)}")
         self._retitle()
 
@@ -126,8 +151,13 @@ class LogTail(FocusFrame, Vertical):
         return max(0.0, self._key_at + KEY_FIRST_SECONDS - time.monotonic())
 
     def append(self, lines: Sequence[LogLine], *, dropped: int = 0) -> None:
-        """Add a batch; `dropped` lines were lost before it upstream and count as dropped."""
-        if self.view.append(lines, dropped=dropped):
+        """Add a batch; `dropped` lines were lost before it upstream and count as dropped.
+        A line that says what became of the stream (stopped, following again) sets the
+        pane's state."""
+        said = next((line.state for line in reversed(lines) if line.state is not None), None)
+        if said is not None:
+            self.stream_state = None if said == FOLLOWING else said
+        if self.view.append(lines, dropped=dropped) or said is not None:
             self._retitle()  # otherwise when the view follows the batch (on_refit)
 
     def toggle_follow(self) -> bool:
@@ -333,7 +363,7 @@ class LogTail(FocusFrame, Vertical):
         prompt = self.query_one("#log-input", Input)
         if prompt.value:
             prompt.value = ""
-        prompt.placeholder, prompt.can_focus = IDLE_HINT, False
+        prompt.placeholder, prompt.can_focus = self.idle_hint, False
         self.view.focus()
 
     def _show_error(self, error: str) -> None:
@@ -349,10 +379,13 @@ class LogTail(FocusFrame, Vertical):
 
     def _retitle(self) -> None:
         view = self.view
-        state = "following" if view.following else "paused"
+        stopped = self.stream_state  # the stream's own state comes before the view's
+        state = (stopped or FOLLOWING) if view.following else "paused"
         if not view.following and view.new_since_pause:
             state += f" · {view.new_since_pause:,} new"
         parts = [state]
+        if stopped and not view.following:
+            parts.append(stopped)
         if self.filter_text:
             parts.append(f"{'not ' if self.inverse else ''}“{self.filter_text}”")
         if self.window_label != "all":

@@ -18,7 +18,6 @@ from operator import attrgetter
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -28,6 +27,7 @@ from textual.timer import Timer
 
 from providers.contract import LogLine
 from providers.text import sanitize
+from tui.commands import LOG_VIEW_COMMANDS, bindings
 from tui.widgets.log_format import shown
 from tui.widgets.log_rows import LogRows
 from tui.widgets.log_text import STYLES, LogText
@@ -40,14 +40,7 @@ FRAME_SECONDS = 1 / 15  # during a flood the view redraws at most this often; li
 class LogView(LogText, LogRows, ScrollView, can_focus=True):
     """Log lines in a bounded buffer, merged by time; `keep` decides which ones show."""
 
-    BINDINGS = [
-        Binding("end,G", "follow", "Follow", show=False, id="log.follow"),
-        Binding("up", "move(-1)", "Line up", show=False, id="log.cursor_up"),
-        Binding("down", "move(1)", "Line down", show=False, id="log.cursor_down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="log.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="log.page_down"),
-        Binding("home,g", "home", "First line", show=False, id="log.home"),
-    ]
+    BINDINGS = bindings(LOG_VIEW_COMMANDS)  # ids in the registry: remappable
     COMPONENT_CLASSES = {f"log-view--{name}" for name in STYLES}
 
     @dataclass

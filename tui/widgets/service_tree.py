@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from providers.contract import Health, Node
@@ -17,20 +17,54 @@ from tui.widgets.glyphs import health_badge
 EXPAND_UP_TO = 20  # children a new node may have and still open by itself
 
 
-def unhealthy_below(node: Node) -> int:
-    """How many descendants fail or are degraded (the count a group shows)."""
-    return sum(
-        1 for child in node.walk()[1:] if child.status.health in {Health.FAILING, Health.DEGRADED}
-    )
+UNHEALTHY = (Health.FAILING, Health.DEGRADED)  # worst first
+
+
+def unhealthy_below(node: Node) -> dict[Health, int]:
+    """How many descendants fail, and how many are degraded (what a group counts)."""
+    counts = {health: 0 for health in UNHEALTHY}
+    for child in node.walk()[1:]:
+        if child.status.health in counts:
+            counts[child.status.health] += 1
+    return {health: count for health, count in counts.items() if count}
+
+
+def shown_health(node: Node, below: dict[Health, int]) -> Health:
+    """The node's health, or its worst unhealthy descendant's when that is worse: a parent
+    never reads `ok` over a failing or degraded child."""
+    own = node.status.health
+    worst = next((health for health in UNHEALTHY if health in below), None)
+    if worst is None or own in UNHEALTHY[: UNHEALTHY.index(worst) + 1]:
+        return own
+    return worst
 
 
 def node_label(node: Node) -> Text:
-    label = Text.assemble(health_badge(node.status.health), sanitize(node.name))
-    if node.children and (count := unhealthy_below(node)):
+    below = unhealthy_below(node) if node.children else {}
+    label = Text.assemble(health_badge(shown_health(node, below)), sanitize(node.name))
+    if count := sum(below.values()):
         label.append(f" [{count} unhealthy]", style="bold")
     if node.status.reason:
         label.append(f"  {sanitize(node.status.reason)}", style="dim")
     return label
+
+
+def node_detail(node: Node) -> Text:
+    """All a tree line holds, unclipped, for the line under the tree: name and kind, the
+    node's own status and reason, and what is unhealthy below it."""
+    below = unhealthy_below(node) if node.children else {}
+    detail = Text.assemble((sanitize(node.name), "bold"), f" · {node.kind} · ")
+    badge = health_badge(node.status.health)
+    badge.rstrip()
+    detail.append_text(badge)
+    if below and shown_health(node, below) is not node.status.health:
+        detail.append(" itself")
+    if node.status.reason:
+        detail.append(f": {sanitize(node.status.reason)}")
+    if below:
+        counted = ", ".join(f"{count} {health.value}" for health, count in below.items())
+        detail.append(f" · {counted} below", style="bold")
+    return detail
 
 
 def matching(node: Node, text: str) -> Node | None:
@@ -173,6 +207,15 @@ class ServiceTree(Tree[Node]):
         if self.last_line >= 0:
             self.move_cursor(tree_node)
 
+    def cut_off(self, tree_node: TreeNode[Node]) -> bool:
+        """Whether the node's line is wider than the pane (the pane cuts what does not fit)."""
+        depth = 0
+        parent = tree_node.parent
+        while parent is not None and parent is not self.root:
+            depth, parent = depth + 1, parent.parent
+        width = self.get_label_width(tree_node) + depth * self.guide_depth
+        return width > self.scrollable_content_region.width
+
     def node_by_id(self, node_id: str) -> Node | None:
         tree_node = self._by_node_id.get(node_id)
         return tree_node.data if tree_node else None
@@ -188,3 +231,32 @@ class ServiceTree(Tree[Node]):
         event.stop()
         if event.node.data is not None:
             self.post_message(self.NodeSelected(event.node.data))
+
+
+class NodeDetail(Static):
+    """The node under the tree's cursor, whole, when the pane cuts its line (else hidden).
+
+    The same text draws nothing, and a text as tall as the last one lays nothing out again:
+    the cursor moving in a large tree redraws this line, not the screen."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.shown: Text | None = None
+        self.display = False
+
+    def show(self, node: Node | None) -> None:
+        text = node_detail(node) if node is not None else None
+        if text == self.shown:
+            return
+        same_height = (
+            text is not None
+            and self.shown is not None
+            and (self._height(text) == self._height(self.shown))
+        )
+        self.shown = text
+        self.update(text or "", layout=not same_height)
+        if self.display is (text is None):
+            self.display = text is not None
+
+    def _height(self, text: Text) -> int:
+        return len(text.wrap(self.app.console, max(1, self.content_size.width)))

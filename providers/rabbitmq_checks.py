@@ -29,6 +29,13 @@ class RabbitMQChecks:
     _trend: DepthTrend
 
     @property
+    def answer_budget(self) -> float:
+        """How long the broker may take to answer before it is "no answer": less than a check's
+        own timeout, so the connect check says so itself; discovery gives up then too, so a hung
+        broker costs a sweep this, once."""
+        return self.timeout * 0.8
+
+    @property
     def address(self) -> str:
         raise NotImplementedError
 
@@ -80,7 +87,7 @@ class RabbitMQChecks:
     )
     async def connect(self, params: Mapping[str, Any]) -> Finding:
         endpoint = self.endpoint()
-        budget = self.timeout * 0.8  # the check's answer, not the base class's timeout
+        budget = self.answer_budget
         facts: dict[str, Any] = {"address": endpoint.address, "vhost": endpoint.vhost}
         facts["user"] = endpoint.user
         try:

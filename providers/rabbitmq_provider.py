@@ -248,10 +248,12 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
     async def discover(self) -> Node:
         name = f"{self.target.name} ({self.address})"
         try:
-            async with asyncio.timeout(self.timeout):
-                status, queues = await self._observe()
+            async with asyncio.timeout(self.answer_budget):
+                deadline = asyncio.get_running_loop().time() + self.answer_budget
+                status, queues = await self._observe(deadline)
         except TimeoutError:
-            status = Status(Health.FAILING, f"{self.address}: no answer within {self.timeout:g}s")
+            budget = self.answer_budget
+            status = Status(Health.FAILING, f"{self.address}: no answer within {budget:g}s")
             queues = []
         except Exception as error:  # the tree shows why, instead of failing discovery
             status, queues = Status(Health.FAILING, self.describe_error(error)), []
@@ -266,7 +268,10 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             has_logs=True,
         )
 
-    async def _observe(self) -> tuple[Status, list[QueueState]]:
+    async def _observe(self, deadline: float) -> tuple[Status, list[QueueState]]:
+        """The broker's state from its management API, else over AMQP; an AMQP call in a
+        thread is given what is left until `deadline` (a thread outlives its cancelled await,
+        and the process waits for it on the way out)."""
         try:
             nodes, overview = await asyncio.gather(
                 self.management("/api/nodes"), self.management("/api/overview")
@@ -275,7 +280,8 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             for vhost in self.vhosts:
                 queues.extend(await self._management_queues(vhost))
         except ManagementUnavailable as unavailable:
-            handshake = await asyncio.to_thread(open_and_close, self.endpoint(), self.timeout)
+            left = max(0.05, deadline - asyncio.get_running_loop().time())
+            handshake = await asyncio.to_thread(open_and_close, self.endpoint(), left)
             queues = await self._declared(self.named_queues)
             version = f"{handshake.product} {handshake.version}".strip()
             return Status(Health.OK, f"{version} reachable over AMQP; {unavailable}"), queues

@@ -221,6 +221,13 @@ async def test_each_screen_has_its_own_footer() -> None:
         assert "Walkthrough" not in footer and "Problems" not in footer
         await pilot.press("w")
         assert app.screen is walkthrough
+        await pilot.press("question_mark")  # the keys panel says the same
+        panel = app.screen
+        assert isinstance(panel, KeysScreen)
+        assert panel.sections[0][0] == "Walkthrough" and "Export transcript" in panel.text()
+        assert "Open the walkthrough" not in panel.text() and "Show keys" in panel.text()
+        await pilot.press("escape")
+        assert app.screen is walkthrough
         await pilot.press("escape")
         assert app.screen is main
         # The log pane full screen (Textual's maximize) says how to come back, and its keys.

@@ -50,10 +50,10 @@ class KeysScreen(ModalScreen[None]):
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
         self.under = under
-        self.sections: list[tuple[str, list[tuple[str, str]]]] = []
+        # Made while `under` is the app's screen: the app says which of its keys work there.
+        self.sections = self._sections()
 
     def compose(self) -> ComposeResult:
-        self.sections = self._sections()
         with Vertical(id="keys-dialog"):
             yield Static(f"Keys: {self._screen_name()}", id="keys-title")
             with VerticalScroll(id="keys-list", can_focus=False):
@@ -72,7 +72,7 @@ class KeysScreen(ModalScreen[None]):
         _, own = SCREEN_COMMANDS.get(type(self.under).__name__, ("", ()))
         sections = [
             (self._screen_name(), self._rows(own, keymap)),
-            ("Everywhere", self._rows(APP_COMMANDS, keymap)),
+            ("Everywhere", self._rows(self._working_here(APP_COMMANDS), keymap)),
         ]
         if self.under.query("LogTail"):
             sections.append(
@@ -90,6 +90,16 @@ class KeysScreen(ModalScreen[None]):
             )
             sections.append((f"Moving in {words}", generic))
         return [(heading, rows) for heading, rows in sections if rows]
+
+    def _working_here(self, commands: Iterable[Command]) -> list[Command]:
+        """The app's commands that work on the screen below (the walkthrough does not open
+        over itself)."""
+        app = self.app
+        return [
+            command
+            for command in commands
+            if app.check_action(command.action.removeprefix("app."), ()) is not False
+        ]
 
     def _rows(
         self, commands: Iterable[Command], keymap: Mapping[str, str]

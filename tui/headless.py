@@ -182,7 +182,18 @@ async def check(
     sys.stdout.flush()
     for reason in live.unusable_targets.values():  # what the inventory says wrong, said once
         warn(f"triage: environment {live.name}: {reason}\n")
-    aligned = asyncio.get_running_loop().call_later(ALIGN_SECONDS, output.flush)
+    checking = asyncio.current_task()
+    gone: list[BrokenPipeError] = []
+
+    def align() -> None:
+        try:
+            output.flush()
+        except BrokenPipeError as error:  # the reader went away: the run ends, as on a row
+            gone.append(error)
+            if checking is not None:
+                checking.cancel()
+
+    aligned = asyncio.get_running_loop().call_later(ALIGN_SECONDS, align)
 
     def on_checked(checked: TargetChecked) -> None:
         counts.update(result.status for result in checked.results)
@@ -190,10 +201,14 @@ async def check(
 
     try:
         await live.check_each_target(on_checked, at_once=CHECKS_AT_ONCE)
+    except asyncio.CancelledError:
+        if gone:
+            raise gone[0] from None
+        raise
     finally:
+        aligned.cancel()
         await live.close()
     code = 1 if counts[CheckStatus.FAIL] or counts[CheckStatus.ERROR] else 0
-    aligned.cancel()
     if isinstance(output, _JsonStream):
         output.end(code, {status.value: counts[status] for status in CheckStatus})
         return code

@@ -6,6 +6,9 @@ batches (`ThreadPump`), one wake-up per batch. Closing the async generator close
 which ends its thread.
 
 - a container node: its stdout and stderr, followed with timestamps, marked `out` and `err`;
+  when the container stops, a line says how (its exit code, the signal or the OOM kill that
+  ended it) and the stream's state is "stopped" until it runs again, when a line says so and
+  the stream follows again;
 - a service or project node: the same for each of its containers, merged as lines arrive;
 - the root node: the engine's event stream told as lines (died with exit code N, killed: out of
   memory, health check turned unhealthy, restarted), the live signal that keeps the tree fresh.
@@ -14,13 +17,15 @@ which ends its thread.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from providers.compose_model import PROJECT_LABEL, ContainerView, parse_time
-from providers.contract import LogLine, utc_now
+from providers.contract import FOLLOWING, LogLine, utc_now
 from providers.redact import redact_lines
 from providers.stamps import precise_stamp
 from providers.streams import MAX_PENDING, LineBatch, ThreadPump, batched
@@ -141,6 +146,49 @@ def stamp_of(raw: bytes) -> tuple[str, int]:
     return precise_stamp(raw.partition(b" ")[0].decode("ascii", errors="replace"))
 
 
+def how_it_ended(view: ContainerView) -> str:
+    """How a stopped container ended, as the engine tells it: `container exited (0)`,
+    `container killed by SIGKILL (137)`, `container killed: out of memory (137)`."""
+    code = view.exit_code
+    if view.oom_killed:
+        return f"container killed: out of memory ({code})"
+    if code > 128:
+        try:
+            return f"container killed by {signal.Signals(code - 128).name} ({code})"
+        except ValueError:  # not a signal's number: the process chose that code
+            pass
+    error = f": {sanitize(view.error)}" if view.error else ""
+    return f"container exited ({code}){error}"
+
+
+class FollowedContainers:
+    """The containers a log pane follows, as their streams find them stopped or running: the
+    pane stops following when every one of them stopped (one of three replicas stopping is a
+    line in the log, not the pane's state), and follows again when one runs again."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._stopped: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def stopped(self, name: str, how: str) -> str | None:
+        """The pane's new state once `name` stopped, or None while others still run."""
+        with self._lock:
+            self._stopped[name] = how
+            if len(self._stopped) < self._count:
+                return None
+            return (
+                f"stopped: {how}" if self._count == 1 else f"stopped: all {self._count} containers"
+            )
+
+    def running(self, name: str) -> str | None:
+        """FOLLOWING when `name` is the first to run again after every one stopped."""
+        with self._lock:
+            every = len(self._stopped) == self._count
+            self._stopped.pop(name, None)
+            return FOLLOWING if every else None
+
+
 def event_line(event: Mapping[str, Any], died: dict[str, str]) -> LogLine | None:
     """One engine event as an operator reads it; None for events not worth a line."""
     action = str(event.get("Action") or event.get("status") or "")
@@ -240,10 +288,11 @@ class ComposeLogs:
             return
         pump: ThreadPump[LogLine] = ThreadPump(limit=self.log_backlog)
         start = since.timestamp() if since else None
+        followed = FollowedContainers(len(views))
         for view in views:
             for stream in ("out", "err"):
                 label = view.name if len(views) > 1 else ""
-                pump.start(self._follow, pump, stream_client, view, stream, start, label)
+                pump.start(self._follow, pump, stream_client, view, stream, start, label, followed)
         try:
             async for batch in pump.batches():
                 lines = batch.items
@@ -271,10 +320,13 @@ class ComposeLogs:
         stream: str,
         since: float | None,
         label: str,
+        followed: FollowedContainers,
     ) -> None:
-        """Follow one output of one container, again each time it stops and starts."""
+        """Follow one output of one container, again each time it stops and starts. The `out`
+        stream says when the container stopped and when it runs again (once per container)."""
         import docker.errors
 
+        teller = stream == "out"
         last: datetime | None = None  # the last line sent: where a stream opened again starts
         last_raw: bytes | None = None  # that line as read, its stamp to the nanosecond
         mark = since
@@ -294,7 +346,8 @@ class ComposeLogs:
             try:
                 blocks = read_log(client, view, kwargs)
             except docker.errors.NotFound:
-                pump.put(LogLine(utc_now(), view.name, "warn", f"{view.name} removed"))
+                if teller:
+                    self._tell_removed(pump, view, followed)
                 return
             if not pump.register(blocks):
                 return
@@ -324,7 +377,64 @@ class ComposeLogs:
                 pump.put_many(redact_lines(read))  # here, in the reader's thread
             if mark is None and last is None:
                 mark = max(1.0, opened - 1)
-            pump.stopped.wait(REFOLLOW_SECONDS)
+            if not self._until_running(pump, view, followed, teller):
+                return
+
+    def _until_running(
+        self,
+        pump: ThreadPump[LogLine],
+        view: ContainerView,
+        followed: FollowedContainers,
+        teller: bool,
+    ) -> bool:
+        """After a container's stream ended: at once if it runs (the stream ended for another
+        reason, or it restarted already), else once it runs again, saying so when `teller`.
+        False when the follow is over (the pane closed, the container removed)."""
+        import docker.errors
+
+        stopped = False
+        run = ""  # when the run that stopped began: a later start is a new run, even one that
+        # ended already (a short job between two looks)
+        while not pump.stopped.wait(0 if not stopped else REFOLLOW_SECONDS):
+            try:
+                now = ContainerView.from_inspect(
+                    self.client().api.inspect_container(view.id)  # the client with a timeout
+                )
+            except docker.errors.NotFound:
+                if teller:
+                    self._tell_removed(pump, view, followed)
+                return False
+            except Exception:  # the engine did not answer: ask again, or read the log again
+                if stopped:
+                    continue
+                return not pump.stopped.wait(REFOLLOW_SECONDS)
+            if now.state in ("running", "paused", "restarting") or (
+                stopped and now.started_at != run
+            ):
+                if not stopped:  # the stream ended while it ran: read it again shortly
+                    return not pump.stopped.wait(REFOLLOW_SECONDS)
+                if teller:
+                    text = f"{view.name} started again: following its log"
+                    when = parse_time(now.started_at) or utc_now()
+                    pump.put(LogLine(when, view.name, "info", text, followed.running(view.name)))
+                return True
+            if not stopped:
+                stopped, run = True, now.started_at
+                if teller:
+                    how = how_it_ended(now)
+                    level = "info" if now.exit_code == 0 and not now.oom_killed else "error"
+                    text = f"{view.name} stopped: {how}"
+                    state = followed.stopped(view.name, how)
+                    when = parse_time(now.finished_at) or utc_now()
+                    pump.put(LogLine(when, view.name, level, text, state))
+        return False
+
+    @staticmethod
+    def _tell_removed(
+        pump: ThreadPump[LogLine], view: ContainerView, followed: FollowedContainers
+    ) -> None:
+        state = followed.stopped(view.name, "container removed")
+        pump.put(LogLine(utc_now(), view.name, "warn", f"{view.name} removed", state))
 
     async def _events(self, since: datetime | None) -> AsyncIterator[LogLine]:
         """The engine's container events, again after the engine comes back."""

@@ -157,14 +157,23 @@ class CheckResult:
         }
 
 
+FOLLOWING = "following"  # a stream's state while it follows what it reads
+
+
 @dataclass(frozen=True, slots=True)
 class LogLine:
-    """One line of a node's log stream."""
+    """One line of a node's log stream.
+
+    `state`, on the line that says so, is what became of the stream: `"stopped: ..."` once
+    what it follows stopped (`"stopped: container killed by SIGKILL (137)"`), `FOLLOWING` when
+    it goes on again; None on every other line.
+    """
 
     time: datetime
     source: str
     level: str
     text: str
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

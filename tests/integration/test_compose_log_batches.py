@@ -5,13 +5,13 @@ starts again shows each line once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import cast
 
 import docker
 import pytest
 
+from providers.contract import FOLLOWING
 from providers.streams import LineBatch
 from tests.integration.compose_helpers import provider_on
 from tests.servers.docker_engine import DockerEngine
@@ -99,34 +99,38 @@ async def test_a_consumer_that_falls_behind_is_told_exactly_how_many_lines_went(
 async def test_a_container_stopped_and_started_again_shows_each_line_once(
     docker_engine: DockerEngine, docker_client: docker.DockerClient
 ) -> None:
-    # Thousands of lines a millisecond share microseconds; the stream is opened again after
-    # the container stops (every second) and when it starts, from the last line's microsecond.
+    # Thousands of lines a millisecond share microseconds; the stream is opened again when the
+    # container starts, from the last line's microsecond.
     script = "echo ready; while [ ! -e /go ]; do sleep 0.05; done; seq 1 2000 | sed 's/^/line /'"
     container = docker_engine.run(["sh", "-c", script], name="again")
     provider = provider_on(docker_engine)
     stream = cast(AsyncGenerator[LineBatch, None], provider.log_batches(NODE_AGAIN))
     texts: list[str] = []
+    states: list[str] = []
 
-    async def until_last_line(count: int) -> None:
+    async def until_seen(enough: Callable[[], bool]) -> None:
+        if enough():
+            return
         async for batch in stream:
             texts.extend(line.text for line in batch.lines)
-            if texts.count("line 2000") >= count:
+            states.extend(line.state for line in batch.lines if line.state)
+            if enough():
                 return
 
     try:
         texts.extend(line.text for line in (await anext(stream)).lines)
         assert texts == ["ready"]
         container.exec_run(["touch", "/go"])  # type: ignore[attr-defined]
-        await asyncio.wait_for(until_last_line(1), timeout=30)
-        container.wait()  # type: ignore[attr-defined]
-        await asyncio.sleep(2.5)  # two more openings of a stopped container's log
+        await asyncio.wait_for(until_seen(lambda: "line 2000" in texts), timeout=30)
+        await asyncio.wait_for(until_seen(lambda: len(states) == 1), timeout=30)  # it ended
         container.start()  # type: ignore[attr-defined]  # /go is still there: it writes at once
-        await asyncio.wait_for(until_last_line(2), timeout=30)
-        with contextlib.suppress(TimeoutError):  # nothing more may come
-            texts.extend(line.text for line in (await asyncio.wait_for(anext(stream), 2)).lines)
+        await asyncio.wait_for(until_seen(lambda: texts.count("line 2000") == 2), timeout=30)
+        await asyncio.wait_for(until_seen(lambda: len(states) == 3), timeout=30)  # ended again
     finally:
         await stream.aclose()
         await provider.close()
 
     run = ["ready", *(f"line {n}" for n in range(1, 2001))]
-    assert texts == run + run
+    stopped = "again stopped: container exited (0)"
+    assert texts == [*run, stopped, "again started again: following its log", *run, stopped]
+    assert states == ["stopped: container exited (0)", FOLLOWING, "stopped: container exited (0)"]

@@ -13,8 +13,9 @@ import docker
 import pytest
 
 from providers.base import ConfirmationRequired
+from providers.compose_model import parse_time
 from providers.compose_provider import ComposeProvider
-from providers.contract import LogLine
+from providers.contract import FOLLOWING, LogLine
 from tests.integration.compose_helpers import (
     HEALTH_INTERVAL_NS,
     provider_on,
@@ -84,6 +85,74 @@ async def test_service_logs_merge_its_containers_and_follow_live(
     assert abs(live["shop-api-2 | live-marker"].time - datetime.now(UTC)) < timedelta(seconds=30)
     assert texts(single) == ["api one up"]
     assert single[0].source == "shop-api-1"
+
+
+async def test_a_killed_container_ends_its_log_saying_how_and_is_followed_when_it_runs_again(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    api = run_service(docker_engine, "shop", "api", "echo api up; sleep 300")
+    provider = provider_on(docker_engine)
+    try:
+        async with following(provider, "compose:local/shop/api/shop-api-1") as lines:
+            await until(lambda: "api up" in texts(lines), what="the first run's line")
+            api.kill()  # SIGKILL, as `docker kill` sends
+            await until(
+                lambda: any(line.state for line in lines),
+                what="a line saying the container stopped",
+                seen=lambda: texts(lines),
+            )
+            api.start()
+            await until(
+                lambda: texts(lines).count("api up") == 2,
+                what="the second run's line",
+                seen=lambda: texts(lines),
+            )
+    finally:
+        await provider.close()
+
+    stopped = "shop-api-1 stopped: container killed by SIGKILL (137)"
+    running = "shop-api-1 started again: following its log"
+    assert texts(lines) == ["api up", stopped, running, "api up"]
+    assert [(line.level, line.state) for line in lines] == [
+        ("out", None),
+        ("error", "stopped: container killed by SIGKILL (137)"),
+        ("info", FOLLOWING),
+        ("out", None),
+    ]
+    # When the engine says it stopped and started (not when the follower noticed).
+    engine = state(api)
+    assert (lines[1].time, lines[2].time) == (
+        parse_time(engine["FinishedAt"]),
+        parse_time(engine["StartedAt"]),
+    )
+
+
+async def test_a_service_pane_stops_only_when_every_container_stopped(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    first = run_service(docker_engine, "shop", "api", "echo one up; sleep 300")
+    run_service(docker_engine, "shop", "api", "echo two up; exit 3", number=2)
+    provider = provider_on(docker_engine)
+    try:
+        async with following(provider, "compose:local/shop/api") as lines:
+            await until(
+                lambda: "shop-api-2 stopped: container exited (3)" in texts(lines),
+                what="the second container's end",
+                seen=lambda: texts(lines),
+            )
+            assert [line.state for line in lines if line.state] == []  # one still runs
+            first.stop(timeout=0)
+            await until(
+                lambda: any(line.state for line in lines),
+                what="the pane's end",
+                seen=lambda: texts(lines),
+            )
+    finally:
+        await provider.close()
+
+    (ended,) = [line for line in lines if line.state]
+    assert ended.state == "stopped: all 2 containers"
+    assert ended.text.startswith("shop-api-1 stopped: container killed by SIGKILL (137)")
 
 
 async def test_engine_events_tell_deaths_oom_kills_health_and_restarts(

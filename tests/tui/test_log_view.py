@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 import tui
-from providers.contract import LogLine
+from providers.contract import FOLLOWING, LogLine
 from tests.tui.conftest import wait_until
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.log_tail import LogTail
@@ -140,6 +141,34 @@ LEVELLED = [
     line(3, "retrying: Timeout talking to db", "warn"),
     line(4, "GET /orders 500", "error"),
 ]
+
+
+async def test_the_pane_says_when_its_stream_stopped_and_when_it_follows_again() -> None:
+    app = LogApp(numbered(10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        tail = app.query_one(LogTail)
+        assert tail.border_subtitle == "following"
+        ended = replace(
+            line(20, "api stopped: container killed by SIGKILL (137)", "error"),
+            state="stopped: container killed by SIGKILL (137)",
+        )
+        tail.append([ended])
+        await wait_until(pilot, lambda: "stopped" in str(tail.border_subtitle))
+        assert tail.border_subtitle == "stopped: container killed by SIGKILL (137)"
+        assert tail.view.visible_lines()[-1] == ended  # the line that says so is in the log too
+
+        tail.toggle_follow()  # paused: both are said
+        await pilot.pause()
+        assert tail.border_subtitle == "paused · stopped: container killed by SIGKILL (137)"
+        tail.toggle_follow()
+        tail.append([replace(line(30, "api started again: following its log"), state=FOLLOWING)])
+        await wait_until(pilot, lambda: tail.border_subtitle == "following")
+
+        tail.append([ended])
+        await wait_until(pilot, lambda: "stopped" in str(tail.border_subtitle))
+        tail.start("worker", available=True)  # another node: its own stream, following
+        await pilot.pause()
+        assert tail.border_subtitle == "following"
 
 
 async def test_filter_by_text_regex_and_inverse() -> None:

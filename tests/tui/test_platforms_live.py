@@ -88,6 +88,57 @@ async def test_lines_the_container_writes_follow_live_in_the_pane(
         assert all(source == "shop-api-1" for source in {ln.source for ln in view.visible_lines()})
 
 
+async def test_a_killed_container_stops_the_pane_and_its_start_follows_again(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    api = docker_engine.run(
+        ["sh", "-c", "echo api up; sleep 300"],
+        name="shop-api-1",
+        labels={
+            "com.docker.compose.project": "shop",
+            "com.docker.compose.service": "api",
+            "com.docker.compose.container-number": "1",
+        },
+    )
+    target = Target(kind="compose", name="docker", url=docker_engine.base_url, timeout=10)
+    app = TriageApp(inventory_of(target))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await choose(pilot, "compose:docker/shop/api/shop-api-1")
+        tail = app.query_one(LogTail)
+        await wait_until(pilot, lambda: "api up" in tail.view.visible_texts()[-1])
+        assert tail.border_subtitle == "following"
+
+        api.kill()  # as `docker kill` does
+        await wait_until(
+            pilot,
+            lambda: tail.border_subtitle == "stopped: container killed by SIGKILL (137)",
+            timeout=30,
+            state=lambda: (tail.border_subtitle, tail.view.visible_texts()[-3:]),
+        )
+        assert tail.view.visible_texts()[-1].endswith(
+            "ERROR shop-api-1 stopped: container killed by SIGKILL (137)"
+        )
+
+        api.start()
+        await wait_until(
+            pilot,
+            lambda: tail.border_subtitle == "following",
+            timeout=30,
+            state=lambda: (tail.border_subtitle, tail.view.visible_texts()[-3:]),
+        )
+        # The new run's line, and the one saying it started (in the engine's time order, which
+        # may put the start a moment after the run's first line).
+        await wait_until(
+            pilot,
+            lambda: sum("api up" in text for text in tail.view.visible_texts()) == 2,
+            state=lambda: tail.view.visible_texts()[-3:],
+        )
+        assert any(
+            text.endswith("INFO  shop-api-1 started again: following its log")
+            for text in tail.view.visible_texts()
+        )
+
+
 async def test_the_namespace_and_a_failing_pod_show_in_the_tree_and_follow_the_api(
     kube_api: FakeKubeApi, kubeconfig: Path
 ) -> None:

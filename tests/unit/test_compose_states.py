@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from providers.compose_logs import FollowedContainers, how_it_ended
 from providers.compose_model import ContainerView, container_status
-from providers.contract import Health
+from providers.contract import FOLLOWING, Health
 
 
 def inspected(status: str, exit_code: int, policy: str, **state: Any) -> dict[str, Any]:
@@ -67,3 +68,39 @@ def test_created_never_started_is_not_completed() -> None:
     view = ContainerView.from_inspect(inspected("created", 0, "no"))
     assert not view.completed
     assert container_status(view).health is not Health.OK
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "state", "said"),
+    [
+        (0, {}, "container exited (0)"),
+        (3, {}, "container exited (3)"),
+        (137, {}, "container killed by SIGKILL (137)"),  # docker kill, docker stop past its time
+        (143, {}, "container killed by SIGTERM (143)"),
+        (137, {"OOMKilled": True}, "container killed: out of memory (137)"),
+        (255, {}, "container exited (255)"),  # no signal has that number: the process chose it
+        (
+            127,
+            {"Error": 'exec: \x1b[31m"srv": not found'},
+            'container exited (127): exec: "srv": not found',
+        ),
+    ],
+)
+def test_how_a_stopped_container_ended_is_said_as_the_engine_tells_it(
+    exit_code: int, state: dict[str, Any], said: str
+) -> None:
+    view = ContainerView.from_inspect(inspected("exited", exit_code, "no", **state))
+    assert how_it_ended(view) == said
+
+
+def test_a_pane_of_several_containers_stops_only_when_every_one_stopped() -> None:
+    followed = FollowedContainers(2)
+    assert followed.stopped("shop-api-1", "container exited (3)") is None
+    assert followed.running("shop-api-1") is None  # it was not the pane's state
+    assert followed.stopped("shop-api-1", "container exited (3)") is None
+    assert followed.stopped("shop-api-2", "container killed by SIGKILL (137)") == (
+        "stopped: all 2 containers"
+    )
+    assert followed.running("shop-api-2") == FOLLOWING
+    alone = FollowedContainers(1)
+    assert alone.stopped("db", "container removed") == "stopped: container removed"

@@ -85,8 +85,8 @@ def assess(cause: Cause, results: Mapping[str, CheckResult]) -> CauseAssessment:
         # "this check fails" is the cause's own statement: the check ran and is healthy, so
         # facts that hold besides (pods running, nothing unready) are only the normal state.
         verdict = Verdict.RULED_OUT
-    elif any(item.holds for item in evidence):
-        verdict = Verdict.LIKELY
+    elif any(item.holds for item in evidence if not item.condition.guard):
+        verdict = Verdict.LIKELY  # a guard that holds is only the normal state
     else:
         verdict = Verdict.RULED_OUT
     return CauseAssessment(cause, verdict, evidence)

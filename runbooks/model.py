@@ -99,6 +99,12 @@ class Condition(_Strict):
     any_of: list[Condition] | None = Field(
         default=None, description="Conditions of which one holding is enough (instead of check)."
     )
+    guard: bool = Field(
+        default=False,
+        description="A condition that can only hold the cause back (the kubelet is not what "
+        "kills the container): holding is the normal state and says nothing for the cause; "
+        "not holding keeps it from being confirmed.",
+    )
     decisive: bool = Field(
         default=False,
         description="This evidence alone names the cause (a waiting or termination reason, a "

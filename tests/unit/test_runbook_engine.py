@@ -162,6 +162,28 @@ def test_unknown_outranks_holding_evidence() -> None:
     assert [e.holds for e in item.evidence] == [True, None]
 
 
+def test_a_guard_that_holds_alone_says_nothing_and_one_that_fails_holds_the_cause_back() -> None:
+    """A guard is the normal state (the kubelet is not what kills the container): holding
+    alone, it does not make the cause likely; failing, it keeps a decisive fact at likely."""
+    looping = {"check": "waiting", "fact": "reasons", "contains": "CrashLoopBackOff"}
+    not_the_probe = {"check": "unready", "fact": "probe", "not_equals": "Liveness", "guard": True}
+    crash = cause("crash", {**looping, "decisive": True}, not_the_probe)
+    quiet = {"waiting": result(PASS, reasons=[]), "unready": result(FAIL, probe="Readiness")}
+    assert assess(crash, quiet).verdict is Verdict.RULED_OUT
+    killed = {
+        "waiting": result(FAIL, reasons=["CrashLoopBackOff"]),
+        "unready": result(FAIL, probe="Liveness"),
+    }
+    assert assess(crash, killed).verdict is Verdict.LIKELY
+    crashed = {
+        "waiting": result(FAIL, reasons=["CrashLoopBackOff"]),
+        "unready": result(PASS, probe=""),
+    }
+    assert assess(crash, crashed).verdict is Verdict.CONFIRMED
+    unguarded = cause("crash", {**looping, "decisive": True}, {**not_the_probe, "guard": False})
+    assert assess(unguarded, quiet).verdict is Verdict.LIKELY  # what a guard is there for
+
+
 def test_a_cause_without_evidence_is_unknown() -> None:
     item = assess(cause("no-evidence"), {"memory": result(FAIL)})
     assert (item.verdict, item.evidence) == (Verdict.UNKNOWN, ())

@@ -43,9 +43,15 @@ class FixRefused(Refused):
     """The diagnosis does not back the fix: its cause is ruled out, or unknown without force."""
 
 
-def default_audit_path() -> Path:
+def state_folder() -> Path:
+    """triage's own state (audit log, transcripts, its log file): `$XDG_STATE_HOME/triage`,
+    ~/.local/state/triage by default."""
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "triage" / "audit.jsonl"
+    return state / "triage"
+
+
+def default_audit_path() -> Path:
+    return state_folder() / "audit.jsonl"
 
 
 class AuditLog:

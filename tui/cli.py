@@ -393,10 +393,11 @@ def _log_to_file() -> None:
     """While the TUI owns the terminal, library warnings go to a file, not over the screen."""
     import logging
 
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    (state / "triage").mkdir(parents=True, exist_ok=True)
+    from runbooks.gate import state_folder
+
+    state_folder().mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        filename=state / "triage" / "triage.log",
+        filename=state_folder() / "triage.log",
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,

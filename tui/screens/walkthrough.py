@@ -13,7 +13,6 @@ be exported at any point.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from providers.text import sanitize
 from runbooks.diagnosis import Finding, Report, Scene, bind_from_scene, diagnose_symptom
 from runbooks.engine import BindingError, Diagnosis, Verdict, bind, rank, run_step
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
-from runbooks.gate import AuditLog, Gate, Refused
+from runbooks.gate import AuditLog, Gate, Refused, state_folder
 from runbooks.loader import Library
 from runbooks.model import CheckStep, Runbook
 from runbooks.suggest import Suggestion, suggest
@@ -47,11 +46,6 @@ from tui.widgets.key_footer import KeyFooter
 
 FOUND = "found:"  # option ids of the causes found: FOUND + the finding's index
 SHOWN_FOUND = 8  # findings listed; the rest are ruled out or about something else
-
-
-def transcripts_dir() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "triage" / "transcripts"
 
 
 class Walkthrough(Screen[None]):
@@ -587,7 +581,7 @@ class Walkthrough(Screen[None]):
 
     @work(group="walk-export", exit_on_error=False)
     async def export_transcript(self, markdown: str, document: str) -> None:
-        folder = transcripts_dir()
+        folder = state_folder() / "transcripts"
         stem = f"{utc_now():%Y%m%dT%H%M%SZ}-{self.runbook.id if self.runbook else 'walkthrough'}"
 
         def write() -> Path:

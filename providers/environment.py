@@ -385,15 +385,8 @@ class LiveEnvironment:
         self, planned: Iterable[PlannedCheck], *, at_once: int | None = None
     ) -> list[CheckResult]:
         """Run checks concurrently (at most `at_once` together); results in the order asked."""
-        if at_once is None:
-            return list(await asyncio.gather(*(self.run_check(item) for item in planned)))
-        gate = asyncio.Semaphore(at_once)
-
-        async def bounded(item: PlannedCheck) -> CheckResult:
-            async with gate:  # a check's timeout starts when it runs, not while it waits
-                return await self.run_check(item)
-
-        return list(await asyncio.gather(*(bounded(item) for item in planned)))
+        gate = asyncio.Semaphore(at_once) if at_once is not None else None
+        return list(await asyncio.gather(*(self._gated(item, gate) for item in planned)))
 
     async def run_check(self, item: PlannedCheck) -> CheckResult:
         named = secret_like_names([*item.call.params.values(), *item.node_id.split("/")])
@@ -441,12 +434,6 @@ class LiveEnvironment:
         ]
         gate = asyncio.Semaphore(at_once) if at_once is not None else None
 
-        async def bounded(item: PlannedCheck) -> CheckResult:
-            if gate is None:
-                return await self.run_check(item)
-            async with gate:  # a check's timeout starts when it runs, not while it waits
-                return await self.run_check(item)
-
         async def children_of(tree: Node) -> list[CheckResult]:
             planned = [
                 PlannedCheck(node.id, call)
@@ -455,7 +442,7 @@ class LiveEnvironment:
                 for call in node.checks
                 if call.check not in leave_out
             ]
-            return list(await asyncio.gather(*(bounded(item) for item in planned)))
+            return list(await asyncio.gather(*(self._gated(item, gate) for item in planned)))
 
         with one_sweep():  # what discovery reads, the checks of this sweep reuse
             # Each target's children are checked as soon as its own tree is known: a target
@@ -519,18 +506,18 @@ class LiveEnvironment:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
+    async def _gated(self, item: PlannedCheck, gate: asyncio.Semaphore | None) -> CheckResult:
+        """One check, waiting its turn at `gate` when there is one."""
+        if gate is None:
+            return await self.run_check(item)
+        async with gate:  # a check's timeout starts when it runs, not while it waits
+            return await self.run_check(item)
+
     async def _check_target(
         self, provider: Provider, gate: asyncio.Semaphore | None
     ) -> TargetChecked:
         """One target discovered and checked, its own checks while it is being discovered,
         in a sweep of its own (what its discovery read, its checks reuse; then it is freed)."""
-
-        async def bounded(item: PlannedCheck) -> CheckResult:
-            if gate is None:
-                return await self.run_check(item)
-            async with gate:  # a check's timeout starts when it runs, not while it waits
-                return await self.run_check(item)
-
         try:
             with one_sweep():
                 own = [PlannedCheck(provider.root_id, call) for call in provider.root_checks()]
@@ -540,7 +527,7 @@ class LiveEnvironment:
                 planned = [
                     PlannedCheck(node.id, call) for node, _ in _below(tree) for call in node.checks
                 ]
-                children = await asyncio.gather(*(bounded(item) for item in planned))
+                children = await asyncio.gather(*(self._gated(item, gate) for item in planned))
         finally:
             with contextlib.suppress(Exception):  # closing is best effort, as in close()
                 await provider.close()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections import Counter
+from collections.abc import Mapping
 
 from providers.contract import CheckResult, CheckStatus, Health, Node
 from providers.environment import LiveEnvironment, TargetChecked
@@ -34,10 +35,9 @@ def warn(text: str) -> None:
     sys.stderr.write(text)
 
 
-def exit_code(results: list[CheckResult]) -> int:
-    """0 when nothing failed or errored, else 1."""
-    bad = {CheckStatus.FAIL, CheckStatus.ERROR}
-    return 1 if any(result.status in bad for result in results) else 0
+def exit_code(counts: Mapping[CheckStatus, int]) -> int:
+    """0 when nothing failed or errored, else 1 (`counts`: how many results of each status)."""
+    return 1 if counts.get(CheckStatus.FAIL) or counts.get(CheckStatus.ERROR) else 0
 
 
 def _paint(word: CheckStatus | Health, color: bool, width: int = 0) -> str:
@@ -208,7 +208,7 @@ async def check(
     finally:
         aligned.cancel()
         await live.close()
-    code = 1 if counts[CheckStatus.FAIL] or counts[CheckStatus.ERROR] else 0
+    code = exit_code(counts)
     if isinstance(output, _JsonStream):
         output.end(code, {status.value: counts[status] for status in CheckStatus})
         return code

@@ -146,17 +146,17 @@ def stamp_of(raw: bytes) -> tuple[str, int]:
     return precise_stamp(raw.partition(b" ")[0].decode("ascii", errors="replace"))
 
 
+_SIGNAL_NAMES = {int(number): number.name for number in signal.Signals}
+
+
 def how_it_ended(view: ContainerView) -> str:
     """How a stopped container ended, as the engine tells it: `container exited (0)`,
     `container killed by SIGKILL (137)`, `container killed: out of memory (137)`."""
     code = view.exit_code
     if view.oom_killed:
         return f"container killed: out of memory ({code})"
-    if code > 128:
-        try:
-            return f"container killed by {signal.Signals(code - 128).name} ({code})"
-        except ValueError:  # not a signal's number: the process chose that code
-            pass
+    if code > 128 and (code - 128) in _SIGNAL_NAMES:  # else the process chose that code
+        return f"container killed by {_SIGNAL_NAMES[code - 128]} ({code})"
     error = f": {sanitize(view.error)}" if view.error else ""
     return f"container exited ({code}){error}"
 

@@ -143,8 +143,7 @@ def related_to(
         ):
             # Failing, and nothing says what it connects to: a store that fails is a suspect.
             for store in index.entities():
-                is_store = store.node is store.root and store.kind in STORE_KINDS
-                if is_store and entity_failing(store, by_node):
+                if is_store(store) and entity_failing(store, by_node):
                     found.setdefault(store.node.id, store)
     return [entity for entity in found.values() if entity.root.id not in own_roots or not focus]
 

@@ -28,10 +28,8 @@ from providers.registry import check_catalogue
 from providers.sweep import one_sweep
 from runbooks.candidates import (
     RELATION,
-    Binding,
     Candidate,
     bind_candidate,
-    bind_from_scene,
     candidates_for,
     focus_of,
     is_store,
@@ -58,21 +56,6 @@ from runbooks.scene import (
     results_by_node,
 )
 from runbooks.suggest import bounded
-
-# The walkthrough and the headless commands take all of a diagnosis from here.
-__all__ = [
-    "Binding",
-    "Candidate",
-    "Finding",
-    "Judged",
-    "Report",
-    "Scene",
-    "bind_from_scene",
-    "diagnose_symptom",
-    "plan_diagnosis",
-    "report_document",
-    "run_candidates",
-]
 
 # What a report's seconds are measured by (snapshot tests stop it).
 clock = time.monotonic

@@ -17,12 +17,13 @@ from providers.contract import CheckResult, CheckStatus
 from providers.environment import LiveEnvironment
 from providers.inventory import Inventory
 from providers.text import sanitize
-from runbooks.diagnosis import Binding, Scene, bind_from_scene
+from runbooks.candidates import Binding, bind_from_scene
 from runbooks.engine import BindingError, Diagnosis, Verdict, diagnose, fix_command
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
 from runbooks.gate import AuditLog, FixRefused, Gate, Refused, Unconfirmed
 from runbooks.loader import LIBRARY, Library, load_library
 from runbooks.model import Runbook
+from runbooks.scene import Scene
 from runbooks.search import BUILT_IN, Folder, load_search_path, search_path
 from runbooks.suggest import suggest
 from runbooks.transcript import Transcript

@@ -22,7 +22,7 @@ from textual.widgets import Header, Input, Tree
 
 from providers.contract import CheckResult, LogLine, Node
 from providers.environment import LiveEnvironment, PlannedCheck
-from runbooks.diagnosis import Scene
+from runbooks.scene import Scene
 from tui.commands import MAIN_COMMANDS, bindings
 from tui.log_feed import LogSignatures, newest, parts
 from tui.pacing import RefreshPacer, what_a_sweep_shows, worth_sweeping

@@ -30,12 +30,14 @@ from providers.contract import CheckResult, Node, utc_now
 from providers.environment import LiveEnvironment
 from providers.registry import check_catalogue
 from providers.text import sanitize
-from runbooks.diagnosis import Finding, Report, Scene, bind_from_scene, diagnose_symptom
+from runbooks.candidates import bind_from_scene
+from runbooks.diagnosis import Finding, Report, diagnose_symptom
 from runbooks.engine import BindingError, Diagnosis, Verdict, bind, rank, run_step
 from runbooks.fixing import FixReport, PlannedFix, apply_fix, plan_fix
 from runbooks.gate import AuditLog, Gate, Refused, state_folder
 from runbooks.loader import Library
 from runbooks.model import CheckStep, Runbook
+from runbooks.scene import Scene
 from runbooks.suggest import Suggestion, suggest
 from runbooks.transcript import Transcript
 from tui.commands import WALKTHROUGH_COMMANDS, bindings

@@ -12,12 +12,27 @@ from providers.base import Finding, check
 from providers.contract import CheckStatus, ParamSpec, utc_now
 
 
+def secrets_named(definition: Mapping[str, Any]) -> list[str]:
+    """The Secrets Manager secrets a task definition's containers take values from, as the
+    ARNs a policy names them by (`...:secret:shop/prod/db-AbCdEf`, without a `:key::` suffix)."""
+    found: list[str] = []
+    for container in definition.get("containerDefinitions") or []:
+        for secret in container.get("secrets") or []:
+            value = str(secret.get("valueFrom", ""))
+            if value.startswith("arn:aws:secretsmanager:"):
+                arn = ":".join(value.split(":")[:7])
+                if arn not in found:
+                    found.append(arn)
+    return found
+
+
 class AwsMonitoring(AwsSession):
     """Mixed into the ecs provider."""
 
-    async def _role_name(self, params: Mapping[str, Any]) -> str:
+    async def _role_name(self, params: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+        """The role, and the task definition it was read from (empty when named directly)."""
         if params.get("role"):
-            return arn_name(str(params["role"]))
+            return arn_name(str(params["role"])), {}
         if not (params.get("cluster") and params.get("service")):
             raise ValueError("give role, or cluster and service (and which: execution or task)")
         answer = await self.aws(
@@ -32,7 +47,7 @@ class AwsMonitoring(AwsSession):
         arn = definition["taskDefinition"].get(key)
         if not arn:
             raise LookupError(f"the task definition has no {key}")
-        return arn_name(str(arn))
+        return arn_name(str(arn)), definition["taskDefinition"]
 
     async def _role_policies(self, role: str) -> dict[str, Any]:
         policies: dict[str, Any] = {}
@@ -72,34 +87,29 @@ class AwsMonitoring(AwsSession):
         },
     )
     async def role_allows(self, params: Mapping[str, Any]) -> Finding:
-        role = await self._role_name(params)
+        role, definition = await self._role_name(params)
         action, resource = str(params["action"]), str(params["resource"] or "*")
+        # A role is given the secrets it needs, by ARN: asked about "*", it is refused even
+        # though it may read every secret its tasks name. Those are what it must read.
+        named = secrets_named(definition) if action.startswith("secretsmanager:") else []
+        resources = named if resource == "*" and named else [resource]
         arn = (await self.aws("iam", "get_role", RoleName=role))["Role"]["Arn"]
         policies = await self._role_policies(role)
-        conditional = False
-        simulate_error = ""
-        try:
-            answer = await self.aws(
-                "iam",
-                "simulate_principal_policy",
-                PolicySourceArn=arn,
-                ActionNames=[action],
-                ResourceArns=[resource],
-            )
-            result = answer["EvaluationResults"][0]
-            decision = str(result["EvalDecision"])
-            deciding = [str(s.get("SourcePolicyId")) for s in result.get("MatchedStatements", [])]
-            method = "simulate_principal_policy"
-        except Exception as error:  # not permitted, or not offered: read the documents
-            simulate_error = self.describe_aws_error(error) or type(error).__name__
-            decision, deciding, conditional = evaluate(policies, action, resource)
-            method = "policy documents"
-        allowed = decision == "allowed"
+        decided = {each: await self._decide(arn, policies, action, each) for each in resources}
+        refused = [each for each, answer in decided.items() if answer[0] != "allowed"]
+        # The answer for the first resource refused, else for the first: all must be allowed.
+        decision, _, _, method, simulate_error = decided[(refused or resources)[0]]
+        deciding = sorted({name for answer in decided.values() for name in answer[1]})
+        conditional = any(answer[2] for answer in decided.values())
+        resource = ", ".join(resources)
+        allowed = not refused
         facts = {
             "role": role,
             "role_arn": arn,
             "action": action,
             "resource": resource,
+            "resources": resources,
+            "refused_resources": refused,
             "allowed": allowed,
             "decision": decision,
             "deciding_policies": deciding,
@@ -118,6 +128,28 @@ class AwsMonitoring(AwsSession):
             return Finding(CheckStatus.PASS, f"{role} may {action}{note}", facts, evidence)
         why = "explicitly denied" if decision == "explicitDeny" else "not allowed by any policy"
         return Finding(CheckStatus.FAIL, f"{role} may not {action}: {why}", facts, evidence)
+
+    async def _decide(
+        self, arn: str, policies: Mapping[str, Any], action: str, resource: str
+    ) -> tuple[str, list[str], bool, str, str]:
+        """(decision, deciding policies, conditional, how it was decided, why the simulation
+        could not be used) for one action on one resource: SimulatePrincipalPolicy, else the
+        role's own policy documents."""
+        try:
+            answer = await self.aws(
+                "iam",
+                "simulate_principal_policy",
+                PolicySourceArn=arn,
+                ActionNames=[action],
+                ResourceArns=[resource],
+            )
+        except Exception as error:  # not permitted, or not offered: read the documents
+            simulate_error = self.describe_aws_error(error) or type(error).__name__
+            decision, deciding, conditional = evaluate(policies, action, resource)
+            return decision, deciding, conditional, "policy documents", simulate_error
+        result = answer["EvaluationResults"][0]
+        deciding = [str(s.get("SourcePolicyId")) for s in result.get("MatchedStatements", [])]
+        return str(result["EvalDecision"]), deciding, False, "simulate_principal_policy", ""
 
     @check(
         "cloudwatch.alarms",

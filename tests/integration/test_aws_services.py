@@ -15,7 +15,7 @@ from providers.contract import CheckStatus
 from providers.ecs_provider import EcsProvider
 from tests.integration import aws_checks
 from tests.integration.aws_checks import SECRET_VALUE, run
-from tests.servers.moto_server import MotoAws
+from tests.servers.moto_server import SECRET_ARN, MotoAws
 
 pytestmark = pytest.mark.integration
 provider = aws_checks.ecs_provider  # the fixture, under the name the tests use
@@ -150,6 +150,35 @@ async def test_iam_role_allows_for_execution_and_task_roles(
         provider, "iam.role_allows", action="kinesisvideo:GetMedia", role="shop-prod-api-task"
     )
     assert missing.status is CheckStatus.FAIL and missing.facts["decision"] == "implicitDeny"
+
+
+@pytest.mark.parametrize("granted", ["the task's secret", "another secret"])
+async def test_an_execution_role_is_asked_about_the_secrets_its_tasks_name(
+    aws: MotoAws, provider: EcsProvider, granted: str
+) -> None:
+    """Roles are given secrets by ARN: one that may read exactly its tasks' secret may read
+    what it needs, though not "*"; one given another secret may not."""
+    aws.ecs_stack(desired=1, running=1)
+    other = SECRET_ARN.replace("shop/prod/db-AbCdEf", "shop/prod/search-XyZ123")
+    resource = SECRET_ARN if granted == "the task's secret" else other
+    aws.role(
+        "shop-prod-api-execution",
+        [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": resource}],
+    )
+    result = await run(
+        provider,
+        "iam.role_allows",
+        action="secretsmanager:GetSecretValue",
+        which="execution",
+        cluster="shop-prod",
+        service="shop-prod-api",
+    )
+    assert result.facts["resources"] == [SECRET_ARN], result.facts
+    if granted == "the task's secret":
+        assert result.status is CheckStatus.PASS and result.facts["allowed"] is True, result.summary
+    else:
+        assert result.status is CheckStatus.FAIL and result.facts["allowed"] is False
+        assert result.facts["refused_resources"] == [SECRET_ARN]
 
 
 async def test_cloudwatch_alarms_in_alarm_and_muted(aws: MotoAws, provider: EcsProvider) -> None:

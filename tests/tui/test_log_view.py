@@ -392,3 +392,22 @@ class TestLogViewPictures:
             assert view.cursor_line == SCENE[2]
 
         assert snap_compare(LogApp(SCENE), terminal_size=size, run_before=searched)
+
+
+async def test_the_newest_line_stays_in_sight_when_a_wide_line_brings_the_scrollbar() -> None:
+    """Following a pane of short lines, a line wider than the pane adds a horizontal
+    scrollbar, which takes a row: the view follows to the new bottom, the newest line shown."""
+    app = LogApp(numbered(40))
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(LogView)
+        await wait_until(pilot, lambda: view.line_count == 40, state=view.line_count)
+        wide = line(41, "the newest line, wider than the pane " + "x" * 120)
+        app.query_one(LogTail).append([wide])
+        await wait_until(
+            pilot, lambda: view.horizontal_scrollbar.display, state="no horizontal scrollbar"
+        )
+        await pilot.pause()
+        assert view.following
+        shown = rows(view)
+        assert any("the newest line" in row for row in shown), shown
+        assert view.scroll_y == view.max_scroll_y

@@ -257,7 +257,14 @@ class LogView(LogText, LogRows, ScrollView, can_focus=True):
         self.virtual_size = Size(width, self._row_count())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # A first line wider than the pane brings the horizontal scrollbar, which takes a
+            # row once laid out: follow to that bottom too, or the newest line sits under it.
+            self.call_after_refresh(self._keep_following)
         self.refresh()
+
+    def _keep_following(self) -> None:
+        if self.following and self.scroll_y < self.max_scroll_y:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def on_resize(self) -> None:
         if self.wrap:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -404,10 +405,26 @@ async def test_the_newest_line_stays_in_sight_when_a_wide_line_brings_the_scroll
         wide = line(41, "the newest line, wider than the pane " + "x" * 120)
         app.query_one(LogTail).append([wide])
         await wait_until(
-            pilot, lambda: view.horizontal_scrollbar.display, state="no horizontal scrollbar"
+            pilot, lambda: view.horizontal_scrollbar.display, state=lambda: view.virtual_size
         )
         await pilot.pause()
         assert view.following
         shown = rows(view)
         assert any("the newest line" in row for row in shown), shown
         assert view.scroll_y == view.max_scroll_y
+
+
+async def test_lines_that_arrive_after_a_filter_is_set_are_filtered_too() -> None:
+    app = LogApp([line(0, "GET /health 200"), line(1, "ERROR payment declined")])
+    async with app.run_test(size=(100, 30)) as pilot:
+        tail, view = app.query_one(LogTail), app.query_one(LogView)
+        await wait_until(pilot, lambda: len(texts(view)) == 2, state=lambda: texts(view))
+        tail.set_filter(re.compile("ERROR"), "ERROR", inverse=False)
+        assert texts(view) == ["ERROR payment declined"]
+        tail.append([line(2, "GET /health 200"), line(3, "ERROR card expired")])
+        wanted = ["ERROR payment declined", "ERROR card expired"]
+        await wait_until(pilot, lambda: texts(view) == wanted, state=lambda: texts(view))
+        tail.set_filter(re.compile("ERROR"), "ERROR", inverse=True)
+        tail.append([line(4, "ERROR timeout"), line(5, "GET / 200")])
+        wanted = ["GET /health 200", "GET /health 200", "GET / 200"]
+        await wait_until(pilot, lambda: texts(view) == wanted, state=lambda: texts(view))

@@ -371,6 +371,12 @@ async def test_database_size_reports_large_tables_read_only_by_sequential_scans(
     shared.execute("drop table if exists scanned_probe")
     shared.execute("create table scanned_probe as select generate_series(1, 5000) as x")
     shared.execute("select count(*) from scanned_probe")  # a sequential scan
+    # A backend reports its statistics when it can (at its exit here), not with its answer.
+    wait_for(
+        shared,
+        "select 1 from pg_stat_user_tables where relname = 'scanned_probe' and seq_scan >= 1",
+        timeout=30,
+    )
     async with opened(target_for(shared)) as provider:
         result = await provider.run_check(
             CheckCall("postgres.database_size", {"min_bytes": 100_000})

@@ -19,6 +19,8 @@ packages=(
     redis-server     # private redis-server instances
     procps           # ps, to check that no private server outlives the tests
     util-linux       # runuser, to run initdb/postgres as the postgres user
+    openssh-server   # private sshd instances: Docker over ssh, through a jump host
+    openssh-client   # ssh and ssh-keygen, as an operator's machine has them
 )
 
 installed() {

@@ -14,6 +14,7 @@ turned unhealthy or restarted. The checks, the log streams and the actions are m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import threading
@@ -21,7 +22,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from providers import inventory
 from providers.addresses import merged
 from providers.base import CommandTarget, Provider
 from providers.compose_actions import ComposeActions
@@ -40,6 +40,8 @@ from providers.compose_model import (
     restart_threshold,
 )
 from providers.contract import CheckCall, Health, Node, Status
+from providers.docker_contexts import DockerContextError, DockerEndpoint, docker_endpoint
+from providers.docker_ssh import SSHFailure
 from providers.inventory import SecretError
 from providers.sweep import shared
 
@@ -55,12 +57,20 @@ SERVICE_CHECKS = (
     "compose.resources",
 )
 MAX_POOL_SIZE = 32
+SSH_POOL_SIZE = 8  # each pooled connection over ssh is an ssh process (two through a jump)
 
 
-def default_url() -> str:
-    """The engine of a target without a URL when DOCKER_HOST is unset: the local socket, the
-    one discovery looked for."""
-    return f"unix://{inventory.DOCKER_SOCKET}"
+def tls_config(endpoint: DockerEndpoint) -> Any:
+    """The TLS files of a Docker context, as the docker CLI uses them."""
+    from docker.tls import TLSConfig
+
+    assert endpoint.tls_folder is not None
+    ca, cert, key = (endpoint.tls_folder / name for name in ("ca.pem", "cert.pem", "key.pem"))
+    return TLSConfig(
+        client_cert=(str(cert), str(key)) if cert.is_file() and key.is_file() else None,
+        ca_cert=str(ca) if ca.is_file() else None,
+        verify=endpoint.tls_verify,
+    )
 
 
 def proxies_read_once(api: APIClient) -> None:
@@ -82,7 +92,11 @@ class ComposeProvider(
     ComposeLifecycle,
     Provider,
 ):
-    """One Docker engine (DOCKER_HOST or a URL); its compose projects are the children."""
+    """One Docker engine; its compose projects are the children.
+
+    The engine is the target's URL, else its Docker context (`options.context`, else the one
+    the docker CLI would use: DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext). An
+    ssh:// engine is reached through the system ssh client (providers/docker_ssh.py)."""
 
     kind = "compose"
     root_logs_are_changes = True  # engine events / pod watches
@@ -100,13 +114,24 @@ class ComposeProvider(
         super().__init__(*args, **kwargs)
         self._client: DockerClient | None = None
         self._client_lock = threading.Lock()
+        self._endpoint: DockerEndpoint | None = None
         self._restarts_seen: dict[str, int] = {}
 
     # -- the engine ---------------------------------------------------------------------------
 
     @property
+    def endpoint(self) -> DockerEndpoint:
+        """The engine's address, read once (a Docker context is read from its files)."""
+        if self._endpoint is None:
+            if self.target.url is not None:
+                self._endpoint = DockerEndpoint("", self.target.resolve_url(""))
+            else:
+                self._endpoint = docker_endpoint(str(self.target.options.get("context") or ""))
+        return self._endpoint
+
+    @property
     def url(self) -> str:
-        return self.target.resolve_url(os.environ.get("DOCKER_HOST") or default_url())
+        return self.endpoint.host
 
     @property
     def address(self) -> str:
@@ -114,6 +139,8 @@ class ComposeProvider(
             return self.url
         except SecretError as error:
             return f"{self.target.name} ({error})"
+        except DockerContextError as error:
+            return f"docker context {error.context}"
 
     @property
     def engine_is_local(self) -> bool:
@@ -136,16 +163,28 @@ class ComposeProvider(
         """A client on the engine; blocking (it may ask the engine its API version)."""
         import docker
 
+        endpoint = self.endpoint
         kwargs: dict[str, Any] = {
             "timeout": None if timeout is None else max(1, math.ceil(timeout)),
-            "max_pool_size": MAX_POOL_SIZE,
         }
         if version:
             kwargs["version"] = version
-        if self.target.url is None:  # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+        if endpoint.host.startswith("ssh://"):
+            from providers import docker_ssh
+
+            return docker_ssh.docker_client(
+                endpoint.host,
+                connect_timeout=self.timeout,
+                max_pool_size=SSH_POOL_SIZE,
+                **kwargs,
+            )
+        kwargs["max_pool_size"] = MAX_POOL_SIZE
+        if endpoint.from_environment:  # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
             client = docker.from_env(**kwargs)
         else:
-            client = docker.DockerClient(base_url=self.url, **kwargs)
+            if endpoint.tls_folder is not None:
+                kwargs["tls"] = tls_config(endpoint)
+            client = docker.DockerClient(base_url=endpoint.host, **kwargs)
         proxies_read_once(client.api)
         return client
 
@@ -166,11 +205,16 @@ class ComposeProvider(
         """DOCKER_HOST of this engine and, when the runbook names a project or a service, that
         project (COMPOSE_PROJECT_NAME), run from its folder when the engine is this machine's.
         A service found in several projects is not guessed between."""
-        variables = {"DOCKER_HOST": self.url}
-        if self.target.url is None:  # the engine of DOCKER_HOST: its TLS settings go with it
+        endpoint = self.endpoint
+        variables = {"DOCKER_HOST": endpoint.host}
+        if endpoint.from_environment:  # the engine of DOCKER_HOST: its TLS settings go with it
             for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
                 if os.environ.get(name):
                     variables[name] = os.environ[name]
+        elif endpoint.tls_folder is not None:  # a context's files have the names the CLI reads
+            variables["DOCKER_CERT_PATH"] = str(endpoint.tls_folder)
+            if endpoint.tls_verify:
+                variables["DOCKER_TLS_VERIFY"] = "1"
         project = str(params.get("project") or "") or self.project_option or ""
         service = str(params.get("service") or "")
         working_dir = ""
@@ -208,6 +252,10 @@ class ComposeProvider(
 
         if isinstance(error, SecretError):
             return f"{self.target.name}: {error}"
+        if isinstance(error, DockerContextError):
+            return f"{self.target.name}: {error}"
+        if isinstance(error, SSHFailure):
+            return super().describe_error(error)
         if isinstance(error, docker.errors.APIError):
             return super().describe_error(RuntimeError(error.explanation or str(error)))
         if isinstance(error, requests.exceptions.Timeout | TimeoutError):
@@ -305,6 +353,10 @@ class ComposeProvider(
         return dict(zip(keys, parts, strict=False))
 
     async def discover(self) -> Node:
+        # A context's files are read off the loop; what is wrong with them is said below, by
+        # the client that cannot be made.
+        with contextlib.suppress(SecretError, DockerContextError):
+            await asyncio.to_thread(lambda: self.endpoint)
         name = f"{self.target.name} ({self.address})"
         try:
             async with asyncio.timeout(self.timeout):

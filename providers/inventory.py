@@ -259,11 +259,18 @@ def discover_local(ports: Mapping[str, int] | None = None) -> Inventory:
 
 
 def _platform_targets() -> list[Target]:
-    """A Docker engine, a kubeconfig, AWS credentials: when this machine has them."""
+    """A Docker engine, a kubeconfig, AWS credentials: when this machine has them.
+
+    The Docker target names no URL: it is the engine of the current Docker context, as the
+    docker CLI finds it (DOCKER_HOST, DOCKER_CONTEXT, config.json), which the context picker
+    can switch. Only the local socket is looked for; an engine named by the operator is taken
+    as given, and the tree says when it cannot be reached."""
+    from providers.docker_contexts import DEFAULT_CONTEXT, current_context
+
     found: list[Target] = []
-    docker_host = os.environ.get("DOCKER_HOST")
-    if docker_host or DOCKER_SOCKET.exists():
-        found.append(Target(kind="compose", name="docker", url=docker_host or None))
+    named = os.environ.get("DOCKER_HOST") or current_context() != DEFAULT_CONTEXT
+    if named or DOCKER_SOCKET.exists():
+        found.append(Target(kind="compose", name="docker"))
     home = Path.home()
     kubeconfig = os.environ.get("KUBECONFIG")
     if "kubernetes" in PROVIDER_KINDS and (kubeconfig or (home / ".kube" / "config").exists()):
@@ -276,7 +283,7 @@ def _platform_targets() -> list[Target]:
 
 
 # Where discovery looks, read at each discovery (tests point them away from this machine).
-DOCKER_SOCKET = Path("/var/run/docker.sock")  # the engine's socket when DOCKER_HOST is unset
+DOCKER_SOCKET = Path("/var/run/docker.sock")  # the engine of the "default" Docker context
 LOCAL_HOST = "127.0.0.1"  # the host whose usual ports are probed
 URL_VARIABLES = {"redis": "REDIS_URL", "postgres": "DATABASE_URL", "rabbitmq": "AMQP_URL"}
 DEFAULT_LOCAL_PORTS = {"redis": 6379, "postgres": 5432, "rabbitmq": 5672}

@@ -239,7 +239,8 @@ def test_discovery_adds_docker_kubernetes_and_aws_when_this_machine_has_them(
     monkeypatch.setenv("AWS_PROFILE", "prod")
     targets = discover_local().environments["local"].targets
     assert [(t.kind, t.name, t.url) for t in targets] == [
-        ("compose", "docker", "unix:///tmp/elsewhere.sock"),
+        ("compose", "docker", None),  # the current Docker context's engine: DOCKER_HOST's
         ("kubernetes", "kubernetes", None),
         ("ecs", "aws", None),
     ]
+    assert ComposeProvider(targets[0]).url == "unix:///tmp/elsewhere.sock"

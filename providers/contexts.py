@@ -1,10 +1,11 @@
-"""Kube contexts and AWS profiles and regions: which are in use, which there are, and overrides.
+"""Kube contexts, AWS profiles and regions, Docker contexts: which are in use, which there are,
+and overrides.
 
-The operator switches them at run time as `kubectl config use-context` or `AWS_PROFILE=...`
-would; a `ContextOverrides` is applied to the inventory's targets when the environment's
-providers are made. Everything here reads names only (context, profile and region names) from
-the kubeconfig and the AWS config files, never a server address or a credential, and reads
-files: call it in a thread.
+The operator switches them at run time as `kubectl config use-context`, `AWS_PROFILE=...` or
+`docker context use` would; a `ContextOverrides` is applied to the inventory's targets when the
+environment's providers are made. Everything here reads names only (context, profile and region
+names) from the kubeconfig, the AWS config files and Docker's contexts, never a server address
+or a credential, and reads files: call it in a thread.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from providers.aws_session import aws_profiles
+from providers.docker_contexts import current_context, docker_contexts
 from providers.inventory import Target
 from providers.kubernetes_client import kube_contexts, kubeconfig_paths
 
@@ -25,6 +27,7 @@ class ContextChoices:
     kube_contexts: tuple[str, ...] = ()
     aws_profiles: dict[str, str] = field(default_factory=dict)  # profile -> its region
     aws_regions: tuple[str, ...] = ()
+    docker_contexts: dict[str, str] = field(default_factory=dict)  # context -> its description
     unreadable: tuple[str, ...] = ()  # files that could not be read, and why
 
 
@@ -39,11 +42,14 @@ class ContextOverrides:
     kube_context: str = ""
     aws_profile: str = ""
     aws_region: str = ""
+    docker_context: str = ""  # every compose target that names no url (docker context use)
 
     def apply(self, target: Target) -> Target:
         changes: dict[str, str] = {}
         if target.kind == "kubernetes" and self.kube_context:
             changes["context"] = self.kube_context
+        if follows_docker_context(target) and self.docker_context:
+            changes["context"] = self.docker_context
         if target.kind == "ecs":
             changes.update(
                 (key, value)
@@ -66,29 +72,37 @@ class ContextOverrides:
             return replace(self, aws_profile=value, aws_region=region)
         if section == "aws-region":
             return replace(self, aws_region=value)
+        if section == "docker":
+            return replace(self, docker_context=value)
         raise ValueError(f"no context section named {section!r}")
 
 
 def contexts_in_use(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
-    """The kube contexts, AWS profiles and regions these targets use, by picker section."""
+    """The kube contexts, AWS profiles and regions, Docker contexts these targets use, by
+    picker section."""
     targets = list(targets)
     kube = {_kube_context(t) for t in targets if t.kind == "kubernetes"}
     aws = {_aws_profile_region(t) for t in targets if t.kind == "ecs"}
+    docker = {_docker_context(t) for t in targets if follows_docker_context(t)}
     return {
         "kube": tuple(sorted(kube)),
         "aws-profile": tuple(sorted({profile for profile, _ in aws})),
         "aws-region": tuple(sorted({region for _, region in aws})),
+        "docker": tuple(sorted(docker)),
     }
 
 
 def context_line(contexts: dict[str, tuple[str, ...]]) -> str:
-    """`kube prod-eu · aws ops/eu-west-1`, for a header; "" without such targets."""
+    """`kube prod-eu · aws ops/eu-west-1 · docker app-1`, for a header; "" without such
+    targets."""
     parts = []
     if contexts.get("kube"):
         parts.append(f"kube {','.join(contexts['kube'])}")
     if contexts.get("aws-profile"):
         regions = ",".join(contexts["aws-region"])
         parts.append(f"aws {','.join(contexts['aws-profile'])}/{regions}")
+    if contexts.get("docker"):
+        parts.append(f"docker {','.join(contexts['docker'])}")
     return " · ".join(parts)
 
 
@@ -113,7 +127,22 @@ def context_choices(targets: Iterable[Target]) -> ContextChoices:
             unreadable.append(str(error))
     regions = {region for region in profiles.values() if region}
     regions |= {str(t.options["region"]) for t in ecs if t.options.get("region")}
-    return ContextChoices(tuple(contexts), profiles, tuple(sorted(regions)), tuple(unreadable))
+    docker: dict[str, str] = {}
+    if any(follows_docker_context(t) for t in targets):
+        docker, problems = docker_contexts()
+        unreadable += problems
+    return ContextChoices(
+        tuple(contexts), profiles, tuple(sorted(regions)), docker, tuple(unreadable)
+    )
+
+
+def follows_docker_context(target: Target) -> bool:
+    """A compose target without a url: its engine is a Docker context's, which can switch."""
+    return target.kind == "compose" and target.url is None
+
+
+def _docker_context(target: Target) -> str:
+    return str(target.options.get("context") or current_context())
 
 
 def _kube_context(target: Target) -> str:

@@ -300,7 +300,16 @@ class TriageApp(App[int]):
         self.open_picker("environment")
 
     def action_switch_context(self) -> None:
-        self.open_picker("kube" if self.live.targets_of("kubernetes") else "aws-profile")
+        from providers.contexts import follows_docker_context
+
+        start = "aws-profile"  # with nothing to switch, the picker says where names come from
+        if self.live.targets_of("kubernetes"):
+            start = "kube"
+        elif self.live.targets_of("ecs"):
+            start = "aws-profile"
+        elif any(follows_docker_context(t) for t in self.live.targets_of("compose")):
+            start = "docker"
+        self.open_picker(start)
 
     def open_picker(self, start: str) -> None:
         from providers.contexts import ContextOverrides

@@ -56,7 +56,7 @@ APP_COMMANDS = (
         show=False,
         title="Switch environment",
     ),
-    Command("app.context", "C", "app.switch_context", "Kube context / AWS profile", show=False),
+    Command("app.context", "C", "app.switch_context", "Kube context / AWS / Docker", show=False),
 )
 
 MAIN_COMMANDS = (

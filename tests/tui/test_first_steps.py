@@ -198,6 +198,8 @@ async def test_c_without_kube_or_aws_targets_says_what_it_looked_for() -> None:
         assert "  none: prod has no ECS/AWS target to switch" in said
         assert "  contexts come from $KUBECONFIG, else ~/.kube/config" in said
         assert "  profiles come from ~/.aws/config and ~/.aws/credentials" in said
+        assert "  none: prod has no compose target without a url to switch" in said
+        assert "  contexts come from $DOCKER_CONFIG, else ~/.docker" in said
         assert footer_of(app).split() == ["esc", "Cancel"]
 
 

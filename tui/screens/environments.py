@@ -1,8 +1,10 @@
-"""Choosing what to watch, from the keyboard: the environment, kube context, AWS profile, region.
+"""Choosing what to watch, from the keyboard: the environment, kube context, AWS profile, region,
+Docker context.
 
 The environments are the inventory's; the contexts, profiles and regions are read from the
-kubeconfig and the AWS config files in a thread (names only: no address, no credential), so the
-dialog opens at once and its context sections appear when the files have been read.
+kubeconfig, the AWS config files and Docker's contexts in a thread (names only: no address, no
+credential), so the dialog opens at once and its context sections appear when the files have
+been read.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from providers.contexts import ContextChoices
+from providers.contexts import ContextChoices, follows_docker_context
 from providers.environment import LiveEnvironment
 from tui.commands import PICKER_COMMANDS, bindings
 from tui.widgets.key_footer import KeyFooter
@@ -29,12 +31,14 @@ SECTIONS = {
     "kube": "Kubernetes context (every Kubernetes target)",
     "aws-profile": "AWS profile (every ECS/AWS target)",
     "aws-region": "AWS region",
+    "docker": "Docker context (every compose target without a url)",
 }
-KINDS = {"kube": "kubernetes", "aws-profile": "ecs", "aws-region": "ecs"}
+KINDS = {"kube": "kubernetes", "aws-profile": "ecs", "aws-region": "ecs", "docker": "compose"}
 # Where each section's names come from, for a picker that found none (names only are read).
 LOOKED_IN = {
     "kube": "contexts come from $KUBECONFIG, else ~/.kube/config",
     "aws-profile": "profiles come from ~/.aws/config and ~/.aws/credentials",
+    "docker": "contexts come from $DOCKER_CONFIG, else ~/.docker",
 }
 
 
@@ -79,18 +83,29 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
     def on_mount(self) -> None:
         self._highlight(f"environment:{self.current}")
         self.query_one(OptionList).focus()
-        if self.live.targets_of("kubernetes") or self.live.targets_of("ecs"):
+        if any(self._switches(section) for section in KINDS):
             self.read_choices()
         elif self.start != "environment":
             self._say_nothing_to_switch()
 
+    def _switches(self, section: str) -> bool:
+        """Whether a choice in `section` changes a target of this environment."""
+        targets = self.live.targets_of(KINDS[section])
+        if section == "docker":
+            return any(follows_docker_context(target) for target in targets)
+        return bool(targets)
+
     def _say_nothing_to_switch(self) -> None:
-        """`C` with no Kubernetes nor ECS/AWS target: what would be listed, and why not."""
+        """`C` with no target to switch: what would be listed, and why not."""
         options = self.query_one(OptionList)
         name = self.live.name
-        for section, kind in (("kube", "Kubernetes"), ("aws-profile", "ECS/AWS")):
+        for section, kind in (
+            ("kube", "Kubernetes target"),
+            ("aws-profile", "ECS/AWS target"),
+            ("docker", "compose target without a url"),
+        ):
             options.add_option(_heading(section))
-            options.add_option(_note(f"none: {name} has no {kind} target to switch"))
+            options.add_option(_note(f"none: {name} has no {kind} to switch"))
             options.add_option(_note(LOOKED_IN[section]))
 
     @work(thread=True, exclusive=True, group="context-choices", exit_on_error=False)
@@ -104,9 +119,10 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
             "kube": list(message.choices.kube_contexts),
             "aws-profile": list(message.choices.aws_profiles),
             "aws-region": list(message.choices.aws_regions),
+            "docker": list(message.choices.docker_contexts),
         }
         for section, values in names.items():
-            if not self.live.targets_of(KINDS[section]):
+            if not self._switches(section):
                 continue
             options.add_option(_heading(section))
             in_use = message.in_use.get(section, ())
@@ -115,6 +131,8 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
                 region = message.choices.aws_profiles.get(value) if section == "aws-profile" else ""
                 if region:
                     marks.append(region)
+                if section == "docker" and message.choices.docker_contexts.get(value):
+                    marks.append(message.choices.docker_contexts[value])
                 if value in in_use:
                     marks.append("current")
                 text = f"  {value}" + (f"  ({', '.join(marks)})" if marks else "")

@@ -24,6 +24,7 @@ class Probe:
     error: str | None = None
     reason: str = ""
     location: str = ""
+    proxy: str = ""  # the proxy the GET went through (`http://HOST:PORT`), "" if direct
     peer_certificate: bytes | None = field(default=None, repr=False)
 
 

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 from providers.base import Finding, Provider, check
 from providers.contract import CheckCall, CheckStatus, Health, Node, ParamSpec, Status
 from providers.endpoints import (
+    OTHER,
+    REFUSED,
     HttpTargetError,
     check_not_reserved,
     classify_failure,
@@ -40,6 +42,7 @@ from providers.http_probe import BODY_LIMIT, Probe, peer_certificate, read_limit
 from providers.http_request import HttpRequests
 from providers.inventory import SecretError, SecretRef
 from providers.network_checks import DEFAULT_CERT_WARN_DAYS, NetworkChecks
+from providers.proxies import Proxy, httpx_proxy, proxy_for
 from providers.redact import MASK, redact
 from providers.sweep import shared
 from providers.text import sanitize
@@ -57,6 +60,18 @@ def _bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in {"false", "no", "off", "0", ""}
     return bool(value)
+
+
+def proxy_failure(proxy: Proxy, error: BaseException, kind: str, reason: str) -> tuple[str, str]:
+    """(kind, reason) of a request through `proxy` that failed: a refused connection is the
+    proxy's (the request never connects anywhere else), so it is not the target's `refused`."""
+    import httpx
+
+    if kind == REFUSED:
+        return OTHER, proxy.refused()
+    if isinstance(error, httpx.ProxyError):  # the proxy answered CONNECT with an error
+        return OTHER, f"proxy {proxy.shown} answered {error} (from {proxy.variable})"
+    return kind, proxy.through(reason)
 
 
 class HttpProvider(NetworkChecks, HttpRequests, Provider):
@@ -246,6 +261,7 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
         auth = (self.target.username or "", password) if password else None
         budget = self._budget()
         latency_ms: float | None = None
+        proxy = proxy_for(url)
         try:
             check_not_reserved(urlsplit(url).hostname or "")
             async with (
@@ -254,6 +270,7 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
                     verify=verify,
                     timeout=httpx.Timeout(budget),
                     follow_redirects=_bool(self._option(params, "follow_redirects", False)),
+                    **httpx_proxy(proxy),
                 ) as client,
             ):
                 started = time.monotonic()  # the request only, not building the client
@@ -263,11 +280,14 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
                     raw = await read_limited(response, BODY_LIMIT)
         except (httpx.HTTPError, OSError, TimeoutError) as error:
             kind, reason = classify_failure(error, self.timeout)
+            if proxy is not None:
+                kind, reason = proxy_failure(proxy, error, kind, reason)
             return Probe(
                 url=shown,
                 latency_ms=latency_ms,
                 error=kind,
                 reason=self._scrub(reason, secrets),
+                proxy=proxy.shown if proxy is not None else "",
             )
         body = raw.decode(response.charset_encoding or "utf-8", errors="replace")
         version = response.http_version or "HTTP/1.1"
@@ -284,6 +304,7 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
             if response.headers.get("location")
             else "",
             peer_certificate=certificate,
+            proxy=proxy.shown if proxy is not None else "",
         )
 
     async def _verify(self, params: Mapping[str, Any], url: str = "") -> bool | ssl.SSLContext:
@@ -327,12 +348,15 @@ class HttpProvider(NetworkChecks, HttpRequests, Provider):
             "verify_tls": verify_tls,
             "error": probe.error,
         }
+        if probe.proxy:
+            facts["proxy"] = probe.proxy
+        asked = f"GET {probe.url}" + (f" through proxy {probe.proxy}" if probe.proxy else "")
         if probe.error:
             facts["reason"] = probe.reason
             summary = failure_summary(probe.url, probe.error, probe.reason)
-            return Finding(CheckStatus.FAIL, summary, facts, (f"GET {probe.url} -> {summary}",))
+            return Finding(CheckStatus.FAIL, summary, facts, (f"{asked} -> {summary}",))
         latency = probe.latency_ms or 0.0
-        seen = f"GET {probe.url} -> {probe.status_line} in {latency:,.0f} ms"
+        seen = f"{asked} -> {probe.status_line} in {latency:,.0f} ms"
         body = f"body: {probe.body}" if probe.body else "body: (empty)"
         if probe.status_code != expected:
             evidence = [seen, body]

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from providers.base import ActionPlan, action
 from providers.contract import ActionOutcome, ActionPreview, ParamSpec
 from providers.endpoints import check_not_reserved, display_url
+from providers.proxies import httpx_proxy, proxy_for
 from providers.redact import redact
 from providers.text import sanitize
 
@@ -99,7 +100,9 @@ class HttpRequests:
             verify: bool | ssl.SSLContext = self._verify(params)
             if inspect.isawaitable(verify):  # the provider may build its trust store async
                 verify = await verify
-            async with httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(self.timeout)) as c:
+            async with httpx.AsyncClient(
+                verify=verify, timeout=httpx.Timeout(self.timeout), **httpx_proxy(proxy_for(url))
+            ) as c:
                 response = await c.request(method, url, content=body.encode(), headers=headers)
             status = f"{response.status_code} {response.reason_phrase}".strip()
             answer = self._scrub(_masked(sanitize(response.text)), secrets)[:EXCERPT_CHARS]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from providers.proxies import httpx_proxy, proxy_for
 from providers.rabbitmq_state import QueueState
 from providers.redact import redact
 from providers.tls import trust_for
@@ -84,6 +85,7 @@ class Management:
                 auth=(self.endpoint.user, self.endpoint.password),
                 timeout=self.timeout,
                 verify=await trust_for(base),  # never a CA bundle read on the event loop
+                **httpx_proxy(proxy_for(base)),  # a loopback broker is never asked via a proxy
             )
         try:
             response = await self._client.get(path, params=params)

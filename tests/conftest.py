@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.servers.http",
     "tests.servers.moto_server",
     "tests.servers.kube_api",
+    "tests.servers.proxy",
     "tests.servers.sshd",
 ]
 

@@ -7,7 +7,11 @@ exactly what `kubectl get -o yaml` shows. `kubernetes` is imported inside functi
 
 Configuration, in order: `target.options.kubeconfig` (else `$KUBECONFIG`, else
 `~/.kube/config`) with `target.options.context` (else the current context); else the in-cluster
-service account; else `target.url` as the API server's address.
+service account; else `target.url` as the API server's address. A kubeconfig user's `exec`
+plugin (EKS's `aws eks get-token`) gives the token, renewed when it expires
+(providers/kubernetes_exec.py). The API server is reached through the environment's proxy
+(`HTTPS_PROXY`, `NO_PROXY`; never for a loopback server) unless the cluster names its own
+`proxy-url`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from providers.inventory import Target
+from providers.kubernetes_exec import ExecCredentials, ExecPlugin, ExecPluginError
+from providers.proxies import Proxy, proxy_for
 from providers.redact import redact
 
 if TYPE_CHECKING:
@@ -97,6 +103,50 @@ class KubeConfigError(Exception):
     """No usable cluster configuration (no kubeconfig, unknown context, not in a cluster)."""
 
 
+# An exec plugin may sign in somewhere first (`aws eks get-token` after an SSO refresh): it
+# gets at least this long, whatever the target's timeout; the request that needed it still
+# fails at its own deadline, and the next one finds the token.
+EXEC_PLUGIN_TIMEOUT = 10.0
+
+
+def _entry(kubeconfig: Any, section: str, name: Any, key: str) -> Any:
+    """The `key` mapping (a ConfigNode) of the entry named `name` in a kubeconfig section."""
+    found = kubeconfig.safe_get(section) and kubeconfig[section].get_with_name(name, safe=True)
+    return found[key] if found and isinstance(found.safe_get(key), dict) else None
+
+
+def exec_credentials(
+    kubeconfig: Any, context: Mapping[str, Any], timeout: float
+) -> ExecCredentials | None:
+    """The exec plugin of the context's user, taken out of the client's hands.
+
+    `kubeconfig` is the merged configuration (KubeConfigMerger's `config`), `context` the
+    context in use. None when the user has no plugin, or authenticates otherwise first (the
+    client's own order: an auth-provider, then a token, then exec). The `exec` entry is removed
+    from `kubeconfig`, so the client loaded from it does not run the plugin itself.
+    """
+    names = context.get("context") or {}
+    user = _entry(kubeconfig, "users", names.get("user"), "user")
+    if user is None:
+        return None
+    section = user.value
+    if "exec" not in section or {"auth-provider", "token", "tokenFile"} & set(section):
+        return None
+    cluster = _entry(kubeconfig, "clusters", names.get("cluster"), "cluster")
+    directory = os.path.dirname(os.path.abspath(user.path)) if user.path else ""
+    try:
+        plugin = ExecPlugin.from_kubeconfig(
+            str(names.get("user")),
+            section["exec"] or {},
+            directory,
+            cluster.value if cluster else {},
+        )
+    except ValueError as error:
+        raise KubeConfigError(str(error)) from None
+    del section["exec"]
+    return ExecCredentials(plugin, max(timeout, EXEC_PLUGIN_TIMEOUT))
+
+
 def status_message(body: Any) -> str:
     """The `message` of a Status object the API answered with, or the body's first line."""
     if isinstance(body, bytes):
@@ -122,6 +172,8 @@ class KubernetesBase:
     _config_lock = threading.Lock()
     _loaded: tuple[Configuration, str] | KubeConfigError | None = None
     _client: ApiClient | None = None
+    _exec: ExecCredentials | None = None  # the kubeconfig user's exec plugin, if any
+    _proxy: Proxy | None = None  # the environment's proxy to the API server, if any
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -141,26 +193,31 @@ class KubernetesBase:
 
     def _load_configuration(self) -> tuple[Configuration, str]:
         from kubernetes import client, config
+        from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
         options = self.target.options
         configuration = client.Configuration()
         paths = kubeconfig_paths(options)
         context = options.get("context")
         url = self.target.url if isinstance(self.target.url, str) else None
+        own_proxy = False  # the cluster's proxy-url, which the kubeconfig sets
         if paths:
             existing = [p for p in paths if p.exists()]
             if not existing:
                 raise KubeConfigError(f"kubeconfig {paths[0]} does not exist")
-            joined = os.pathsep.join(str(p) for p in existing)
-            config.load_kube_config(
-                config_file=joined,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-            if not context:
-                _, current = config.list_kube_config_contexts(config_file=joined)
-                context = current["name"]
+            # What config.load_kube_config does, with the loader at hand for its exec plugin.
+            merged = KubeConfigMerger(os.pathsep.join(str(p) for p in existing))
+            if merged.config is None:
+                raise KubeConfigError(f"kubeconfig {existing[0]}: no configuration found")
+            loader = KubeConfigLoader(config_dict=merged.config, active_context=context)
+            self._exec = exec_credentials(merged.config, loader.current_context, self.timeout)
+            loader.load_and_set(configuration)
+            if self._exec is not None:
+                self._exec.set_on(configuration)
+            context = context or loader.current_context["name"]
+            names = loader.current_context.get("context") or {}
+            cluster = _entry(merged.config, "clusters", names.get("cluster"), "cluster")
+            own_proxy = cluster is not None and bool(cluster.safe_get("proxy-url"))
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=configuration)
             context = context or "in-cluster"
@@ -171,6 +228,12 @@ class KubernetesBase:
             raise KubeConfigError(
                 "no kubeconfig ($KUBECONFIG, ~/.kube/config), not in a cluster, and no url"
             )
+        if not own_proxy:
+            # The client reads the environment's proxy too, but would use it for a loopback
+            # server unless NO_PROXY names it: the decision is proxy_for's.
+            self._proxy = proxy_for(configuration.host)
+            configuration.proxy = self._proxy.url if self._proxy is not None else None
+        configuration.no_proxy = None  # decided above; a cluster's proxy-url is kubectl's too
         configuration.retries = 0  # a dead server costs one timeout, not three retries
         return configuration, str(context)
 
@@ -245,6 +308,20 @@ class KubernetesBase:
             auth_settings=["BearerToken"],
         )
         response = client.call_api(*request, _request_timeout=timeout or self.timeout)
+        if response.status == 401 and self._exec is not None:
+            # The plugin's token was refused before it said it would expire (revoked, or the
+            # clocks differ): once more with a new one, as kubectl does.
+            response.read()
+            self._exec.refused(request[2].get("authorization", ""))
+            request = client.param_serialize(
+                method=method,
+                resource_path=path,
+                query_params=params,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = client.call_api(*request, _request_timeout=timeout or self.timeout)
         if not 200 <= response.status <= 299:
             response.read()
             raise ApiException.from_response(http_resp=response, body=None, data=None)
@@ -336,10 +413,16 @@ class KubernetesBase:
         from kubernetes.config.config_exception import ConfigException
         from urllib3 import exceptions as http
 
-        if isinstance(error, KubeConfigError | ConfigException):
+        if isinstance(error, KubeConfigError | ConfigException | ExecPluginError):
             return redact(f"{self.target.name}: {error}")
         if isinstance(error, http.MaxRetryError) and error.reason is not None:
             error = error.reason
+        if isinstance(error, http.ProxyError):
+            configured = str(self._configuration()[0].proxy)
+            proxy = self._proxy or Proxy.named(configured, "the kubeconfig's proxy-url")
+            if "refused" in str(error).lower():
+                return proxy.refused()
+            return proxy.through(f"{self.address}: cannot connect")
         # NewConnectionError is a ConnectTimeoutError too (urllib3 2), so it goes first.
         if isinstance(error, http.NewConnectionError | ConnectionError):
             text = str(error).lower()
@@ -352,6 +435,12 @@ class KubernetesBase:
             return f"{self.address}: no answer within {self.timeout:g}s"
         if isinstance(error, http.ProtocolError):
             return f"{self.address}: connection closed by the server"
+        if isinstance(error, ApiException) and error.status == 401 and self._exec is not None:
+            plugin = self._exec.plugin
+            return (
+                f"{self.address}: 401 Unauthorized: the API server refused the token of "
+                f"`{plugin.command}` (exec plugin of kubeconfig user {plugin.user})"
+            )
         if isinstance(error, ApiException):
             message = status_message(error.body) or str(error.reason or "")
             return redact(f"{self.address}: {error.status} {error.reason}: {message}")

@@ -1,6 +1,6 @@
 """HTTP(S) proxies from the environment, with a real forwarding proxy (tests/servers/proxy.py).
 
-The targets are named by names that resolve nowhere (`api.shop.test`): only
+The targets are named by names that resolve nowhere (`api.shop.test`, `kube.shop.test`): only
 the proxy knows them (its routes map them to the local servers), so a check that passes went
 through it. A loopback target never does, whatever NO_PROXY says; a proxy that refuses is one
 line naming it and the variable it came from.
@@ -8,11 +8,16 @@ line naming it and the variable it came from.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from providers.contract import CheckStatus
+from providers.contract import CheckStatus, Health
+from providers.kubernetes_provider import KubernetesProvider
 from tests.integration.http_provider_helpers import provider_for, run
+from tests.servers import kube_objects as k
 from tests.servers.http import CertificateFactory, HttpServer, serve_http
+from tests.servers.kube_api import FakeKubeApi, kube_target
 from tests.servers.process import free_port
 from tests.servers.proxy import ForwardingProxy
 
@@ -105,3 +110,52 @@ async def test_a_refusing_proxy_is_one_line_naming_it_and_its_variable(
     assert root.status.reason == line
     assert result.facts["error"] == "other"  # not the target's own `refused`
     assert "proxy-secret" not in repr(result) + repr(root)
+
+
+async def test_kubernetes_api_through_the_proxy_and_loopback_directly(
+    kube_api: FakeKubeApi,
+    forwarding_proxy: ForwardingProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kube_api.put(*k.healthy_app("prod", "web"))
+    forwarding_proxy.routes["kube.shop.test:80"] = ("127.0.0.1", kube_api.port)
+    monkeypatch.setenv("HTTP_PROXY", forwarding_proxy.url)
+    by_name = kube_api.write_kubeconfig(tmp_path / "by-name")
+    by_name.write_text(by_name.read_text().replace(kube_api.url, "http://kube.shop.test"))
+    loopback = kube_api.write_kubeconfig(tmp_path / "loopback")
+
+    named = KubernetesProvider(kube_target(by_name))
+    direct = KubernetesProvider(kube_target(loopback))
+    try:
+        through = await named.discover()
+        asked = len(forwarding_proxy.handled())
+        not_through = await direct.discover()
+    finally:
+        await named.close()
+        await direct.close()
+
+    assert through.status.health is Health.OK, through.status.reason
+    assert asked >= 2  # /version and the lists, each a request of its own through the proxy
+    assert all(url.startswith("http://kube.shop.test/") for url in forwarding_proxy.handled())
+    assert not_through.status.health is Health.OK, not_through.status.reason
+    assert len(forwarding_proxy.handled()) == asked  # the loopback server was asked directly
+
+
+async def test_kubernetes_refusing_proxy(
+    kube_api: FakeKubeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("http_proxy", f"127.0.0.1:{port}")  # no scheme: http, as curl reads it
+    config = kube_api.write_kubeconfig(tmp_path / "kubeconfig")
+    config.write_text(config.read_text().replace(kube_api.url, "http://kube.shop.test"))
+    provider = KubernetesProvider(kube_target(config))
+    try:
+        root = await provider.discover()
+    finally:
+        await provider.close()
+
+    assert root.status.health is Health.FAILING
+    assert root.status.reason == (
+        f"proxy http://127.0.0.1:{port} refused the connection (from http_proxy)"
+    )

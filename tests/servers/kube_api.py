@@ -13,10 +13,14 @@ and streams what real servers stream, chunked: ``?watch=true`` on lists (JSON wa
 - ``metrics_available = False`` makes metrics.k8s.io answer 404, as without metrics-server;
 - ``forbidden`` holds paths (``/api/v1/pods``) whose GET answers 403, as RBAC would;
 - ``requests`` records every (method, path with its query) asked;
+- ``accepts_token`` (off: None) checks bearer tokens: set to a function of the token, a request
+  whose token it refuses (or that has none) is answered 401 as a real API server does, and
+  ``tokens_seen`` records each (token, status answered);
 - ``end_streams()`` ends every open watch and followed log;
 - ``log_follows`` counts the followed logs opened, by (namespace, pod, container), so a test
   waits for a client to follow (or follow again) before it writes the line it must see;
-- ``write_kubeconfig(path)`` writes a kubeconfig whose current context points here.
+- ``write_kubeconfig(path, user=)`` writes a kubeconfig whose current context points here
+  (its user's section, an exec plugin for one, as given).
 
 Supported: /version; core v1 namespaces, pods (+ /log), events, services, endpoints, secrets,
 configmaps; apps/v1 deployments, statefulsets, daemonsets (+ /scale); autoscaling/v2
@@ -38,7 +42,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -124,6 +128,8 @@ class FakeKubeApi:
         self.metrics_available = True
         self.requests: list[tuple[str, str]] = []
         self.forbidden: set[str] = set()
+        self.accepts_token: Callable[[str], bool] | None = None
+        self.tokens_seen: list[tuple[str, int]] = []
         self._revision = itertools.count(1000)
         self._resource_version = "1000"
         self._lock = threading.RLock()
@@ -222,13 +228,18 @@ class FakeKubeApi:
                 subscriber.queue.put(None)
 
     def write_kubeconfig(
-        self, path: Path, context: str = "fake", namespace: str = "default"
+        self,
+        path: Path,
+        context: str = "fake",
+        namespace: str = "default",
+        user: dict[str, Any] | None = None,
     ) -> Path:
+        """`user`: the kubeconfig user's section (`{"exec": {...}}`); a fixed token if None."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "fake-cluster", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake-user", "user": {"token": "fake-token-never-shown"}}],
+            "users": [{"name": "fake-user", "user": user or {"token": "fake-token-never-shown"}}],
             "contexts": [
                 {
                     "name": context,

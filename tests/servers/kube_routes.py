@@ -194,9 +194,25 @@ def handler_for(kube: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 kind=key[1],
             )
 
+        def _unauthorized(self) -> bool:
+            """With ``kube.accepts_token`` set: answer 401, as a real API server does to a
+            bearer token it does not accept (or none), and say so; record the token either way."""
+            if kube.accepts_token is None:
+                return False
+            header = self.headers.get("Authorization", "")
+            token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
+            accepted = bool(token) and kube.accepts_token(token)
+            with kube._lock:
+                kube.tokens_seen.append((token, 200 if accepted else 401))
+            if not accepted:
+                self._error(401, "Unauthorized", "Unauthorized")
+            return not accepted
+
         # -- verbs -----------------------------------------------------------------------------
 
         def do_GET(self) -> None:
+            if self._unauthorized():
+                return None
             if urlsplit(self.path).path.rstrip("/") == "/version":
                 return self._send(200, VERSION)
             key, namespace, name, sub, query = self._route()
@@ -235,6 +251,8 @@ def handler_for(kube: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             return self._send(200, obj)
 
         def do_DELETE(self) -> None:
+            if self._unauthorized():
+                return None
             key, namespace, name, _, _ = self._route()
             if key is None or name is None:
                 return self._error(405, "MethodNotAllowed", "delete what?")
@@ -250,6 +268,8 @@ def handler_for(kube: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             self._update(patch=False)
 
         def _update(self, patch: bool) -> None:
+            if self._unauthorized():
+                return None
             key, namespace, name, sub, _ = self._route()
             if key is None or name is None:
                 return self._error(405, "MethodNotAllowed", "update what?")

@@ -6,18 +6,30 @@ applies (a profile from the target's options or `AWS_PROFILE`, `AWS_REGION`,
 `AWS_ENDPOINT_URL`, instance roles); the target's options may name a region, a profile, an
 endpoint URL and the number of attempts per call (retries are adaptive: they back off on
 throttling). Connect and read timeouts are the target's timeout, so a dead endpoint costs that.
+
+Profiles are the AWS CLI's, read by botocore: IAM Identity Center (`sso_session` or
+`sso_start_url`: the token `aws sso login` cached in ~/.aws/sso/cache), `credential_process`,
+`role_arn` with `source_profile` (assumed through STS), and a `region` each. What goes wrong
+with them is one line that says what to do (`aws sso login --profile X`); a credential process
+runs with no terminal (its stdin is /dev/null, so it never reads the operator's keys), within a
+time limit, and its output is never shown (it may hold a key). Proxies are the environment's
+(providers/proxies.py); an endpoint on this machine's loopback is always reached directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import configparser
+import functools
+import json
 import os
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from providers.proxies import Proxy, proxy_for
 from providers.redact import redact
 
 if TYPE_CHECKING:
@@ -26,7 +38,15 @@ if TYPE_CHECKING:
     from providers.inventory import Target
 
 DEFAULT_MAX_ATTEMPTS = 4
+# A credential process may sign in somewhere first: it gets at least this long, whatever the
+# target's timeout (the call that needed it still fails at its own deadline, and the next
+# call finds the credentials botocore kept).
+CREDENTIAL_PROCESS_TIMEOUT = 10.0
 T = TypeVar("T")
+
+
+class AwsCredentialError(Exception):
+    """Credentials of a profile could not be had; the message is the line to show."""
 
 
 def chunks(items: Iterable[T], size: int) -> list[list[T]]:
@@ -52,22 +72,98 @@ _LOADER_LOCK = threading.Lock()
 _LOADER: Any = None
 
 
-def _new_session(profile: str | None) -> BotocoreSession:
+def _new_session(
+    profile: str | None, region: str | None, process_timeout: float
+) -> BotocoreSession:
     """A botocore session (the standard credential chain) sharing one loader of API models.
 
     Parsing the service models is most of what making a client costs; they never change, so
-    every target's session reads them once per process.
+    every target's session reads them once per process. The chain's `credential_process` runs
+    through `CredentialProcess` (botocore's ProcessProvider takes the `popen` to use).
     """
     global _LOADER
     import botocore.loaders
     import botocore.session
+    from botocore.credentials import ProcessProvider, create_credential_resolver
 
     with _LOADER_LOCK:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader()
     session = botocore.session.Session(profile=profile)
     session.register_component("data_loader", _LOADER)
+
+    def credential_chain() -> Any:
+        # What botocore makes at the first client (with that client's region, which an assumed
+        # role's STS client gets), but with its process provider running CredentialProcess.
+        resolver = create_credential_resolver(session, region_name=region)
+        chain = resolver.providers
+        for index, provider in enumerate(chain):
+            if isinstance(provider, ProcessProvider):
+                name = session.get_config_variable("profile") or "default"
+                chain[index] = ProcessProvider(
+                    profile_name=name,
+                    load_config=lambda: session.full_config,
+                    popen=functools.partial(CredentialProcess, name, process_timeout),
+                )
+        return resolver
+
+    session.lazy_register_component("credential_provider", credential_chain)
     return session
+
+
+class CredentialProcess(subprocess.Popen[bytes]):
+    """A profile's `credential_process`, as botocore's ProcessProvider runs it, held to one line.
+
+    Without a terminal (stdin is /dev/null: in the TUI a process reading it would take the
+    operator's keys), within `limit` seconds, and failing with an AwsCredentialError that names
+    the profile and the exit status but never the process's output: what it prints may hold
+    a key, and botocore would put its stderr in the error.
+    """
+
+    def __init__(self, profile: str, limit: float, args: list[str], **options: Any) -> None:
+        self.profile = profile
+        self.limit = limit
+        self.program = args[0] if args else "?"
+        try:
+            super().__init__(args, stdin=subprocess.DEVNULL, **options)
+        except FileNotFoundError:
+            raise AwsCredentialError(
+                f"AWS profile {profile}: credential_process runs `{self.program}`, "
+                "which is not there (not on PATH, or no such file)"
+            ) from None
+        except PermissionError:
+            raise AwsCredentialError(
+                f"AWS profile {profile}: credential_process `{self.program}` cannot be run "
+                "(permission denied)"
+            ) from None
+
+    def communicate(
+        self, input: bytes | None = None, timeout: float | None = None
+    ) -> tuple[bytes, bytes]:
+        try:
+            stdout, stderr = super().communicate(input, timeout=self.limit)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            super().communicate()
+            raise AwsCredentialError(
+                f"AWS profile {self.profile}: credential_process `{self.program}` gave no "
+                f"credentials within {self.limit:g}s"
+            ) from None
+        if self.returncode != 0:
+            raise AwsCredentialError(
+                f"AWS profile {self.profile}: credential_process `{self.program}` failed "
+                f"(exit status {self.returncode}; its output is not shown)"
+            )
+        try:
+            printed = json.loads(stdout)
+        except ValueError:
+            printed = None
+        if not isinstance(printed, dict):
+            raise AwsCredentialError(
+                f"AWS profile {self.profile}: credential_process `{self.program}` printed no "
+                "JSON credentials (expected Version, AccessKeyId, SecretAccessKey)"
+            )
+        return stdout, stderr
 
 
 def aws_config_files() -> tuple[Path, Path]:
@@ -114,20 +210,37 @@ class AwsSession:
     _aws_lock: threading.Lock
     _aws_session: BotocoreSession | None
     _aws_clients: dict[str, Any]
+    _profile_region: str | None
 
     def _aws_setup(self) -> None:
         self._aws_lock = threading.Lock()
         self._aws_session = None
         self._aws_clients = {}
+        self._profile_region = None  # read once from the config file: it is not watched
 
     @property
     def aws_options(self) -> Mapping[str, Any]:
         return self.target.options
 
     @property
+    def profile(self) -> str:
+        """The profile the calls use ("" for none: botocore's `default`, if any)."""
+        profile = self.aws_options.get("profile") or os.environ.get("AWS_PROFILE")
+        return str(profile or os.environ.get("AWS_DEFAULT_PROFILE") or "")
+
+    @property
     def region(self) -> str:
+        """The option's region, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's own."""
         region = self.aws_options.get("region") or os.environ.get("AWS_REGION")
-        return str(region or os.environ.get("AWS_DEFAULT_REGION") or "")
+        region = region or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            if self._profile_region is None:
+                try:
+                    self._profile_region = aws_profiles().get(self.profile or "default", "")
+                except ValueError:  # botocore says what is wrong with the file when it reads it
+                    self._profile_region = ""
+            region = self._profile_region
+        return str(region or "")
 
     @property
     def endpoint_url(self) -> str | None:
@@ -136,7 +249,7 @@ class AwsSession:
 
     @property
     def address(self) -> str:
-        profile = self.aws_options.get("profile") or os.environ.get("AWS_PROFILE")
+        profile = self.profile
         where = f"aws {self.region or '(no region)'}"
         if profile:
             where = f"{where} profile {profile}"
@@ -150,13 +263,18 @@ class AwsSession:
             from botocore.config import Config
 
             if self._aws_session is None:
-                self._aws_session = _new_session(self.aws_options.get("profile") or None)
+                self._aws_session = _new_session(
+                    self.aws_options.get("profile") or None,
+                    self.region or None,
+                    max(self.timeout, CREDENTIAL_PROCESS_TIMEOUT),
+                )
             attempts = int(self.aws_options.get("max_attempts", DEFAULT_MAX_ATTEMPTS))
             config = Config(
                 connect_timeout=self.timeout,
                 read_timeout=self.timeout,
                 retries={"mode": "adaptive", "max_attempts": max(attempts, 1)},
                 user_agent_extra="triage",
+                **self._proxies(),
             )
             client = self._aws_session.create_client(
                 service,
@@ -166,6 +284,16 @@ class AwsSession:
             )
             self._aws_clients[service] = client
             return client
+
+    def _proxies(self) -> dict[str, Any]:
+        """botocore's `proxies` for a known endpoint: the proxy `proxy_for` picks, or none at
+        all (an empty mapping: botocore then ignores the environment). With no endpoint known
+        (AWS's own), botocore reads the environment itself, NO_PROXY included."""
+        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        if not endpoint:
+            return {}
+        proxy = proxy_for(endpoint)
+        return {"proxies": {"http": proxy.url, "https": proxy.url} if proxy else {}}
 
     async def aws(self, api: str, operation: str, /, **params: Any) -> dict[str, Any]:
         """One API call, in a thread: `await self.aws("ecs", "describe_services", ...)`."""
@@ -198,10 +326,30 @@ class AwsSession:
 
     def describe_aws_error(self, error: BaseException) -> str | None:
         """One line for a botocore error, or None when it is not one."""
+        if isinstance(error, AwsCredentialError):
+            return f"{self.address}: {error}"
         try:
             import botocore.exceptions as errors
         except ImportError:  # pragma: no cover - boto3 is a dependency
             return None
+        sso = (errors.SSOTokenLoadError, errors.UnauthorizedSSOTokenError)
+        if isinstance(error, sso) or (
+            isinstance(error, errors.TokenRetrievalError) and error.kwargs.get("provider") == "sso"
+        ):
+            profile = sso_profile(self.profile or "default")
+            return (
+                f"{self.address}: AWS SSO token for profile {profile} expired or missing: "
+                f"run `aws sso login --profile {profile}`"
+            )
+        if isinstance(error, errors.CredentialRetrievalError):
+            message = str(error.kwargs.get("error_msg", ""))
+            if error.kwargs.get("provider") == "custom-process" and not message.startswith(
+                ("Unsupported version", "Missing required key")
+            ):  # the process's stderr: it may hold a key
+                return f"{self.address}: a credential_process failed (its output is not shown)"
+            return redact(f"{self.address}: {error}")
+        if isinstance(error, errors.ProxyConnectionError):
+            return f"{self.address}: {proxy_refusal(error)}"
         if isinstance(error, errors.ClientError):
             info = error.response.get("Error", {})
             code = info.get("Code", "Error")
@@ -224,3 +372,41 @@ class AwsSession:
         if isinstance(error, errors.BotoCoreError):
             return redact(f"{self.address}: {error}")
         return None
+
+
+def sso_profile(profile: str) -> str:
+    """The profile that holds the SSO settings `profile` gets its credentials from: itself, or
+    the `source_profile` its role is assumed with (and so on), as `aws sso login` wants it."""
+    config_file, _ = aws_config_files()
+    parser = configparser.RawConfigParser(default_section="\0no-defaults")
+    try:
+        parser.read_string(config_file.read_text(encoding="utf-8"))
+    except (OSError, configparser.Error):
+        return profile
+    seen: set[str] = set()
+    current = profile
+    while current not in seen:
+        seen.add(current)
+        section = current if current == "default" else f"profile {current}"
+        if not parser.has_section(section):
+            break
+        if parser.has_option(section, "sso_session") or parser.has_option(section, "sso_start_url"):
+            return current
+        source = parser.get(section, "source_profile", fallback="").strip()
+        if not source:
+            break
+        current = source
+    return profile
+
+
+def proxy_refusal(error: Any) -> str:
+    """The line for botocore's ProxyConnectionError: which proxy, from which variable."""
+    used = Proxy.named(str(error.kwargs.get("proxy_url", "")), "the environment")
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        value = os.environ.get(name, "").strip()
+        if value and Proxy.named(value, name).shown == used.shown:
+            used = Proxy.named(value, name)
+            break
+    if "refused" in str(error.kwargs.get("error", "")).lower():
+        return used.refused()
+    return f"cannot connect to proxy {used.shown} (from {used.variable})"

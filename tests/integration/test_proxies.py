@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from providers.contract import CheckStatus, Health
+from providers.ecs_provider import EcsProvider
 from providers.kubernetes_provider import KubernetesProvider
 from tests.integration.http_provider_helpers import provider_for, run
 from tests.servers import kube_objects as k
 from tests.servers.http import CertificateFactory, HttpServer, serve_http
 from tests.servers.kube_api import FakeKubeApi, kube_target
+from tests.servers.moto_server import MotoAws, ecs_target
 from tests.servers.process import free_port
 from tests.servers.proxy import ForwardingProxy
 
@@ -159,3 +161,42 @@ async def test_kubernetes_refusing_proxy(
     assert root.status.reason == (
         f"proxy http://127.0.0.1:{port} refused the connection (from http_proxy)"
     )
+
+
+async def test_aws_through_the_proxy_and_a_refusing_one(
+    aws: MotoAws, forwarding_proxy: ForwardingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws.ecs_stack(desired=1, running=1)
+    moto_port = int(aws.endpoint.rsplit(":", 1)[1])
+    forwarding_proxy.routes["aws.shop.test:80"] = ("127.0.0.1", moto_port)
+    monkeypatch.setenv("HTTP_PROXY", forwarding_proxy.url)
+    options = {**aws.options(), "endpoint_url": "http://aws.shop.test"}
+
+    through = EcsProvider(ecs_target(options))
+    direct = EcsProvider(aws.target())  # moto on the loopback
+    try:
+        root = await through.discover()
+        asked = len(forwarding_proxy.handled())
+        loopback = await direct.discover()
+    finally:
+        await through.close()
+        await direct.close()
+
+    # The same account seen both ways: through the proxy by name, and directly on the loopback.
+    assert [c.name for c in root.children] == ["shop-prod"], root.status.reason
+    assert root.status.reason == loopback.status.reason
+    assert asked > 0
+    assert all(url.startswith("http://aws.shop.test/") for url in forwarding_proxy.handled())
+    assert len(forwarding_proxy.handled()) == asked
+
+    port = free_port()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    refused = EcsProvider(ecs_target(options, timeout=2.0))
+    try:
+        failing = await refused.discover()
+    finally:
+        await refused.close()
+    assert failing.status.health is Health.FAILING
+    assert failing.status.reason.endswith(
+        f": proxy http://127.0.0.1:{port} refused the connection (from HTTP_PROXY)"
+    ), failing.status.reason

@@ -224,9 +224,10 @@ class AwsSession:
 
     @property
     def profile(self) -> str:
-        """The profile the calls use ("" for none: botocore's `default`, if any)."""
-        profile = self.aws_options.get("profile") or os.environ.get("AWS_PROFILE")
-        return str(profile or os.environ.get("AWS_DEFAULT_PROFILE") or "")
+        """The profile the calls use ("" for none: botocore's `default`, if any). Without the
+        option, botocore's order: AWS_DEFAULT_PROFILE before AWS_PROFILE."""
+        profile = self.aws_options.get("profile") or os.environ.get("AWS_DEFAULT_PROFILE")
+        return str(profile or os.environ.get("AWS_PROFILE") or "")
 
     @property
     def region(self) -> str:

@@ -17,7 +17,7 @@ from tests.tui import recorded
 from tests.tui.conftest import inventory_of, wait_for_group, wait_until
 from tui.app import TriageApp
 from tui.widgets.log_tail import LogTail
-from tui.widgets.service_tree import ServiceTree
+from tui.widgets.service_tree import NodeDetail, ServiceTree
 
 TARGETS = ("docker", "eks", "aws")
 WORKER = "recorded:docker/shop/worker"
@@ -60,6 +60,25 @@ async def select(pilot, node_id: str, lines: int) -> None:  # type: ignore[no-un
     await wait_for_group(app, "checks")
     tail = app.query_one(LogTail)
     await wait_until(pilot, lambda: tail.view.line_count == lines)
+    view = tail.view
+
+    detail = app.query_one(NodeDetail)
+
+    def settled() -> bool:
+        """The log following, its scrollbars laid out for its lines, at its bottom; the line
+        under the tree shown exactly when the tree cuts the cursor's line."""
+        wide = view.virtual_size.width > view.scrollable_content_region.width
+        laid_out = view.show_horizontal_scrollbar == wide
+        cursor = tree.cursor_node
+        cut = cursor is not None and tree.cut_off(cursor)
+        return (
+            view.following
+            and laid_out
+            and view.scroll_y == view.max_scroll_y
+            and detail.display == cut
+        )
+
+    await wait_until(pilot, settled)
     await pilot.pause()
 
 

@@ -306,6 +306,9 @@ class MainScreen(ScreenProblems):
     def on_tree_node_highlighted(self, message: Tree.NodeHighlighted[Node]) -> None:
         self._show_node_detail()
 
+    def on_service_tree_reflowed(self) -> None:
+        self._show_node_detail()
+
     def _show_node_detail(self) -> None:
         """The node under the cursor, whole, under the tree when its line is cut."""
         tree = self.query_one(ServiceTree)

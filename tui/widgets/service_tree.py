@@ -84,6 +84,9 @@ class ServiceTree(Tree[Node]):
 
         node: Node
 
+    class Reflowed(Message):
+        """The tree's size changed (a scrollbar came or went): which lines it cuts may too."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("environment", id=id)
         self.show_root = False
@@ -206,6 +209,9 @@ class ServiceTree(Tree[Node]):
         # them out now.
         if self.last_line >= 0:
             self.move_cursor(tree_node)
+
+    def on_resize(self) -> None:
+        self.post_message(self.Reflowed())
 
     def cut_off(self, tree_node: TreeNode[Node]) -> bool:
         """Whether the node's line is wider than the pane (the pane cuts what does not fit)."""

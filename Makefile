@@ -80,3 +80,10 @@ test-under-load: $(INSTALLED)
 		$(BIN)/python -m bench.load --busy $(BUSY) -- $(BIN)/python -m pytest $(PYTEST_ARGS) \
 			|| exit 1; \
 	done
+
+.PHONY: mutation
+## Mutation testing of the core modules against the unit tests; prints each module's score.
+mutation: $(INSTALLED)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python -m tests.mutation

@@ -184,9 +184,70 @@ def test_a_guard_that_holds_alone_says_nothing_and_one_that_fails_holds_the_caus
     assert assess(unguarded, quiet).verdict is Verdict.LIKELY  # what a guard is there for
 
 
+FAILS = {"check": "memory", "status": "fail"}
+MANY_KEYS = {"check": "keys", "fact": "count", "gt": 1000}
+
+
+@pytest.mark.parametrize(
+    "statuses", [["fail"], ["warn"], ["fail", "warn"], ["fail", "warn", "error"]]
+)
+def test_a_cause_whose_failing_check_ran_healthy_is_ruled_out(statuses: list[str]) -> None:
+    """ "The memory check fails" is the cause's own statement: the check passed, so a fact that
+    holds besides (many keys: the normal state of a busy cache) does not make it likely."""
+    full = cause("full", {"check": "memory", "status": statuses}, MANY_KEYS)
+    item = assess(full, {"memory": result(PASS), "keys": result(PASS, count=5000)})
+    assert item.verdict is Verdict.RULED_OUT
+    assert [e.holds for e in item.evidence] == [False, True]
+
+
+def test_a_status_condition_that_asks_for_a_healthy_status_is_no_such_statement() -> None:
+    """Evidence that a check passes (the replica answers) is not the cause's fault statement:
+    one piece not holding leaves the other's holding as likely."""
+    lagging = cause("lagging", {"check": "memory", "status": "pass"}, MANY_KEYS)
+    item = assess(lagging, {"memory": result(FAIL), "keys": result(PASS, count=5000)})
+    assert item.verdict is Verdict.LIKELY
+
+
+def test_an_any_of_that_does_not_hold_is_no_fault_statement() -> None:
+    either = cause("either", {"any_of": [FAILS, {"check": "memory", "status": "warn"}]}, MANY_KEYS)
+    item = assess(either, {"memory": result(PASS), "keys": result(PASS, count=5000)})
+    assert item.verdict is Verdict.LIKELY
+
+
+def test_a_decisive_fact_is_likely_when_its_corroboration_could_not_run_or_does_not_hold() -> None:
+    pulled = cause(
+        "secrets",
+        {
+            "check": "stopped",
+            "fact": "reason",
+            "matches": "unable to pull secrets",
+            "decisive": True,
+        },
+        {"check": "role", "fact": "allowed", "equals": False},
+    )
+    stop = result(FAIL, reason="ResourceInitializationError: unable to pull secrets")
+    errored = assess(pulled, {"stopped": stop, "role": result(ERROR, "AccessDenied")})
+    assert errored.verdict is Verdict.LIKELY
+    allowed = assess(pulled, {"stopped": stop, "role": result(PASS, allowed=True)})
+    assert allowed.verdict is Verdict.LIKELY
+    both = assess(pulled, {"stopped": stop, "role": result(FAIL, allowed=False)})
+    assert both.verdict is Verdict.CONFIRMED
+    neither = assess(
+        pulled, {"stopped": result(PASS, reason=""), "role": result(PASS, allowed=True)}
+    )
+    assert neither.verdict is Verdict.RULED_OUT
+
+
+def test_a_fact_cause_whose_evidence_all_fails_is_ruled_out() -> None:
+    evicting = cause("evicting", {"check": "memory", "fact": "evicted", "gt": 0}, MANY_KEYS)
+    item = assess(evicting, {"memory": result(PASS, evicted=0), "keys": result(PASS, count=3)})
+    assert (item.verdict, item.cause) == (Verdict.RULED_OUT, evicting)
+
+
 def test_a_cause_without_evidence_is_unknown() -> None:
-    item = assess(cause("no-evidence"), {"memory": result(FAIL)})
-    assert (item.verdict, item.evidence) == (Verdict.UNKNOWN, ())
+    bare = cause("no-evidence")
+    item = assess(bare, {"memory": result(FAIL)})
+    assert (item.verdict, item.evidence, item.cause) == (Verdict.UNKNOWN, (), bare)
 
 
 def test_a_fact_that_cannot_be_compared_is_unknown() -> None:

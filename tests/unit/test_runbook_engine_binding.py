@@ -168,6 +168,24 @@ def test_an_optional_param_without_a_value_is_left_out() -> None:
         }
     )
     assert bind(book, live("a", "b"), {}) == {}
+    # The only target of the kind is taken for an optional parameter, unless told not to guess
+    # (a diagnosis bound to one entity: its checks stay off other targets).
+    assert bind(book, live("a"), {}) == {"cache": "a"}
+    assert bind(book, live("a"), {}, guess_optional=False) == {}
+
+
+def test_a_missing_parameter_is_named_in_the_error_for_the_caller() -> None:
+    book = BOOK.model_copy(update={"params": {**BOOK.params, "since": Param()}})
+    with pytest.raises(BindingError) as caught:
+        bind(book, live("cache", "sessions"), {})
+    assert caught.value.missing == ("cache (a redis target)", "since")
+
+
+def test_several_unknown_parameters_and_a_runbook_that_takes_none() -> None:
+    bare = Runbook.model_validate({"id": "bare", "title": "Bare"})
+    with pytest.raises(BindingError) as caught:
+        bind(bare, live("cache"), {"a": 1, "b": 2})
+    assert str(caught.value) == "bare takes no parameter a, b; it takes: none"
 
 
 def test_planned_runs_on_the_bound_target_with_params_filled_in() -> None:

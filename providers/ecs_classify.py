@@ -101,7 +101,7 @@ def classify(task: Mapping[str, Any]) -> StopReason:
             cls = "registry_auth"
         else:
             cls = "resource_init"
-    elif _match(r"OutOfMemory|OOM", *texts) or exit_code == 137:
+    elif _match(r"OutOfMemory|\bOOM", *texts) or exit_code == 137:
         cls = "out_of_memory"
     elif _match(r"ELB health check|load balancer health", *texts):
         cls = "elb_health"

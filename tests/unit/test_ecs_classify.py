@@ -220,6 +220,13 @@ class TestStopClasses:
         assert classes == STOP_CLASSES.keys()
         assert classes >= BENIGN_CLASSES
 
+    def test_a_name_holding_oom_does_not_make_a_health_check_failure_a_memory_one(self) -> None:
+        reason = (
+            "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:"
+            "eu-west-1:123456789012:targetgroup/chatroom-web/6d0ecf83)"
+        )
+        assert classify(task("ServiceSchedulerInitiated", reason)).cls == "elb_health"
+
 
 class TestStopReasonFacts:
     def test_an_oom_kill_read_in_full(self) -> None:

@@ -118,7 +118,11 @@ CASES = [
     ),
     pytest.param(
         # the task's memory ran out before the container could report an exit code
-        task("EssentialContainerExited", OOM, container("api", None, OOM)),
+        task(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            container("api", None, OOM),
+        ),
         "out_of_memory",
         id="oom-without-exit-code",
     ),

@@ -32,6 +32,11 @@ PULL = (
     "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve "
     "ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api:v2.4.1: not found"
 )
+PULL_FORBIDDEN = (
+    "CannotPullContainerError: ref pull has been retried 1 time(s): failed to pull and unpack "
+    'image "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api:v2.4.1": failed to resolve '
+    "reference: unexpected status code 403 Forbidden"
+)
 SECRETS_ASM = (
     "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
     "retrieval failed: unable to retrieve secret from asm: service call has been retried 1 "
@@ -88,6 +93,7 @@ def container(name: str, exit_code: int | None = None, reason: str | None = None
 
 CASES = [
     pytest.param(task("TaskFailedToStart", PULL), "image_pull", id="image-not-found"),
+    pytest.param(task("TaskFailedToStart", PULL_FORBIDDEN), "image_pull", id="pull-forbidden"),
     pytest.param(
         task("TaskFailedToStart", "Task failed to start", container("api", None, PULL)),
         "image_pull",

@@ -244,3 +244,56 @@ async def test_a_hung_command_is_stopped_at_its_timeout(tmp_path: Path) -> None:
         timeout=0.3,
     )
     assert not ran.ok and ran.summary == "stopped after 0.3s without finishing"
+
+
+async def test_an_audit_record_says_who_did_what_where_and_how_it_went(tmp_path: Path) -> None:
+    """Each line a JSON object on its own line, keys sorted; a started line and a completed line
+    with the same id, the completed one with its outcome, redacted summary and duration."""
+    secret = "hunter2hunter2"
+    ran = await gate(tmp_path, read_only=False).run_command(
+        f"echo password={secret}; echo orders-db purged",
+        server="orders-db (127.0.0.1:5432)",
+        word="orders-db",
+        destructive=True,
+        confirmation="orders-db",
+        environment=dict(os.environ),
+    )
+    assert ran.ok
+    lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    started, completed = (json.loads(line) for line in lines)
+    assert lines[0] == json.dumps(started, sort_keys=True)
+    shown = "echo password=*** echo orders-db purged"  # the masked value runs to a space
+    assert {k: v for k, v in started.items() if k not in ("id", "time")} == {
+        "phase": "started",
+        "user": "oncall",
+        "host": "bastion",
+        "environment": "prod",
+        "kind": "command",
+        "action": shown,
+        "target": "orders-db (127.0.0.1:5432)",
+        "destructive": True,
+    }
+    assert completed["id"] == started["id"] and completed["phase"] == "completed"
+    assert (completed["outcome"], completed["summary"]) == ("ok", "exited 0")
+    assert completed["action"] == shown and secret not in "\n".join(lines)
+    assert completed["duration"] == round(completed["duration"], 3) >= 0
+    assert started["time"] <= completed["time"]
+
+
+def test_the_audit_log_lives_in_the_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbooks.gate import default_audit_path, state_folder
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert state_folder() == tmp_path / "state" / "triage"
+    assert default_audit_path() == tmp_path / "state" / "triage" / "audit.jsonl"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_audit_path() == tmp_path / "home" / ".local" / "state" / "triage" / "audit.jsonl"
+
+
+def test_an_audit_log_in_a_folder_not_made_yet_is_made(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "a" / "b" / "audit.jsonl")
+    log.write({"phase": "refused", "note": "né à Zürich"})
+    assert log.entries() == [{"phase": "refused", "note": "né à Zürich"}]

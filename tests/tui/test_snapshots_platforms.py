@@ -71,11 +71,14 @@ async def select(pilot, node_id: str, lines: int) -> None:  # type: ignore[no-un
         laid_out = view.show_horizontal_scrollbar == wide
         cursor = tree.cursor_node
         cut = cursor is not None and tree.cut_off(cursor)
+        tall = tree.virtual_size.height > tree.scrollable_content_region.height
         return (
             view.following
             and laid_out
             and view.scroll_y == view.max_scroll_y
             and detail.display == cut
+            and tree.show_vertical_scrollbar == tall  # the tree laid out for that line too
+            and not tree.is_scrolling  # nor still scrolling to the cursor
         )
 
     await wait_until(pilot, settled)

@@ -101,7 +101,8 @@ def explain(destination: SSHDestination, stderr: str, returncode: int) -> str | 
             denied = line.rstrip(".")
             return f"{denied}: check the user and key with {login} (ssh-add, IdentityFile)"
         if line.startswith("ssh: ") or "Connection refused" in line or "timed out" in line:
-            return line if line.startswith("ssh: ") else f"ssh: {line}"
+            said_line = line if line.startswith("ssh: ") else f"ssh: {line}"
+            return f"{said_line}: check the host, its sshd and any ProxyJump with {login}"
     if returncode == 127 or any("command not found" in line for line in said):
         return (
             f"{destination.host} has no `docker` command on its PATH "

@@ -181,7 +181,8 @@ async def test_each_ssh_failure_is_one_line_while_the_other_engine_works(
     assert [c.name for c in trees["compose:local"].children] == ["shop"]
     assert reasons["compose:refused"] == (
         f"ssh://{user}@127.0.0.1:{refused_port}: ssh: connect to host 127.0.0.1 "
-        f"port {refused_port}: Connection refused"
+        f"port {refused_port}: Connection refused: check the host, its sshd and any ProxyJump "
+        f"with `ssh -p {refused_port} {user}@127.0.0.1`"
     )
     assert reasons["compose:stranger"] == (
         f"ssh://{user}@localhost:{port}: Host key verification failed: run "

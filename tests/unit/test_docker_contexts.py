@@ -183,12 +183,14 @@ APP = SSHDestination("app-1", "ops")
             "channel 0: open failed: connect failed: Connection refused\r\n"
             "stdio forwarding failed\r\nConnection closed by UNKNOWN port 65535\r\n",
             255,
-            "ssh: channel 0: open failed: connect failed: Connection refused",
+            "ssh: channel 0: open failed: connect failed: Connection refused: check the host, "
+            "its sshd and any ProxyJump with `ssh ops@app-1`",
         ),
         (
             "ssh: connect to host jump.internal port 22: Connection timed out\r\n",
             255,
-            "ssh: connect to host jump.internal port 22: Connection timed out",
+            "ssh: connect to host jump.internal port 22: Connection timed out: check the host, "
+            "its sshd and any ProxyJump with `ssh ops@app-1`",
         ),
         (
             "ops@app-1: Permission denied (publickey).\r\n",

@@ -88,10 +88,12 @@ def problems_from_results(
     if (books := tuple(id(runbook) for runbook in library)) != _RANKED.books:
         _RANKED.books, _RANKED.found = books, {}
     found = []
-    for result in results:
-        if result.status not in SEVERITY:
-            continue
+    for result, more in _one_per_cause(results):
         text = f"{result.check}: {result.summary}"
+        if more:
+            text = (
+                f"{result.check} and {more} more check{'s' if more > 1 else ''}: {result.summary}"
+            )
         evidence = " ".join(result.evidence)
         found.append(
             Problem(
@@ -109,6 +111,33 @@ def problems_from_results(
             )
         )
     return sorted(found, key=lambda problem: problem.rank_key)
+
+
+def _one_per_cause(results: Iterable[CheckResult]) -> list[tuple[CheckResult, int]]:
+    """The results that are problems, each with how many others it stands for: checks of one
+    node that could not run for the same reason (its host refused, a credential is missing)
+    say the same thing, and are one problem, not ten."""
+    kept: list[CheckResult] = []
+    more: dict[tuple[str, str], int] = {}
+    for result in results:
+        if result.status not in SEVERITY:
+            continue
+        if result.status is CheckStatus.ERROR:
+            key = (result.node_id, result.summary)
+            if key in more:
+                more[key] += 1
+                continue
+            more[key] = 0
+        kept.append(result)
+    return [
+        (
+            result,
+            more.get((result.node_id, result.summary), 0)
+            if result.status is CheckStatus.ERROR
+            else 0,
+        )
+        for result in kept
+    ]
 
 
 class _Ranked:

@@ -170,3 +170,52 @@ def test_a_node_run_begun_after_the_sweeps_check_wins_whichever_ends_first() -> 
     assert [r.status for r in newest.results()] == [CheckStatus.PASS]
     newest.clear()
     assert newest.results() == []
+
+
+def test_checks_of_one_node_that_could_not_run_for_one_reason_are_one_problem() -> None:
+    refused = (
+        "eks: kubeconfig user u runs `aws-iam-authenticator` (exec plugin) which is not on PATH"
+    )
+    errors = [
+        CheckResult(
+            check=check, target="eks", status=CheckStatus.ERROR, summary=refused, node_id="k8s:eks"
+        )
+        for check in ("k8s.restarts", "k8s.pending_pods", "k8s.warning_events")
+    ]
+    elsewhere = CheckResult(
+        check="k8s.restarts",
+        target="eks2",
+        status=CheckStatus.ERROR,
+        summary=refused,
+        node_id="k8s:eks2",
+    )
+    other = CheckResult(
+        check="k8s.hpa_at_max",
+        target="eks",
+        status=CheckStatus.ERROR,
+        summary="eks: timed out",
+        node_id="k8s:eks",
+    )
+    failing = [
+        CheckResult(
+            check=check,
+            target="eks",
+            status=CheckStatus.FAIL,
+            summary="same words",
+            node_id="k8s:eks",
+        )
+        for check in ("k8s.a", "k8s.b")
+    ]
+
+    problems = problems_from_results([*errors, elsewhere, other, *failing], [])
+
+    texts = sorted(problem.text for problem in problems)
+    assert texts == sorted(
+        [
+            f"k8s.restarts and 2 more checks: {refused}",
+            f"k8s.restarts: {refused}",
+            "k8s.hpa_at_max: eks: timed out",
+            "k8s.a: same words",  # failing checks each say what they found: never merged
+            "k8s.b: same words",
+        ]
+    )

@@ -302,7 +302,8 @@ def test_a_broker_consumers_are_the_services_configured_with_its_address() -> No
     ]
     index = index_of(trees, live)
     queue = entity(index, "rabbitmq:broker///invoices")
-    # The api service, not also its container (which says the same); not the broker's own nodes.
+    # The api service, not also its container (which says the same); not a service configured
+    # with another target or with an address nothing here has.
     assert [e.node.id for e in dependents(queue, index)] == [API]
 
 
@@ -438,7 +439,7 @@ def test_a_failing_entity_holding_the_symptom_words_is_kept_and_raised() -> None
     assert restarting.linked and not found[0].linked
     assert restarting.said == 0
     assert restarting.reasons[-1] == "what worker holds shares the symptom's words"
-    assert restarting.score == 8 + 6 + 6  # failing, failing, linked
+    assert restarting.score == 8 + 6 + 6  # meant as failing, failing, holding the words
 
 
 def test_a_vague_symptom_weighs_each_failing_entity_by_what_it_shows() -> None:
@@ -685,8 +686,8 @@ def test_a_number_read_from_a_node_binds_as_a_number_where_the_runbook_wants_one
     text = Candidate(as_text, db2, "named", 0, [])
     bind_candidate(text, live, [])
     assert text.params == {"cache": "sessions", "db": "2"}
-    words = Candidate(as_number, db2, "named", 0, [], caught={"db": "two"})
-    words.entity = None
+    # Only digits become a number: a word caught where a number is wanted stays as said.
+    words = Candidate(as_number, None, "text", 10, [], caught={"db": "two"})
     bind_candidate(words, live, [], {"cache": "sessions"})
     assert words.params == {"cache": "sessions", "db": "two"}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,20 @@ class ScriptedEnvironment(LiveEnvironment):
         self.asked: list[PlannedCheck] = []
         self.hold: asyncio.Event | None = None
         self.waiting = 0
+        # What a sweep of this environment finds, and what the sweeps made were told to leave out.
+        self.swept: tuple[list[Node], list[CheckResult]] = ([], [])
+        self.left_out: list[frozenset[str]] = []
+
+    async def check_everything(
+        self,
+        on_tree: Callable[[Node], None] | None = None,
+        *,
+        worth_checking: Callable[[Node, int], bool] | None = None,
+        at_once: int | None = None,
+        leave_out: frozenset[str] = frozenset(),
+    ) -> tuple[list[Node], list[CheckResult]]:
+        self.left_out.append(leave_out)
+        return self.swept
 
     async def run_check(self, item: PlannedCheck) -> CheckResult:
         self.asked.append(item)

@@ -163,9 +163,7 @@ async def test_a_cause_about_no_entity_is_judged_on_its_evidence_alone() -> None
     assert env.asked_of(SESSIONS) == ["redis.memory"]
 
 
-async def test_a_failing_check_on_an_entity_the_sweep_saw_healthy_is_not_the_answer_unasked() -> (
-    None
-):
+async def test_a_fault_on_an_entity_the_sweep_saw_healthy_is_not_credible_unasked() -> None:
     """The memory check fails as the runbook runs, but the sweep saw the cache healthy and the
     operator's words do not point at the runbook: something else is meant."""
     env = ScriptedEnvironment({(CACHE, "redis.memory"): (FAIL, {})})
@@ -543,14 +541,23 @@ async def test_a_failing_entity_whose_state_shares_the_symptoms_words_ranks_as_i
         50.0,
     )
     assert await ranked(env, [unlinked, linked]) == ["b-linked", "a-unlinked"]
-    # Linked, it ranks as named does, not as a dependency would.
+    # Linked, it ranks as named does, not as a dependency would, even when the words point
+    # at its runbook more.
+    pointed = candidate(
+        named_redis("b-pointed", "{check: memory, status: fail}"),
+        entity(trees, f"{CACHE}/db0"),
+        "failing",
+        1.0,
+        said=0.5,
+        linked=True,
+    )
     dependency = candidate(
         named_redis("c-dependency", "{check: memory, status: fail}"),
         entity(trees, SESSIONS),
         "dependency",
         0.5,
     )
-    assert await ranked(env, [linked, dependency]) == ["c-dependency", "b-linked"]
+    assert await ranked(env, [pointed, dependency]) == ["c-dependency", "b-pointed"]
 
 
 async def test_with_nothing_named_a_failing_store_ranks_before_a_failing_workload() -> None:
@@ -689,6 +696,31 @@ def test_an_entitys_parameter_that_is_not_of_the_checks_type_is_left_to_the_chec
     assert narrowed(plan, entity(trees, f"{CACHE}/dbx")) is plan
 
 
+def test_a_parameter_of_the_wrong_type_is_left_out_and_the_others_still_narrow() -> None:
+    odd = Node(
+        id=f"{CACHE}/dbx",
+        kind="redis.database",
+        name="dbx",
+        params=(("db", "x"), ("pattern", "cart:*")),
+    )
+    trees = [Node(id=CACHE, kind="redis.instance", name="cache", children=(odd,))]
+    plan = PlannedCheck(CACHE, CheckCall("redis.keys", {"pattern": ""}))
+    assert narrowed(plan, entity(trees, f"{CACHE}/dbx")) == PlannedCheck(
+        CACHE, CheckCall("redis.keys", {"pattern": "cart:*"})
+    )
+
+
+def test_a_check_planned_on_a_node_of_the_entitys_target_is_narrowed_too() -> None:
+    container = entity(shop(), f"{API}/shop-api-1")
+    plan = PlannedCheck(API, CheckCall("compose.resources", {}))
+    assert narrowed(plan, container) == PlannedCheck(
+        API,
+        CheckCall(
+            "compose.resources", {"project": "shop", "service": "api", "container": "shop-api-1"}
+        ),
+    )
+
+
 def test_a_check_elsewhere_unregistered_or_about_no_entity_is_left_as_asked() -> None:
     database = entity(shop(), f"{CACHE}/db0")
     elsewhere = PlannedCheck(SESSIONS, CheckCall("redis.keys", {}))
@@ -767,6 +799,35 @@ async def test_a_check_the_sweep_already_ran_is_answered_from_it() -> None:
     assert findings[0].cause.verdict is CONFIRMED
 
 
+async def test_the_sweeps_answer_about_the_entity_answers_the_check_narrowed_to_it() -> None:
+    env = ScriptedEnvironment()
+    trees = shop(api=Health.FAILING)
+    scene = Scene(trees, [result(API, "compose.running", FAIL)])
+    book = compose_runbook("api-down", "compose.running")
+    findings = await run_candidates(
+        [candidate(book, entity(trees, API), params={})], env, scene.known
+    )
+    assert env.asked == []
+    assert findings[0].cause.verdict is CONFIRMED
+
+
+async def test_evidence_the_sweep_saw_on_a_part_of_the_entity_grounds_a_cause_about_it() -> None:
+    """The sweep's keys check of the cache's db0 answers a runbook about the cache."""
+    env = ScriptedEnvironment()
+    trees = shop(cache=Health.FAILING)
+    scene = Scene(trees, [result(f"{CACHE}/db0", "redis.keys", FAIL)])
+    book = runbook(
+        "id: keys-db0\ntitle: keys of db0\napplies_to: [redis.instance]\n"
+        "params: {cache: {target: redis}}\n"
+        "checks: [{id: keys, use: redis.keys, with: {db: 0}}]\n"
+        "causes: [{id: many, title: many, evidence: [{check: keys, status: fail}]}]\n"
+    )
+    findings = await run_candidates([candidate(book, entity(trees, CACHE))], env, scene.known)
+    assert env.asked == []
+    assert findings[0].diagnosis.results["keys"].node_id == f"{CACHE}/db0"
+    assert (findings[0].cause.verdict, findings[0].cause.caveat) == (CONFIRMED, "")
+
+
 async def test_one_check_asked_by_several_runbooks_alike_is_run_once() -> None:
     env = ScriptedEnvironment({(CACHE, "redis.memory"): (FAIL, {})})
     cache = entity(shop(cache=Health.FAILING), CACHE)
@@ -790,7 +851,7 @@ async def test_one_check_asked_by_several_runbooks_alike_is_run_once() -> None:
     assert [finding.cause.verdict for finding in findings] == [CONFIRMED] * 3
 
 
-async def test_at_most_AT_ONCE_runbooks_run_together_and_every_one_runs() -> None:
+async def test_at_most_eight_runbooks_run_together_and_every_one_runs() -> None:
     env = ScriptedEnvironment()
     env.hold = asyncio.Event()
     cache = entity(shop(cache=Health.FAILING), CACHE)
@@ -908,6 +969,10 @@ async def test_only_a_cause_found_sends_for_deeper_runbooks_and_each_once_per_en
     findings = await run_candidates([candidate(EXPLAINED, cache), candidate(also, cache)], env)
     library = {item.id: item for item in (EXPLAINED, also, WHY)}
     assert [c.runbook.id for c in deeper_candidates(findings, library, env, [])] == ["redis-why"]
+    # Whatever order the findings come in, each one found sends for its deeper runbooks.
+    nothing_yet = await run_candidates([candidate(EXPLAINED, cache)], ScriptedEnvironment())
+    found_later = deeper_candidates([*nothing_yet, findings[0]], library, env, [])
+    assert [c.runbook.id for c in found_later] == ["redis-why"]
     # Nothing found: nowhere to look for why.
     quiet = ScriptedEnvironment()
     nothing = await run_candidates([candidate(EXPLAINED, cache)], quiet)
@@ -1008,6 +1073,7 @@ def test_two_causes_that_name_each_other_explain_neither() -> None:
         (None, None, True),
         (None, CACHE, False),
         (CACHE, None, False),
+        (API, WORKER, False),  # two services of one engine are two things
     ],
 )
 def test_a_cause_is_explained_only_by_what_is_found_on_the_same_thing_or_inside_it(
@@ -1304,6 +1370,102 @@ async def test_a_selected_node_is_the_focus_and_what_it_connects_to_is_a_suspect
     assert [entity.node.id for entity in report.related] == [DB]
     assert report.answer is not None
     assert (report.answer.candidate.about, report.answer.cause.verdict) == (DB, CONFIRMED)
+
+
+async def test_with_nothing_named_what_the_sweep_finds_failing_is_the_focus() -> None:
+    env = ScriptedEnvironment({(ENGINE, "compose.log_search"): (FAIL, {})})
+    trees = shop()  # the worker looks fine in the tree; its running check fails
+    scene = Scene(trees, [result(WORKER, "compose.running", FAIL)])
+    worker_errors = runbook(
+        """
+        id: worker-errors
+        title: The worker throws
+        applies_to: [compose.service]
+        params: {engine: {target: compose}}
+        checks: [{id: logs, use: compose.log_search}]
+        causes:
+          - id: throws
+            title: throws
+            evidence: [{check: logs, status: fail}]
+        """
+    )
+    report = await diagnose_symptom("", env, [worker_errors], scene=scene)
+    assert [(entity.node.id, how) for entity, how in report.focus] == [(WORKER, "failing")]
+    assert report.answer is not None
+    assert (report.answer.candidate.about, report.answer.cause.verdict) == (WORKER, CONFIRMED)
+    assert [dict(plan.call.params) for plan in env.asked] == [
+        {"project": "shop", "service": "worker"}
+    ]
+
+
+async def test_a_service_the_sweep_saw_troubled_is_judged_so_though_its_tree_looks_fine() -> None:
+    """Nothing the operator said points at the runbook: what makes its fault credible is the
+    warning the sweep saw on the worker."""
+    env = ScriptedEnvironment({(ENGINE, "compose.log_search"): (WARN, {})})
+    trees = shop()
+    backlog = runbook(
+        """
+        id: worker-backlog
+        title: Jobs pile up
+        symptoms: ["jobs pile up in the queue"]
+        applies_to: [compose.service]
+        params: {engine: {target: compose}}
+        checks: [{id: logs, use: compose.log_search}]
+        causes:
+          - id: slow
+            title: slow
+            evidence: [{check: logs, status: warn}]
+        """
+    )
+    troubled = Scene(trees, [result(WORKER, "compose.running", WARN)])
+    report = await diagnose_symptom("worker", env, [backlog], scene=troubled)
+    assert report.answer is not None
+    assert (report.answer.candidate.said, report.answer.candidate.live_said) == (0.0, 0.0)
+    assert report.answer.cause.verdict is CONFIRMED
+    calm = Scene(trees, [result(WORKER, "compose.running", PASS)])
+    report = await diagnose_symptom(
+        "worker", ScriptedEnvironment(env.answers), [backlog], scene=calm
+    )
+    assert report.answer is not None
+    assert report.answer.cause.verdict is UNKNOWN
+
+
+async def test_a_dependencys_runbook_does_not_read_the_service_that_depends_on_it() -> None:
+    env, scene = cascade()
+    engine_disk = runbook(
+        """
+        id: redis-disk
+        title: The cache's host disk is full
+        applies_to: [redis.instance]
+        params:
+          cache: {target: redis}
+          engine: {target: compose, required: false}
+        checks:
+          - {id: memory, use: redis.memory, on: cache}
+          - {id: disk, use: compose.disk_usage, on: engine}
+        causes:
+          - id: disk-full
+            title: disk full
+            evidence: [{check: memory, status: fail}, {check: disk, status: fail}]
+        """
+    )
+    report = await diagnose_symptom(
+        "the api returns 500 errors", env, [*LIBRARY, engine_disk], scene=scene
+    )
+    disk = next(f for f in report.findings if f.candidate.runbook.id == "redis-disk")
+    assert disk.candidate.params == {"cache": "cache", "engine": "local"}
+    assert disk.diagnosis.results["disk"].status is SKIPPED
+    assert "compose.disk_usage" not in env.asked_of(ENGINE)
+
+
+async def test_without_a_sweep_given_the_diagnosis_makes_one_leaving_sampled_checks_out() -> None:
+    env, scene = cascade()
+    env.swept = (scene.trees, scene.results)
+    report = await diagnose_symptom("the api returns 500 errors", env, LIBRARY)
+    assert env.left_out == [frozenset({"compose.resources"})]
+    assert report.answer is not None
+    assert report.answer.candidate.runbook.id == "redis-keys-never-expire"
+    assert "redis.memory" not in env.asked_of(CACHE)  # the sweep's answer was used
 
 
 def test_planning_binds_only_the_best_candidates_and_runs_nothing(

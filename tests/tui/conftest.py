@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from providers.inventory import Environment, Inventory, Target
 from providers.registry import PROVIDER_KINDS
@@ -22,6 +23,18 @@ async def wait_for_group(app: App[object], group: str) -> None:
     """Wait until every worker of a group has finished, then let messages land."""
     for worker in [worker for worker in app.workers if worker.group == group]:
         await worker.wait()
+
+
+def painted(screen: Screen[object]) -> bool:
+    """Every change the screen was asked to show is on it: no layout, scroll or repaint is
+    waiting for the screen's update timer. A screen under a modal keeps the picture it last
+    painted, so a change still waiting when the modal opens never shows under it."""
+    return not (
+        screen._layout_required
+        or screen._scroll_required
+        or screen._repaint_required
+        or screen._dirty_widgets
+    )
 
 
 async def wait_until(

@@ -14,11 +14,12 @@ import pytest
 from textual.widgets import OptionList
 
 from providers.inventory import Environment, Inventory, Target
-from tests.tui.conftest import wait_for_group, wait_until
+from tests.tui.conftest import painted, wait_for_group, wait_until
 from tests.tui.replayed import replayed_kinds  # noqa: F401 - a fixture
 from tui.app import TriageApp
 from tui.screens.environments import EnvironmentPicker
 from tui.screens.problems import ProblemsScreen
+from tui.widgets.check_results import CheckResults
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -116,9 +117,26 @@ class TestEnvironmentPicker:
             await wait_for_group(app, "sweep")
             await wait_until(pilot, lambda: "kube prod-eks" in app.screen.sub_title)
             await wait_until(pilot, lambda: app.screen.problems)  # the sweep's, handled
+            # The selected node's checks all in, so the table behind the picker is laid out
+            # for every summary (its column grows as they come).
+            await wait_for_group(app, "checks")
+            checks = app.query_one(CheckResults)
+            await wait_until(
+                pilot,
+                lambda: (
+                    checks.table.row_count > 0
+                    and set(checks.results) == {str(key.value) for key in checks.table.rows}
+                ),
+            )
             problems = len(app.screen.problems)
             assert app.screen.sub_title.startswith(
                 f"prod · {problems} problems (p) · kube prod-eks · aws default/us-east-1"
+            )
+            main = app.screen
+            # What opens under the picker: the table's widths for its summaries worked out
+            # (a DataTable does that when idle) and painted.
+            await wait_until(
+                pilot, lambda: not checks.table._require_update_dimensions and painted(main)
             )
             await pilot.press("C")
             picker = app.screen

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Self
 
@@ -12,7 +14,7 @@ from textual.containers import Vertical
 from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 from providers.contract import CheckCall, CheckResult
 from providers.text import sanitize
@@ -39,6 +41,26 @@ class CheckTable(DataTable[str | Text]):
             self.update_cell(row_key, column_key, value, update_width=update_width)
         finally:
             self._row_only = None
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        with self._redrawn_if_resized():
+            super()._update_column_widths(updated_cells)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        with self._redrawn_if_resized():
+            super()._update_dimensions(new_rows)
+
+    @contextmanager
+    def _redrawn_if_resized(self) -> Iterator[None]:
+        """DataTable works out column widths when idle, after the cells changed. A row drawn
+        before its column grew was cut at the old width, and DataTable's caches of drawn rows
+        know how many cells changed, not the widths: when a width changes, they are emptied
+        and every row is drawn again, not only the one whose cell changed."""
+        before = [column.get_render_width(self) for column in self.ordered_columns]
+        yield
+        if [column.get_render_width(self) for column in self.ordered_columns] != before:
+            self._clear_caches()
+            super().refresh()
 
     def refresh(
         self,

@@ -411,7 +411,12 @@ def bind_from_scene(
             entity.node.id,
         )
     )
-    if picked is not None and picked not in options and _applies(runbook, picked):
+    if (
+        picked is not None
+        and picked not in options
+        and _applies(runbook, picked)
+        and agrees(picked)
+    ):
         options.insert(0, picked)
     first_error = ""
     for entity in options:

@@ -826,6 +826,16 @@ def test_given_values_choose_the_entity_they_agree_with() -> None:
     }
 
 
+def test_given_values_win_over_a_selected_node_they_disagree_with() -> None:
+    """The operator typed the service: the node the cursor happens to be on does not turn it
+    into a service of another project that does not exist there."""
+    live = two_of_each()
+    trees = [compose(service("worker")), *two_engines()[1:]]
+    found = bind_from_scene(SERVICE_BOOK, live, scene(*trees), {"service": "api"}, WORKER)
+    assert found.entity is not None and found.entity.node.id == "compose:edge/store/api"
+    assert found.params == {"engine": "edge", "project": "store", "service": "api", "since": "15m"}
+
+
 def test_a_selected_group_binds_a_runbook_about_groups() -> None:
     project = book(
         "compose-project",

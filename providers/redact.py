@@ -154,7 +154,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         ("passw", "pwd"),
         re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('[^']*'|\S+)"),
-        rf"\1={MASK}",
+        lambda match: f"{match.group(1)}={MASK}{_closing(match, match.group(2))}",
     ),
     _Rule(("bearer", "basic"), _SCHEME, _mask_scheme, shape=True),
     # AWS: a key id with its secret key beside it, a key id alone; secret keys and session
@@ -247,13 +247,21 @@ def _name_start(text: str, end: int, extra: str = "_-") -> int:
     return start
 
 
+def _closing(match: re.Match[str], value: str) -> str:
+    """The backtick that closes a `quoted command` the value ends: not part of the value."""
+    return "`" if value.endswith("`") and match.string.count("`", 0, match.start()) % 2 else ""
+
+
 def _named(names: Collection[str]) -> Callable[[re.Match[str]], str]:
     def mask(match: re.Match[str]) -> str:
         whole, sep, value = match.group(0), match.group("sep"), match.group("value")
         text, start = match.string, _name_start(match.string, match.start())
         head = whole[: match.start("value") - match.start()]
+        closing = _closing(match, value)
+        if value.startswith(MASK):
+            return whole  # masked already (a text redacted twice)
         if "=" in sep:
-            return f"{head}{MASK}"
+            return f"{head}{MASK}{closing}"
         if sep == ":" and start > 0 and text[start - 1] == ":":
             # a path of names: an ARN's `123456789012:secret:shop/db`, a key `session:token:a1`
             return whole
@@ -263,7 +271,7 @@ def _named(names: Collection[str]) -> Callable[[re.Match[str]], str]:
         # `name:value` with nothing between is an identifier's path as often as not
         # (secret/api-token:key): only a value-like word is taken for a value there.
         last = not rest.strip() and sep != sep.rstrip()
-        return f"{head}{MASK}" if _looks_like_value(value, last=last) else whole
+        return f"{head}{MASK}{closing}" if _looks_like_value(value, last=last) else whole
 
     return mask
 

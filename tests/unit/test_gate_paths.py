@@ -191,6 +191,19 @@ async def test_a_command_blocked_by_read_only_says_how_to_lift_it(tmp_path: Path
     assert (refusal["kind"], refusal["reason"]) == ("command", str(blocked.value))
 
 
+async def test_a_blocked_command_holding_a_password_reads_whole_with_the_value_masked(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ActionBlocked) as blocked:
+        await run_echo(make_gate(tmp_path, read_only=True), "psql -c vacuum password=hunter2")
+    assert str(blocked.value) == (
+        f"prod is read-only: command `psql -c vacuum password=***` was not run {HINT}"
+    )
+    (refusal,) = audit_lines(tmp_path)
+    assert refusal["reason"] == str(blocked.value)
+    assert "hunter2" not in (tmp_path / "audit.jsonl").read_text()
+
+
 # The action path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from providers.aws_monitoring import secrets_named
 from providers.aws_session import AwsSession
 from providers.base import ActionPlan, Finding, action, check
 from providers.contract import ActionOutcome, ActionPreview, CheckStatus, ParamSpec
@@ -120,9 +121,14 @@ class AwsData(AwsSession):
         "secretsmanager.secret_state",
         "Secrets exist and are not scheduled for deletion",
         "Each secret's state: present, missing, or scheduled for deletion (the 'already "
-        "scheduled for deletion' symptom). Reads metadata only, never a value.",
+        "scheduled for deletion' symptom); with no names, the secrets a service's task "
+        "definition reads. Reads metadata only, never a value.",
         applies_to=("aws.account", "ecs.service"),
-        params={"secrets": ParamSpec("Secret names or ARNs (comma-separated)", str, required=True)},
+        params={
+            "secrets": ParamSpec("Secret names or ARNs (comma-separated)", str, ""),
+            "cluster": ParamSpec("ECS cluster, to take the secrets from a service", str),
+            "service": ParamSpec("ECS service, to take the secrets from its task definition", str),
+        },
     )
     async def secret_state(self, params: Mapping[str, Any]) -> Finding:
         import botocore.exceptions
@@ -130,7 +136,7 @@ class AwsData(AwsSession):
         states: dict[str, str] = {}
         scheduled, missing, evidence = [], [], []
         deletion: dict[str, str] = {}
-        for name in _names(params["secrets"]):
+        for name in await self._secrets_to_check(params):
             try:
                 meta = await self.aws("secretsmanager", "describe_secret", SecretId=name)
             except botocore.exceptions.ClientError as error:
@@ -168,6 +174,24 @@ class AwsData(AwsSession):
             )
             return Finding(CheckStatus.FAIL, "; ".join(parts), facts, tuple(evidence))
         return Finding(CheckStatus.PASS, f"{len(states)} secrets present", facts, tuple(evidence))
+
+    async def _secrets_to_check(self, params: Mapping[str, Any]) -> list[str]:
+        """The secrets named, else those the service's task definition takes values from."""
+        if names := _names(params.get("secrets")):
+            return names
+        if not (params.get("cluster") and params.get("service")):
+            raise ValueError("give secrets, or cluster and service")
+        answer = await self.aws(
+            "ecs", "describe_services", cluster=params["cluster"], services=[params["service"]]
+        )
+        if not answer.get("services"):
+            raise LookupError(f"service {params['service']} not found in {params['cluster']}")
+        definition = await self.aws(
+            "ecs",
+            "describe_task_definition",
+            taskDefinition=answer["services"][0]["taskDefinition"],
+        )
+        return secrets_named(definition["taskDefinition"])
 
     @action(
         "secretsmanager.force_delete_secret",

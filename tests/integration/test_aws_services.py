@@ -70,6 +70,33 @@ async def test_secret_state_scheduled_missing_present(aws: MotoAws, provider: Ec
     assert present.status is CheckStatus.PASS and present.facts["missing"] == []
 
 
+async def test_secret_state_of_a_service_checks_the_secrets_its_task_definition_reads(
+    aws: MotoAws, provider: EcsProvider
+) -> None:
+    stack = aws.ecs_stack()
+    service = {"cluster": stack.cluster, "service": stack.service}
+    never_made = await run(provider, "secretsmanager.secret_state", **service)
+    assert never_made.status is CheckStatus.FAIL
+    assert never_made.facts["missing"] == [SECRET_ARN]
+
+    name = SECRET_ARN.split(":secret:")[1].rsplit("-", 1)[0]
+    sm = aws.client("secretsmanager")
+    sm.create_secret(Name=name, SecretString=SECRET_VALUE)
+    aws.backend("secretsmanager").secrets[name].arn = SECRET_ARN  # the ARN the service names
+    present = await run(provider, "secretsmanager.secret_state", **service)
+    assert present.status is CheckStatus.PASS, present.summary
+    assert present.facts["states"] == {SECRET_ARN: "present"}
+
+    sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    marked = await run(provider, "secretsmanager.secret_state", **service)
+    assert marked.status is CheckStatus.FAIL
+    assert marked.facts["scheduled_for_deletion"] == [SECRET_ARN]
+    assert SECRET_VALUE not in f"{marked.summary} {marked.evidence}"
+
+    with pytest.raises(ValueError, match="give secrets, or cluster and service"):
+        await provider.secret_state({"secrets": ""})
+
+
 async def test_force_delete_secret_needs_the_target_and_its_name_typed(
     aws: MotoAws, provider: EcsProvider
 ) -> None:

@@ -17,7 +17,7 @@ from tests.integration.library_aws_common import (
     run_runbook,
 )
 from tests.servers.http import Route, serve_http
-from tests.servers.moto_server import MotoAws
+from tests.servers.moto_server import SECRET_ARN, MotoAws
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +40,17 @@ def _execution_role(aws: MotoAws, *, allowed: bool) -> None:
 
 def _failing_stack(aws: MotoAws, reason: str | None) -> None:
     stack = aws.ecs_stack(desired=2, running=0, stopped=2)
+    _secret_present(aws)
     for task in stack.stopped:
         if reason:
             aws.stop_task(CLUSTER, task, stop_code="TaskFailedToStart", reason=reason)
+
+
+def _secret_present(aws: MotoAws) -> None:
+    """The secret the task definition names exists, under the ARN it names it by."""
+    name = SECRET_ARN.split(":secret:")[1].rsplit("-", 1)[0]
+    aws.client("secretsmanager").create_secret(Name=name, SecretString="x")
+    aws.backend("secretsmanager").secrets[name].arn = SECRET_ARN
 
 
 @pytest.mark.parametrize(
@@ -63,6 +71,18 @@ async def test_tasks_failing_to_start_faults(
         aws.set_service(CLUSTER, SERVICE, running=0, events=events)
     diagnosis = await run_runbook("ecs-tasks-failing-to-start", aws)
     assert_first(diagnosis, cause)
+
+
+async def test_tasks_failing_to_start_because_the_secret_they_name_is_marked_for_deletion(
+    aws: MotoAws,
+) -> None:
+    _failing_stack(aws, SECRETS)
+    _execution_role(aws, allowed=True)
+    name = SECRET_ARN.split(":secret:")[1].rsplit("-", 1)[0]
+    aws.client("secretsmanager").delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    diagnosis = await run_runbook("ecs-tasks-failing-to-start", aws)
+    assert_first(diagnosis, "secret-missing")
+    assert "scheduled for deletion" in diagnosis.results["secret_state"].summary
 
 
 async def test_tasks_failing_to_start_healthy(aws: MotoAws) -> None:

@@ -270,6 +270,16 @@ class LogView(LogText, LogRows, ScrollView, can_focus=True):
         if self.wrap:
             self._rebuild()
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # Laid out again: the pane resized, or a scrollbar came and took a row (a frame or
+        # more after the line that brought it, as busy as the machine is). A view following
+        # stays at the new bottom.
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        self._keep_following()
+        return resized
+
     def notify_style_update(self) -> None:
         """Lines drawn stay drawn unless a style they were drawn with changed: focus comes and
         goes with every prompt (it restyles only the cursor, applied as a line is shown), and

@@ -84,9 +84,17 @@ class RabbitMQChecks:
         "Opens an AMQP connection (TCP, handshake, login, vhost) and tells apart a refused "
         "port, failed authentication, a missing vhost and a broker that does not answer.",
         applies_to=("rabbitmq.node",),
+        params={
+            "vhost": ParamSpec(
+                "The virtual host to open (a client's, from its URL or error); empty: the "
+                "target's own",
+                str,
+                "",
+            )
+        },
     )
     async def connect(self, params: Mapping[str, Any]) -> Finding:
-        endpoint = self.endpoint()
+        endpoint = self.endpoint(str(params["vhost"]) if params.get("vhost") else None)
         budget = self.answer_budget
         facts: dict[str, Any] = {"address": endpoint.address, "vhost": endpoint.vhost}
         facts["user"] = endpoint.user

@@ -295,9 +295,16 @@ def candidates_for(
                         reasons + why + list(live_text.reasons),
                     )
                 )
-        if not options and base > 0 and not named_focus:
+        # An error the operator pasted that a runbook's signature knows (a broker refusing a
+        # vhost, a database refusing a login) is about that runbook's kind of entity, whatever
+        # service was named: the one of its kind here, or the failing one.
+        caught_error = said is not None and any(
+            reason.startswith("matches signature") for reason in said.reasons
+        )
+        if not options and base > 0 and (not named_focus or caught_error):
             only = _only_or_failing(runbook, index, by_node)
-            options.append(Candidate(runbook, only, "text", base, reasons))
+            if only is not None or not named_focus:
+                options.append(Candidate(runbook, only, "text", base, reasons))
         for option in options:
             option.runnable = runnable
             option.said = base

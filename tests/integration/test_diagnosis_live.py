@@ -188,6 +188,26 @@ def test_a_queue_named_in_passing_is_the_queue_diagnosed(env: ScenarioEnv) -> No
     assert about.endswith("refunds"), shown(document)
 
 
+def test_a_virtual_host_a_client_is_refused_at_is_the_one_looked_for_on_the_broker(
+    env: ScenarioEnv,
+) -> None:
+    """A worker's AMQP URL names a virtual host the broker never had (a typo in a new
+    deployment); the broker and its own vhost are fine. The operator pastes the Node client's
+    error, which words it differently from pika's."""
+    document = diagnose(
+        env,
+        "the invoice worker dies right after it starts: Error: Handshake terminated by server: "
+        '530 (NOT-ALLOWED) with message "NOT_ALLOWED - vhost billing not found"',
+    )
+
+    runbook, cause, verdict, about = answer_of(document)
+    assert (runbook, cause, verdict) == ("mq-connection-refused", "vhost-missing", "confirmed"), (
+        shown(document)
+    )
+    assert about == "rabbitmq:broker", shown(document)
+    assert document["answer"]["params"].get("vhost") == "billing", document["answer"]
+
+
 # -- candidates ----------------------------------------------------------------------------------
 
 

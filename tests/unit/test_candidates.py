@@ -501,7 +501,20 @@ def test_a_healthy_dependency_is_weighed_only_when_the_focus_fails() -> None:
 
 def test_when_something_is_named_a_runbook_about_something_else_is_no_candidate() -> None:
     trees = [compose(service("api")), redis()]
-    assert ranked("api: OOM command not allowed", [REDIS_OOM], trees, environment()) == []
+    memory = book(
+        "redis-memory", "Redis memory", applies_to=["redis.instance"], symptoms=["memory is full"]
+    )
+    assert ranked("api: memory is full", [memory], trees, environment()) == []
+
+
+def test_an_error_a_signature_knows_is_about_its_kind_whatever_service_was_named() -> None:
+    """The api named, its log pasted: the error is Redis's, and the one Redis is looked at."""
+    trees = [compose(service("api")), redis()]
+    [found] = ranked("api: OOM command not allowed", [REDIS_OOM], trees, environment())
+    assert (found.about, found.role) == ("redis:cache", "text")
+    two = [compose(service("api")), redis(), redis("sessions")]
+    # Two of its kind, neither failing: which one the error came from is not known.
+    assert ranked("api: OOM command not allowed", [REDIS_OOM], two, environment()) == []
 
 
 def test_a_runbook_the_words_point_to_is_about_the_one_thing_of_its_kind() -> None:

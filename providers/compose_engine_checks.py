@@ -48,6 +48,34 @@ def cpu_percent(stats: Mapping[str, Any]) -> float:
     return used / system * cpus * 100.0
 
 
+async def port_answer(binding: PortBinding, window: float) -> str:
+    """What connecting to a published port on this machine meets: `refused`, `timeout`,
+    `closed` (accepted, then closed or reset within `window` with nothing said: a proxy with
+    nothing behind it) or `answers` (something said, or the connection held open)."""
+    host = binding.host_ip if binding.host_ip not in ANY_ADDRESS else "127.0.0.1"
+    if binding.host_ip == "::":
+        host = "::1"
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, binding.host_port), window * 2
+        )
+    except TimeoutError:
+        return "timeout"
+    except OSError:
+        return "refused"
+    try:
+        said = await asyncio.wait_for(reader.read(1), window)
+    except TimeoutError:
+        return "answers"  # held open, waiting for a request: something is there
+    except OSError:
+        return "closed"  # reset
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return "answers" if said else "closed"
+
+
 def port_taken_here(binding: PortBinding) -> bool:
     """Whether some process on this machine holds the host port (a bind fails)."""
     host = binding.host_ip or "0.0.0.0"
@@ -77,10 +105,11 @@ def _same_address(one: str, other: str) -> bool:
 
 
 class ComposeEngineChecks:
-    """Mixed into ComposeProvider; relies on its `select`, `scope_name`, `client` and
-    `engine_is_local`."""
+    """Mixed into ComposeProvider; relies on its `select`, `scope_name`, `client`,
+    `engine_is_local` and `timeout`."""
 
     if TYPE_CHECKING:
+        timeout: float
 
         @property
         def engine_is_local(self) -> bool: ...
@@ -236,6 +265,90 @@ class ComposeEngineChecks:
             )
         return Finding(
             CheckStatus.PASS, f"{scope}: {len(published)} published ports, none in conflict", facts
+        )
+
+    @check(
+        "compose.published_ports_answer",
+        "Published ports reach something",
+        "Connects to each port a running container publishes on this machine: refused (no "
+        "proxy there), accepted then closed at once with nothing said (nothing listens on the "
+        "container's side: a server bound to the container's 127.0.0.1, or another port), or "
+        "answering. Engines on another host are not probed.",
+        applies_to=APPLIES_TO,
+        params=SCOPE,
+    )
+    async def published_ports_answer(self, params: Mapping[str, Any]) -> Finding:
+        views = await self.select(params)
+        scope = self.scope_name(params)
+        if not self.engine_is_local:
+            return Finding(
+                CheckStatus.SKIPPED,
+                f"{scope}: the engine is on another host; its ports are not probed from here",
+                {},
+            )
+        bindings = [
+            (view.name, binding)
+            for view in views
+            if view.running
+            for binding in view.published
+            if binding.container_port.endswith("/tcp")
+        ]
+        if not bindings:
+            return Finding(CheckStatus.SKIPPED, f"{scope}: no published TCP port", {"ports": []})
+        # The window a connection accepted has to close by itself: a proxy with nothing behind
+        # it closes at once; a server waits for the request (or greets).
+        window = min(1.0, self.timeout / 4)
+        answers = await asyncio.gather(*(port_answer(binding, window) for _, binding in bindings))
+        ports: list[dict[str, Any]] = [
+            {
+                "container": name,
+                "published": binding.describe(),
+                "port": binding.host_port,
+                "container_port": binding.container_port,
+                "answer": answer,
+            }
+            for (name, binding), answer in zip(bindings, answers, strict=True)
+        ]
+        closed = [row for row in ports if row["answer"] == "closed"]
+        refused = [row for row in ports if row["answer"] == "refused"]
+        facts = {
+            "ports": ports,
+            "closed": [row["port"] for row in closed],
+            "refused": [row["port"] for row in refused],
+            "closed_count": len(closed),
+            "refused_count": len(refused),
+        }
+        said = {
+            "answers": "answers",
+            "closed": "accepted and closed at once: nothing listens behind it in the container",
+            "refused": "refused: nothing listens on the host port",
+            "timeout": "no answer to the connection",
+        }
+        evidence = tuple(
+            f"{row['container']}: {row['published']}: {said[row['answer']]}" for row in ports
+        )
+        if closed:
+            first = closed[0]
+            port = first["container_port"].split("/")[0]
+            return Finding(
+                CheckStatus.FAIL,
+                f"{first['container']}: {first['published']} is accepted and closed at once: "
+                f"nothing listens on {port} inside the container (a server bound to its "
+                "127.0.0.1, or to another port?)"
+                + (f" (+{len(closed) - 1} more)" if len(closed) > 1 else ""),
+                facts,
+                evidence,
+            )
+        if refused:
+            first = refused[0]
+            return Finding(
+                CheckStatus.FAIL,
+                f"{first['container']}: {first['published']} is refused on this machine",
+                facts,
+                evidence,
+            )
+        return Finding(
+            CheckStatus.PASS, f"{scope}: {len(ports)} published ports answer", facts, evidence
         )
 
     def _published_by_running(self) -> list[tuple[str, PortBinding]]:

@@ -295,6 +295,54 @@ async def test_port_conflicts_with_a_process_and_with_a_container(
     assert api_only.facts["ports_in_use"] == [port]
 
 
+def published_port(container: docker.models.containers.Container, port: str) -> int:
+    container.reload()
+    return int(container.attrs["NetworkSettings"]["Ports"][port][0]["HostPort"])
+
+
+def http_answers(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        return conn.recv(16).startswith(b"HTTP/")
+
+
+async def test_a_published_port_with_nothing_behind_it_in_the_container(
+    docker_engine: DockerEngine, docker_client: docker.DockerClient
+) -> None:
+    """A server bound to the container's own 127.0.0.1 is Up with its port mapping shown, and
+    nothing behind the published port answers: the engine's proxy accepts and closes."""
+    web = run_service(
+        docker_engine, "shop", "web", "httpd -f -p 8080", ports={"8080/tcp": ("127.0.0.1", None)}
+    )
+    admin = run_service(
+        docker_engine, "shop", "admin", "httpd -f -p 127.0.0.1:8080",
+        ports={"8080/tcp": ("127.0.0.1", None)},
+    )  # fmt: skip
+    web_port, admin_port = published_port(web, "8080/tcp"), published_port(admin, "8080/tcp")
+    await until(lambda: http_answers(web_port))
+    await until(lambda: "httpd" in admin.top()["Processes"][0][-1])  # it serves, inside
+    provider = provider_on(docker_engine)
+    try:
+        everything = await provider.run_check(CheckCall("compose.published_ports_answer"))
+        web_only = await provider.run_check(
+            CheckCall("compose.published_ports_answer", {"project": "shop", "service": "web"})
+        )
+    finally:
+        await provider.close()
+
+    assert everything.status is CheckStatus.FAIL, everything.summary
+    assert everything.summary == (
+        f"shop-admin-1: 127.0.0.1:{admin_port}->8080/tcp is accepted and closed at once: "
+        "nothing listens on 8080 inside the container (a server bound to its 127.0.0.1, or "
+        "to another port?)"
+    )
+    answers = {row["container"]: row["answer"] for row in everything.facts["ports"]}
+    assert answers == {"shop-web-1": "answers", "shop-admin-1": "closed"}
+    assert everything.facts["closed"] == [admin_port]
+    assert web_only.status is CheckStatus.PASS, web_only.summary
+    assert web_only.summary == "shop/web: 1 published ports answer"
+
+
 async def test_required_env_names_the_missing_and_never_shows_values(
     docker_engine: DockerEngine, docker_client: docker.DockerClient
 ) -> None:

@@ -96,7 +96,8 @@ def environment_with_bad_targets() -> Inventory:
         Target(kind="redis", name="cache", url="redis://127.0.0.1:99999/0", timeout=2),
         Target(kind="postgres", name="orders-db", url="postgresql://h:-5/db", timeout=2),
         Target(kind="http", name="api", url="http://127.0.0.1:abc/health", timeout=2),
-        Target(kind="redis", name="sessions", url=f"redis://127.0.0.1:{closed}/0", timeout=2),
+        # A closed port refuses at once; the timeout only has to outlast a busy machine.
+        Target(kind="redis", name="sessions", url=f"redis://127.0.0.1:{closed}/0", timeout=15),
     ]
     return Inventory(environments={"prod": Environment(targets=targets)}, source="test")
 

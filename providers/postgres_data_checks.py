@@ -97,6 +97,28 @@ class PostgresDataChecks:
         return Finding(CheckStatus.FAIL, summary, facts, tuple(evidence))
 
     @check(
+        "postgres.database_exists",
+        "A database exists on the server",
+        'Whether a database a client names (`FATAL: database "NAME" does not exist`) is on '
+        "the server, asked of pg_database on triage's own connection; the databases there.",
+        applies_to=("postgres.server", "postgres.database"),
+        params={"database": ParamSpec("The database a client asks for", str, "")},
+    )
+    async def database_exists(self, params: Mapping[str, Any]) -> Finding:
+        wanted = str(params.get("database") or "")
+        if not wanted:
+            return Finding(CheckStatus.SKIPPED, "no database named to look for", {})
+        async with self._session() as conn:
+            names = [row["name"] for row in await fetch(conn, q.DATABASE_NAMES)]
+        facts = {"database": wanted, "exists": wanted in names, "databases": names}
+        there = f"databases here: {', '.join(names)}"
+        if wanted in names:
+            return Finding(CheckStatus.PASS, f"database {wanted} exists", facts, (there,))
+        return Finding(
+            CheckStatus.FAIL, f'database "{wanted}" does not exist on this server', facts, (there,)
+        )
+
+    @check(
         "postgres.replication",
         "Replication role and lag",
         "Primary or replica; on a primary its replicas and their lag (pg_stat_replication), on "

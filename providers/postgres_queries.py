@@ -142,6 +142,10 @@ order by 1
 
 SEARCH_PATH = "select current_setting('search_path') as search_path"
 
+DATABASE_NAMES = """
+select datname as name from pg_database where not datistemplate order by datname
+"""
+
 TABLE_STATS = """
 select n_dead_tup as dead_rows, n_live_tup as live_rows
 from pg_stat_all_tables where relid = to_regclass(%(table)s)

@@ -259,6 +259,27 @@ async def test_a_missing_table_fails_and_names_the_schema_that_has_it(
     assert present.facts["exists"] is True and present.facts["schema"] == "billing_probe"
 
 
+async def test_a_database_a_client_names_is_looked_for_on_the_server(
+    shared: PostgresServer,
+) -> None:
+    shared.execute("select 1")
+    async with opened(target_for(shared)) as provider:
+        missing = await provider.run_check(
+            CheckCall("postgres.database_exists", {"database": "loyalty"})
+        )
+        present = await provider.run_check(
+            CheckCall("postgres.database_exists", {"database": "postgres"})
+        )
+        unnamed = await provider.run_check(CheckCall("postgres.database_exists"))
+
+    assert missing.status is CheckStatus.FAIL
+    assert missing.summary == 'database "loyalty" does not exist on this server'
+    assert missing.facts["exists"] is False and "postgres" in missing.facts["databases"]
+    assert "template0" not in missing.facts["databases"]
+    assert present.status is CheckStatus.PASS and present.facts["exists"] is True
+    assert unnamed.status is CheckStatus.SKIPPED
+
+
 async def test_wrong_password_fails_readiness_as_auth_failed_without_the_password(
     postgres_server: PostgresServer,
 ) -> None:

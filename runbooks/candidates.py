@@ -302,8 +302,18 @@ def candidates_for(
             reason.startswith("matches signature") for reason in said.reasons
         )
         if not options and base > 0 and (not named_focus or caught_error):
-            only = _only_or_failing(runbook, index, by_node)
-            if only is not None or not named_focus:
+            # What the focus depends on first: the error came through it.
+            through = [entity for entity in related if _applies(runbook, entity)]
+            if caught_error and len(through) == 1:
+                (entity,) = through
+                through_why = (
+                    f"{entity.node.name} is what the focus depends on, and the error is about it"
+                )
+                score = base + ROLE_SCORE["dependency"]
+                options.append(
+                    Candidate(runbook, entity, "dependency", score, [*reasons, through_why])
+                )
+            elif (only := _only_or_failing(runbook, index, by_node)) is not None or not named_focus:
                 options.append(Candidate(runbook, only, "text", base, reasons))
         for option in options:
             option.runnable = runnable
@@ -328,7 +338,14 @@ def _only_or_failing(
     failing = [entity for entity in mine if entity_failing(entity, by_node)]
     if len(failing) == 1:
         return failing[0]
-    return mine[0] if len(mine) == 1 else None
+    if len(mine) == 1:
+        return mine[0]
+    # A server and its databases, when the runbook is about servers too: the one server.
+    roots = {entity.path[0].id for entity in mine}
+    if len(roots) == 1:
+        (root,) = roots
+        return next((entity for entity in mine if entity.node.id == root), None)
+    return None
 
 
 def bind_candidate(

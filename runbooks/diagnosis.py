@@ -155,6 +155,10 @@ class Finding:
         relation = RELATION[self.candidate.role] if found else 0
         if found and self.candidate.role == "failing" and self.candidate.linked:
             relation = 1  # failing, and what it shows shares the symptom's own words
+        if found and self.candidate.role == "text" and self.candidate.caught:
+            # The error the operator pasted names the thing (a database, a vhost, a table)
+            # this cause is found about: the error came from there, whatever was named.
+            relation = RELATION["dependency"]
         entity = self.candidate.entity
         if found and self.candidate.role == "failing" and is_store(entity):
             # Nothing named: a store that fails is upstream of whatever else fails (a cascade
@@ -210,10 +214,12 @@ class Report:
 
 
 def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
-    """The candidates worth running: the best bound ones, and the failing dependencies'."""
+    """The candidates worth running: the best bound ones, then the failing dependencies' and
+    those whose signature caught what the pasted error names (a database, a vhost, a table)."""
     bound = [c for c in candidates if c.runnable and c.params is not None and c.score > 0]
     first = bound[:RUN_LIMIT]
-    extra = [c for c in bound[RUN_LIMIT:] if c.role == "dependency"][:DEPENDENCIES_RUN]
+    extra = [c for c in bound[RUN_LIMIT:] if c.role == "dependency" or c.caught]
+    extra = extra[:DEPENDENCIES_RUN]
     return first + extra
 
 

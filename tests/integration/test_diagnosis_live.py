@@ -208,6 +208,58 @@ def test_a_virtual_host_a_client_is_refused_at_is_the_one_looked_for_on_the_brok
     assert document["answer"]["params"].get("vhost") == "billing", document["answer"]
 
 
+def test_a_database_a_client_asks_for_that_the_server_lacks_is_named_as_missing(
+    env: ScenarioEnv,
+) -> None:
+    """A nightly reporting job is pointed at a database `reports` that was never created on
+    orders-db (the server and its own database are fine). The operator pastes a Go client's
+    line, worded as lib/pq words it."""
+    document = diagnose(
+        env,
+        "the nightly reports job failed again, its log ends with: "
+        'level=fatal msg="open db" err="pq: database \\"reports\\" does not exist"',
+    )
+
+    runbook, cause, verdict, about = answer_of(document)
+    assert (runbook, cause, verdict) == (
+        "db-cannot-connect",
+        "database-not-initialised",
+        "confirmed",
+    ), shown(document)
+    assert about.startswith("postgres:orders-db"), shown(document)
+    assert document["answer"]["params"].get("missing_database") == "reports", document["answer"]
+
+
+def test_a_table_a_service_misses_found_in_another_schema_of_what_it_depends_on(
+    env: ScenarioEnv,
+) -> None:
+    """The api (healthy, its DATABASE_URL on orders-db) logs that `invoices` does not exist;
+    a migration made it in a schema `accounting` its search_path does not hold."""
+    server = env.world.postgres()
+    with server.connect(dbname="shop") as conn:
+        conn.execute("CREATE SCHEMA accounting; CREATE TABLE accounting.invoices (id int)")
+
+    def drop() -> None:
+        with server.connect(dbname="shop") as conn:
+            conn.execute("DROP SCHEMA IF EXISTS accounting CASCADE")
+
+    env.later(drop)
+
+    document = diagnose(
+        env,
+        "invoices page of the api is a 500 since the release. api log: "
+        'sqlalchemy.exc.ProgrammingError: (psycopg.errors.UndefinedTable) relation "invoices" '
+        "does not exist",
+    )
+
+    runbook, cause, verdict, about = answer_of(document)
+    assert (runbook, cause, verdict) == ("db-missing-relation", "wrong-schema", "confirmed"), shown(
+        document
+    )
+    assert about.startswith("postgres:orders-db"), shown(document)
+    assert document["answer"]["params"].get("table") == "invoices", document["answer"]
+
+
 # -- candidates ----------------------------------------------------------------------------------
 
 

@@ -536,6 +536,24 @@ def test_a_runbook_the_words_point_to_is_about_the_failing_one_of_several() -> N
     assert found.about == "redis:cache/db0"
 
 
+def test_a_runbook_about_servers_and_databases_is_about_the_one_server_of_several_databases() -> (
+    None
+):
+    missing = book(
+        "db-missing",
+        "Database missing",
+        applies_to=["postgres.server", "postgres.database"],
+        signatures=['database "(?P<missing>[^"]+)" does not exist'],
+    )
+    trees = [compose(service("api")), postgres()]
+    [found] = ranked('api: database "reports" does not exist', [missing], trees, environment())
+    assert (found.about, found.role, found.caught) == (
+        "postgres:orders-db",
+        "text",
+        {"missing": "reports"},
+    )
+
+
 def test_a_runbook_about_a_group_and_its_services_is_about_the_service() -> None:
     stack = book(
         "compose-stack",

@@ -477,6 +477,36 @@ async def test_a_failing_dependency_ranks_before_the_named_symptom_it_causes() -
     assert await ranked(env, [symptom, database]) == ["z-database-full", "a-named"]
 
 
+async def test_a_cause_about_what_the_pasted_error_names_ranks_before_the_named_service() -> None:
+    """The error names a database; what the operator named fails for reasons of its own."""
+    env = ScriptedEnvironment(
+        {(CACHE, "redis.memory"): (FAIL, {}), (DB, "postgres.connections"): (FAIL, {})}
+    )
+    trees = shop(cache=Health.FAILING)
+    named = candidate(
+        named_redis("a-named", "{check: memory, status: fail}"), entity(trees, CACHE), "named", 40.0
+    )
+    book = runbook(
+        """
+        id: z-database-missing
+        title: database missing
+        applies_to: [postgres.server]
+        params: {db: {target: postgres}}
+        checks: [{id: connections, use: postgres.connections}]
+        causes:
+          - id: missing
+            title: missing
+            evidence: [{check: connections, status: fail}]
+        """
+    )
+    caught = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
+    words_only = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
+    caught.caught = {"database": "reports"}
+    caught.said = words_only.said = 10.0  # the words point at it, both: one named a database
+    assert await ranked(env, [named, caught]) == ["z-database-missing", "a-named"]
+    assert await ranked(env, [named, words_only]) == ["a-named", "z-database-missing"]
+
+
 async def test_a_likely_failing_dependency_also_ranks_before_a_likely_named_symptom() -> None:
     env = ScriptedEnvironment(
         {
@@ -917,6 +947,15 @@ def test_the_best_bound_candidates_run_and_a_few_failing_dependencies_beyond_the
     run = chosen([unbound, cannot_run, *best, no_score, *beyond])
     assert run == [*best[:RUN_LIMIT], *beyond[:DEPENDENCIES_RUN]]
     assert (RUN_LIMIT, DEPENDENCIES_RUN) == (12, 3)
+
+
+def test_a_candidate_whose_signature_caught_what_the_error_names_runs_beyond_the_best() -> None:
+    cache = entity(shop(), CACHE)
+    best = [candidate(FULL, cache, score=100.0 - index) for index in range(RUN_LIMIT)]
+    named_by_error = candidate(FULL, cache, "text", score=1.0)
+    named_by_error.caught = {"database": "reports"}
+    said_only = candidate(FULL, cache, "text", score=2.0)
+    assert chosen([*best, said_only, named_by_error]) == [*best, named_by_error]
 
 
 def test_a_bound_runbook_with_no_parameters_still_runs() -> None:

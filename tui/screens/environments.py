@@ -69,7 +69,8 @@ class EnvironmentPicker(ModalScreen[tuple[str, str] | None]):
     def _environment_options(self) -> list[Option]:
         options = [_heading("environment")]
         for name, environment in self.inventory.environments.items():
-            marks = [f"{len(environment.targets)} targets"]
+            count = len(environment.targets)
+            marks = [f"{count} target{'' if count == 1 else 's'}"]
             if environment.read_only:
                 marks.append("read-only")
             if name == self.current:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from providers.contract import CheckResult, utc_now
-from providers.redact import redact, redact_value
+from providers.redact import redact, redact_texts, redact_value
 from runbooks.engine import Diagnosis
 from runbooks.fixing import FixReport, PlannedFix
 from runbooks.model import Cause, Fix
@@ -21,6 +21,8 @@ from runbooks.model import Cause, Fix
 
 def _result(result: CheckResult) -> dict[str, Any]:
     document = result.to_dict()
+    document["summary"] = redact(document["summary"])
+    document["evidence"] = redact_texts(document["evidence"])
     document["facts"] = redact_value("facts", document["facts"])
     return document
 
@@ -70,7 +72,8 @@ class Transcript:
             ok=report.ok,
             summary=redact(report.summary),
             effect=redact(report.effect),
-            output=[redact(line) for line in report.output],
+            # as one text: a private key printed across lines is masked whole
+            output=redact_texts(report.output),
         )
 
     def record_refusal(self, cause: Cause, fix: Fix, server: str, reason: str) -> None:

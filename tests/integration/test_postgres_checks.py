@@ -336,7 +336,7 @@ async def test_a_stopped_server_is_refused_and_discovery_names_host_and_port(
 async def test_a_hung_server_costs_one_timeout_and_never_more() -> None:
     with silent_listener() as port:
         async with opened(target_for(port=port, timeout=0.5)) as provider:
-            params = {"table": "orders", "sql": "select 1"}
+            params = {"table": "orders", "sql": "select 1", "database": "postgres"}
             calls = [CheckCall(name, params) for name in provider.checks]
             started = time.monotonic()
             results = await asyncio.gather(

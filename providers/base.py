@@ -30,7 +30,7 @@ from providers.contract import (
 )
 from providers.failures import failure_reason
 from providers.inventory import Target
-from providers.redact import redact
+from providers.redact import redact, redact_texts
 from providers.streams import LineBatch, batched
 
 DEFAULT_TIMEOUT = 5.0
@@ -361,7 +361,7 @@ class Provider(ABC):
             outcome.target,
             outcome.ok,
             redact(outcome.summary),
-            tuple(redact(line) for line in outcome.output),
+            tuple(redact_texts(outcome.output)),  # a key printed across lines, masked whole
             time.monotonic() - started,
         )
 

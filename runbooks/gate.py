@@ -21,7 +21,7 @@ from typing import Any
 
 from providers.base import ActionPlan, CommandTarget, ConfirmationRequired, Provider
 from providers.contract import utc_now
-from providers.redact import redact, redact_value
+from providers.redact import redact, redact_texts, redact_value
 from runbooks.commands import failure_in, run_shell
 
 COMMAND_OUTPUT_LINES = 500
@@ -266,7 +266,7 @@ class Gate:
             timeout=timeout,
             keep_lines=COMMAND_OUTPUT_LINES,
         )
-        output = tuple(redact(line) for line in ran.output)
+        output = tuple(redact_texts(ran.output))  # a key printed across lines, masked whole
         failure = failure_in(output)
         if ran.exit_code is None:
             ok, summary = False, f"stopped after {timeout:g}s without finishing"

@@ -36,6 +36,7 @@ from runbooks.gate import (
     Unconfirmed,
 )
 from runbooks.model import Cause, Fix, Runbook
+from tests.redaction_corpus import PEM_BODY, SECRETS_PEM_LINES
 
 SECRET = "hunter2hunter2"
 HINT = "(read_only in the inventory, or --read-only)"
@@ -238,6 +239,25 @@ async def test_an_action_hands_back_the_providers_outcome_under_its_audit_entry(
         "orders-mq (127.0.0.1:5672)",
     )
     assert (completed["outcome"], completed["summary"]) == ("failed", failed.summary)
+
+
+async def test_a_private_key_a_command_or_an_action_prints_across_lines_is_masked_whole(
+    tmp_path: Path,
+) -> None:
+    key = "\n".join(SECRETS_PEM_LINES)
+    script = tmp_path / "print-key"
+    script.write_text(
+        f"printf '%s\\n' 'before' {' '.join(repr(line) for line in SECRETS_PEM_LINES)}\n"
+    )
+    command = await run_echo(make_gate(tmp_path), f"sh {script}")
+    printed = ActionOutcome("queue.purge", "orders", True, "purged", ("before", *key.split("\n")))
+    action = await make_gate(tmp_path).run_action(
+        PROVIDER, purge_plan(printed), confirmation="orders", params={}
+    )
+    for output in (command.output, action.output):
+        assert output[0] == "before"
+        assert not any(body in line for line in output for body in PEM_BODY), output
+        assert any("PRIVATE KEY" in line for line in output), output  # what it was is said
 
 
 async def test_an_action_with_no_server_named_is_recorded_against_what_it_touches(

@@ -54,7 +54,9 @@ async def test_no_secret_reaches_the_tree_the_checks_or_the_log_pane(leaky_kind:
             pilot, lambda: len(view.visible_texts()) == expected, state=view.visible_texts
         )
         await wait_for_group(app, "checks")
-        await wait_until(pilot, lambda: "leaky.probe" in checks.results, state=checks.results)
+        await wait_until(
+            pilot, lambda: "leaky.probe" in checks.results, state=lambda: checks.results
+        )
 
         shown_labels = list(labels(tree.root))
         assert len(shown_labels) > len(LOOK_ALIKE_NAMES)

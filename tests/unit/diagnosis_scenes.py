@@ -15,9 +15,12 @@ from providers.contract import CheckCall, CheckResult, CheckStatus, Health, Node
 from providers.environment import LiveEnvironment, PlannedCheck
 from providers.inventory import Environment, Inventory, Target
 from runbooks.candidates import Candidate
+from runbooks.diagnosis import Finding, Judged, run_candidates
+from runbooks.engine import CauseAssessment, Diagnosis, Verdict
 from runbooks.entities import Entity, EntityIndex
+from runbooks.evidence import ConditionResult
 from runbooks.loader import load_runbook
-from runbooks.model import Runbook
+from runbooks.model import Condition, Runbook
 
 PASS, WARN, FAIL = CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL
 ERROR, SKIPPED = CheckStatus.ERROR, CheckStatus.SKIPPED
@@ -257,6 +260,17 @@ def redis_runbook(
     )
 
 
+def compose_runbook(runbook_id: str, check: str) -> Runbook:
+    """A runbook on a compose service: one check, whose fail or warn is its one cause."""
+    return runbook(
+        f"id: {runbook_id}\ntitle: {runbook_id}\napplies_to: [compose.service]\n"
+        "params:\n  engine: {target: compose}\n"
+        f"checks:\n  - {{id: look, use: {check}}}\n"
+        "causes:\n  - id: seen\n    title: seen\n"
+        "    evidence:\n      - {check: look, status: [fail, warn]}\n"
+    )
+
+
 def candidate(
     book: Runbook,
     about: Entity | None,
@@ -275,3 +289,59 @@ def candidate(
         params = {"cache": about.target} if about.target_kind == "redis" else {}
     found.params = params
     return found
+
+
+FULL = redis_runbook("redis-full", "{check: memory, status: fail}")
+ELSEWHERE_CAVEAT = "its evidence was seen on another target, not on what is diagnosed"
+HEALTHY_CAVEAT = (
+    "nothing wrong is seen here (its checks pass, or what they rest on is healthy) "
+    "and the symptom points elsewhere"
+)
+
+
+def two_redis_runbook(runbook_id: str, *evidence: str) -> Runbook:
+    """About one Redis (`cache`), reading another too (`other`): `memory` on the cache,
+    `other_memory` on the other."""
+    conditions = "\n".join(f"      - {item}" for item in evidence)
+    return runbook(
+        f"id: {runbook_id}\ntitle: {runbook_id}\napplies_to: [redis.instance]\n"
+        "params:\n  cache: {target: redis}\n  other: {target: redis}\n"
+        "checks:\n  - {id: memory, use: redis.memory, on: cache}\n"
+        "  - {id: other_memory, use: redis.memory, on: other}\n"
+        f"causes:\n  - id: seen\n    title: seen\n    evidence:\n{conditions}\n"
+    )
+
+
+async def only_finding(
+    env: ScriptedEnvironment,
+    chosen_one: Candidate,
+    related: Sequence[Entity] = (),
+    sweep: Sequence[CheckResult] = (),
+) -> Finding:
+    findings = await run_candidates([chosen_one], env, None, related, by_node(sweep))
+    assert len(findings) == 1
+    return findings[0]
+
+
+def verdicts(findings: Sequence[Finding]) -> list[tuple[str, str, Verdict]]:
+    return [(f.candidate.runbook.id, f.candidate.about, f.cause.verdict) for f in findings]
+
+
+def finding_of(
+    book: Runbook,
+    about: Entity | None,
+    verdict: Verdict,
+    *,
+    score: float = 1.0,
+    decisive: bool = False,
+) -> Finding:
+    """A finding whose one cause has this verdict (its evidence a status, or a decisive fact)."""
+    condition = (
+        {"check": "memory", "fact": "reason", "equals": "oom", "decisive": True}
+        if decisive
+        else {"check": "memory", "status": "fail"}
+    )
+    held = ConditionResult(Condition.model_validate(condition), True, "held")
+    assessment = CauseAssessment(book.causes[0], verdict, (held,))
+    ran = Diagnosis(book, "prod", {"cache": "cache"}, {}, [assessment])
+    return Finding(candidate(book, about, score=score), ran, [Judged(assessment)])

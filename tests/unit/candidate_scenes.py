@@ -183,3 +183,29 @@ def entity(index: EntityIndex, node_id: str) -> Entity:
     found = index.entity(node_id)
     assert found is not None, node_id
     return found
+
+
+# Node ids and runbooks the candidate tests share.
+
+API = "compose:docker/shop/api"
+API_CONTAINER = "compose:docker/shop/api/shop-api-1"
+WORKER = "compose:docker/shop/worker"
+WORKER_CONTAINER = "compose:docker/shop/worker/shop-worker-1"
+SHOP = "compose:docker/shop"
+
+REDIS_OOM = book(
+    "redis-oom",
+    "Redis out of memory",
+    applies_to=["redis.instance"],
+    signatures=["OOM command not allowed"],
+)
+RESTARTING = book(
+    "compose-restarting", "Container keeps restarting", applies_to=["compose.service"]
+)
+CRASHLOOP = book(
+    "k8s-crashloop",
+    "Pod crash loop",
+    applies_to=["k8s.pod"],
+    signatures=["CrashLoopBackOff", "Back-off restarting"],
+)
+CANNOT_RUN = "cannot run here: what it checks does not exist"

@@ -90,12 +90,8 @@ def bypassed(host: str, port: int, no_proxy: str) -> bool:
             continue
         if entry == "*":
             return True
-        if address is not None:
-            try:
-                if address in ipaddress.ip_network(entry.strip("[]"), strict=False):
-                    return True
-            except ValueError:
-                pass
+        if address is not None and (network := _network(entry)) is not None and address in network:
+            return True
         name, _, entry_port = entry.rpartition(":") if _has_port(entry) else (entry, "", "")
         if entry_port and entry_port != str(port):
             continue
@@ -103,6 +99,14 @@ def bypassed(host: str, port: int, no_proxy: str) -> bool:
         if name and (host == name or host.endswith(f".{name}")):
             return True
     return False
+
+
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A NO_PROXY entry read as an IP or a CIDR range; None when it is a host name."""
+    try:
+        return ipaddress.ip_network(entry.strip("[]"), strict=False)
+    except ValueError:
+        return None
 
 
 def _has_port(entry: str) -> bool:

@@ -105,7 +105,7 @@ class ForwardingProxy:
             else:
                 await self._forward(method, target, version, headers, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+            pass  # the client or the upstream hung up mid-request: that request is over
         finally:
             self._clients.discard(writer)
             writer.close()
@@ -190,7 +190,7 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
             sink.write(chunk)
             await sink.drain()
     except ConnectionError:
-        pass
+        pass  # one side hung up: the tunnel ends, the other side is told below
     finally:
         with contextlib.suppress(Exception):
             sink.write_eof()

@@ -117,27 +117,16 @@ def _one_per_cause(results: Iterable[CheckResult]) -> list[tuple[CheckResult, in
     """The results that are problems, each with how many others it stands for: checks of one
     node that could not run for the same reason (its host refused, a credential is missing)
     say the same thing, and are one problem, not ten."""
-    kept: list[CheckResult] = []
-    more: dict[tuple[str, str], int] = {}
+    kept: dict[tuple[str, str, str], tuple[CheckResult, int]] = {}
     for result in results:
         if result.status not in SEVERITY:
             continue
-        if result.status is CheckStatus.ERROR:
-            key = (result.node_id, result.summary)
-            if key in more:
-                more[key] += 1
-                continue
-            more[key] = 0
-        kept.append(result)
-    return [
-        (
-            result,
-            more.get((result.node_id, result.summary), 0)
-            if result.status is CheckStatus.ERROR
-            else 0,
-        )
-        for result in kept
-    ]
+        # A failing check says what it found: never merged with another (its name keeps it apart).
+        apart = "" if result.status is CheckStatus.ERROR else result.check
+        key = (result.node_id, result.summary, apart)
+        first, more = kept.get(key, (result, -1))
+        kept[key] = (first, more + 1)
+    return list(kept.values())
 
 
 class _Ranked:

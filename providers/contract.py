@@ -54,7 +54,9 @@ class Node:
     `params` say what the node is in a runbook's words (`namespace`, `deployment`, `selector`;
     `project`, `service`; `queue`, `vhost`; `cluster`, `service`), so a diagnosis about it binds
     them; `depends_on` holds the `host:port` of what it connects to, read from its configuration
-    (an environment's DATABASE_URL, REDIS_HOST...), never the values themselves.
+    (an environment's DATABASE_URL, REDIS_HOST...), never the values themselves; `clients` the
+    names the applications connected to it right now give themselves (PostgreSQL's
+    application_name), which tie a store to the services that use it.
     """
 
     id: str
@@ -67,6 +69,7 @@ class Node:
     detail: str = ""
     params: tuple[tuple[str, str], ...] = ()
     depends_on: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The tree as plain data, for JSON output and reports."""
@@ -83,6 +86,8 @@ class Node:
             document["params"] = dict(self.params)
         if self.depends_on:
             document["depends_on"] = list(self.depends_on)
+        if self.clients:
+            document["clients"] = list(self.clients)
         document["children"] = [child.to_dict() for child in self.children]
         return document
 

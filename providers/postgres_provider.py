@@ -301,6 +301,7 @@ class PostgresProvider(
                     has_logs=True,
                     detail=size,
                     params=tuple(db.items()),
+                    clients=tuple(row.get("clients") or ()),
                 )
             )
         return tuple(nodes)

@@ -105,11 +105,17 @@ where pid = any(%(pids)s) and datname = current_database() and {IDLE_IN_TRANSACT
 order by pid
 """
 
-DATABASES = """
-select datname as name,
-       case when has_database_privilege(datname, 'CONNECT')
-            then pg_database_size(datname) end as size_bytes
-from pg_database where not datistemplate and datallowconn order by datname
+# Each database with the names its clients give themselves (application_name), triage's own
+# and psql's left out: who uses a database, read live.
+DATABASES = f"""
+select d.datname as name,
+       case when has_database_privilege(d.datname, 'CONNECT')
+            then pg_database_size(d.datname) end as size_bytes,
+       array(select distinct a.application_name from pg_stat_activity a
+             where a.datname = d.datname and {CLIENTS} and a.application_name <> ''
+               and a.application_name not in ('triage', 'psql')
+             order by 1 limit 20) as clients
+from pg_database d where not d.datistemplate and d.datallowconn order by d.datname
 """
 
 DATABASE_SIZE = """

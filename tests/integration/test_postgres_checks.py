@@ -76,6 +76,35 @@ async def test_healthy_server_passes_with_facts(postgres_server: PostgresServer)
     assert CheckCall("postgres.database_size", {"database": "postgres"}) in postgres_db.checks
 
 
+async def test_a_database_shows_the_applications_connected_to_it_by_the_names_they_give(
+    postgres_factory: PostgresFactory,
+) -> None:
+    server = postgres_factory()
+    server.execute("CREATE DATABASE shop")
+    held = [
+        server.connect(dbname="shop", application_name="storefront"),
+        server.connect(dbname="shop", application_name="storefront"),
+        server.connect(dbname="shop", application_name="billing-worker-5d9c7b8f4-xk2lp"),
+        server.connect(dbname="shop", application_name="psql"),
+        server.connect(dbname="shop"),  # no name given
+        server.connect(dbname="postgres", application_name="reports"),
+    ]
+    try:
+        async with opened(target_for(server)) as provider:
+            root = await provider.discover()
+    finally:
+        for conn in held:
+            conn.close()
+    clients = {child.name: child.clients for child in root.children}
+    # Each name once; psql, triage's own session and a nameless client say nothing of who
+    # uses the database.
+    assert clients["shop"] == ("billing-worker-5d9c7b8f4-xk2lp", "storefront")
+    assert clients["postgres"] == ("reports",)
+    assert root.clients == ()
+    shop = next(child for child in root.children if child.name == "shop")
+    assert shop.to_dict()["clients"] == ["billing-worker-5d9c7b8f4-xk2lp", "storefront"]
+
+
 async def test_connections_warn_near_the_limit_fail_at_it_and_when_exhausted(
     postgres_factory: PostgresFactory,
 ) -> None:

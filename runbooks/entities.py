@@ -116,6 +116,7 @@ class EntityIndex:
     _by_name: dict[str, list[Entity]] = field(init=False, default_factory=dict)
     _by_address: dict[str, Entity] = field(init=False, default_factory=dict)
     _by_part: dict[str, list[Entity]] = field(init=False, default_factory=dict)
+    _used_by: dict[str, list[Entity]] = field(init=False, default_factory=dict)  # client name
 
     def __post_init__(self) -> None:
         for root in self.trees:
@@ -133,6 +134,9 @@ class EntityIndex:
                 for part in re.split(r"[-_.]", name):  # "checkout" in checkout-api
                     if len(part) >= MIN_RARE_PART and part != name and not part.isdigit():
                         self._by_part.setdefault(part, []).append(entity)
+        for client in node.clients:
+            for name in _client_names(client):
+                self._used_by.setdefault(name, []).append(entity)
         for child in node.children:
             self._add(child, root, (*path, child))
 
@@ -207,7 +211,9 @@ class EntityIndex:
             found.setdefault(entity.node.id, Mention(entity, said, how))
 
     def dependencies(self, entity: Entity) -> list[Entity]:
-        """The targets (or nodes) an entity's configuration says it connects to."""
+        """The targets (or nodes) an entity's configuration says it connects to, and the stores
+        whose clients, connected now, give themselves its name (a database one of whose
+        sessions is `storefront`, for the target storefront)."""
         addresses = {where for node in entity.descendants() for where in node.depends_on}
         addresses.update(where for node in entity.path for where in node.depends_on)
         found: dict[str, Entity] = {}
@@ -215,6 +221,11 @@ class EntityIndex:
             dependency = self.at_address(where)
             if dependency is not None and dependency.root is not entity.root:
                 found.setdefault(dependency.node.id, dependency)
+        if not entity.grouping:
+            for name in sorted(_names(entity.node, entity.root)):
+                for store in self._used_by.get(name, []):
+                    if store.root is not entity.root:
+                        found.setdefault(store.node.id, store)
         return list(found.values())
 
 
@@ -249,6 +260,16 @@ def _names(node: Node, root: Node) -> Iterable[str]:
     if node.kind == "k8s.pod" and (base := pod_base(node.name.lower())):
         names.add(base)
     return names
+
+
+def _client_names(client: str) -> set[str]:
+    """The names a store's client goes by: as it gave it (`storefront`), without a pod's
+    suffix (`payment-worker` for payment-worker-5d9c7b8f4-xk2lp, a pod's hostname) and before
+    an `@` or a space (`storefront@web-1`, `storefront web`)."""
+    given = client.strip().lower()
+    names = {given, re.split(r"[@\s]", given, maxsplit=1)[0]}
+    names.update(base for name in list(names) if (base := pod_base(name)))
+    return {name for name in names if len(name) >= MIN_PART}
 
 
 def _addresses_of(address: str) -> list[str]:

@@ -209,6 +209,36 @@ def test_dependencies_are_the_other_targets_an_entity_reaches() -> None:
     assert container is not None and own.dependencies(container) == []  # itself
 
 
+def test_a_store_whose_clients_give_a_service_name_is_what_that_service_uses() -> None:
+    """PostgreSQL's sessions say who they are (application_name): the database that
+    `storefront`, or a pod of `billing-worker`, holds sessions on is their dependency."""
+    shop = Node(
+        "postgres:orders-db/shop",
+        "postgres.database",
+        "shop",
+        OK,
+        clients=("storefront", "billing-worker-5d9c7b8f4-xk2lp", "reports@cron-1"),
+    )
+    database = Node("postgres:orders-db", "postgres.server", "orders-db", OK, (shop,))
+    storefront = Node("http:storefront", "http.endpoint", "storefront (http://10.0.0.9/health)")
+    billing = service("billing-worker", "shop-billing-worker-1")
+    reports = service("reports", "shop-reports-1")
+    other = service("checkout", "shop-checkout-1")
+    index = EntityIndex([compose(billing, reports, other), storefront, database])
+
+    def uses(node_id: str) -> list[str]:
+        found = index.entity(node_id)
+        assert found is not None
+        return [e.node.id for e in index.dependencies(found)]
+
+    assert uses("http:storefront") == ["postgres:orders-db/shop"]
+    assert uses("compose:docker/shop/billing-worker") == ["postgres:orders-db/shop"]
+    assert uses("compose:docker/shop/reports") == ["postgres:orders-db/shop"]  # before the @
+    assert uses("compose:docker/shop/checkout") == []
+    assert uses("compose:docker/shop") == []  # a project is no client
+    assert uses("postgres:orders-db") == []  # nor is the server its own
+
+
 def test_every_node_is_an_entity() -> None:
     index = EntityIndex(tree(), ADDRESSES)
     ids = [entity.node.id for entity in index.entities()]

@@ -19,7 +19,7 @@ from runbooks.engine import (
 from runbooks.entities import GROUP_KINDS, Entity, EntityIndex, Mention
 from runbooks.model import Runbook
 from runbooks.scene import Scene, entity_failing, entity_text, everything_said, results_by_node
-from runbooks.suggest import text_score
+from runbooks.suggest import runbook_troubles, text_score, troubles
 
 # How a candidate came to be bound to its entity, and what that is worth in its score.
 ROLE_SCORE = {
@@ -244,6 +244,7 @@ def candidates_for(
         for runbook in library
     )
     focus_failing = any(entity_failing(entity, by_node) for entity, _ in focus)
+    said_troubles = troubles(symptom)
     found: list[Candidate] = []
     for runbook in library:
         said = text_score(symptom, runbook) if symptom.strip() else None
@@ -276,8 +277,14 @@ def candidates_for(
                         f"what {entity.node.name} holds shares the symptom's words"
                     )
                 options.append(option)
+        # What the focus uses is looked at when it fails, when the focus fails, or when the
+        # runbook is about the trouble the operator speaks of (a page "takes 8 seconds": the
+        # slow queries of the database it reads).
+        same_trouble = bool(said_troubles & runbook_troubles(runbook))
         for entity in related:
-            if _applies(runbook, entity) and (entity.node.id in failing_related or focus_failing):
+            if _applies(runbook, entity) and (
+                entity.node.id in failing_related or focus_failing or same_trouble
+            ):
                 live_text = text_score(texts[entity.node.id], runbook)
                 failing = entity.node.id in failing_related
                 score = base + ROLE_SCORE["dependency"] + (6 if failing else -8)

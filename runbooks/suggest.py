@@ -56,6 +56,19 @@ _SAID_AS = {
     "restart": ("restarting", "restarts", "cycling", "flapping", "bouncing"),
 }
 _CANONICAL = {said: word for word, saids in _SAID_AS.items() for said in saids}
+# ... and what they say in more than one word: "takes 6-8 seconds", "times out".
+_SAID_IN_WORDS = (
+    (
+        "slow",
+        re.compile(
+            r"\b(?:takes?|taking|took)\s+(?:(?:more\s+than|over|up\s+to|about|several|many"
+            r"|a\s+few)\s+)?(?:\d+(?:\.\d+)?(?:\s*[-\u2013]\s*\d+)?\s*)?"
+            r"(?:s|secs?|seconds?|mins?|minutes?)\b"
+        ),
+    ),
+    ("timeout", re.compile(r"\b(?:times?|timed|timing)\s+out\b")),
+)
+TROUBLES = frozenset(_SAID_AS) | {"timeout"}
 
 
 def _words(text: str, *, canonical_only: bool = False) -> set[str]:
@@ -64,10 +77,23 @@ def _words(text: str, *, canonical_only: bool = False) -> set[str]:
     or restart counted as that word too (a runbook's own symptoms: as that word only, so
     that they keep their number of words)."""
     text = _CAMEL.sub(" ", text)
-    words = {_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
+    lowered = text.lower()
+    words = {_stem(word) for word in _WORD.findall(lowered) if word not in _STOP_WORDS}
     if canonical_only:
         return {_CANONICAL.get(word, word) for word in words}
-    return words | {_CANONICAL[word] for word in words if word in _CANONICAL}
+    said = {word for word, phrase in _SAID_IN_WORDS if phrase.search(lowered)}
+    return words | said | {_CANONICAL[word] for word in words if word in _CANONICAL}
+
+
+def troubles(text: str) -> set[str]:
+    """The kinds of trouble a text speaks of (slow, down, full, restart, timeout), however the
+    operator put them."""
+    return _words(bounded(text)) & TROUBLES
+
+
+def runbook_troubles(runbook: Runbook) -> set[str]:
+    """The kinds of trouble a runbook is about, from its title and symptoms."""
+    return set(_prepared(runbook).troubles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +104,7 @@ class _Prepared:
     runbook: Runbook
     signatures: tuple[tuple[str, re.Pattern[str]], ...]
     symptoms: tuple[tuple[str, frozenset[str]], ...]
+    troubles: frozenset[str]
 
 
 _PREPARED: dict[int, _Prepared] = {}
@@ -96,6 +123,7 @@ def _prepared(runbook: Runbook) -> _Prepared:
                 (symptom, frozenset(_words(symptom, canonical_only=True)))
                 for symptom in [*runbook.symptoms, runbook.title]
             ),
+            frozenset(_words("\n".join([*runbook.symptoms, runbook.title])) & TROUBLES),
         )
         _PREPARED[id(runbook)] = found
     return found

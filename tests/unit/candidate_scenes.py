@@ -83,8 +83,18 @@ def redis(name: str = "cache", status: Status = OK, *, databases: int = 1) -> No
     return Node(f"redis:{name}", "redis.instance", name, status, dbs)
 
 
-def postgres(name: str = "orders-db", status: Status = OK) -> Node:
-    database = Node(f"postgres:{name}/shop", "postgres.database", "shop", OK)
+def postgres(
+    name: str = "orders-db", status: Status = OK, *, clients: tuple[str, ...] = ()
+) -> Node:
+    """A server with its database `shop`, which the applications `clients` hold sessions on."""
+    database = Node(
+        f"postgres:{name}/shop",
+        "postgres.database",
+        "shop",
+        OK,
+        params=(("database", "shop"),),
+        clients=clients,
+    )
     return Node(f"postgres:{name}", "postgres.server", name, status, (database,))
 
 

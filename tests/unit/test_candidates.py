@@ -465,7 +465,9 @@ def test_a_failing_dependency_outranks_the_healthy_service_named() -> None:
     assert dependency.score == 14 + 6 + 5
 
 
-def test_a_healthy_dependency_is_weighed_only_when_the_focus_fails() -> None:
+def test_a_healthy_dependency_is_weighed_only_when_the_focus_fails_or_for_the_trouble_said() -> (
+    None
+):
     healthy_api = [compose(service("api", depends_on=("cache:6379",))), redis()]
     assert about(ranked("api is slow", [REDIS_OOM], healthy_api, environment())) == []
     failing_api = [
@@ -476,6 +478,25 @@ def test_a_healthy_dependency_is_weighed_only_when_the_focus_fails() -> None:
     assert (found.about, found.role) == ("redis:cache", "dependency")
     assert found.reasons == ["cache is what the focus needs and the focus depends on it"]
     assert found.score == 14 - 8
+
+
+def test_a_slow_page_leads_to_the_slow_queries_of_the_database_its_sessions_are_on() -> None:
+    """Nothing fails; the storefront holds sessions on shop: what makes a page slow there is
+    looked at, what is about another trouble is not."""
+    slow_queries = book(
+        "db-slow", "Slow database queries", applies_to=["postgres.database", "postgres.server"]
+    )
+    disk = book("db-disk", "Database disk is full", applies_to=["postgres.database"])
+    storefront = Node("http:storefront", "http.endpoint", "storefront (http://10.0.0.9/health)")
+    trees = [storefront, postgres(clients=("storefront",))]
+    said = "the orders page on the storefront takes 6-8 seconds to open"
+    found = ranked(said, [slow_queries, disk], trees, environment())
+    assert about(found) == [("db-slow", "postgres:orders-db/shop", "dependency")]
+    assert found[0].reasons == ["shop is what the focus needs and the focus depends on it"]
+    assert found[0].score == 14 - 8
+    # The same words, the database used by nobody the operator named: no candidate.
+    alone = [storefront, postgres(clients=("reports",))]
+    assert ranked(said, [slow_queries, disk], alone, environment()) == []
 
 
 def test_when_something_is_named_a_runbook_about_something_else_is_no_candidate() -> None:

@@ -175,3 +175,40 @@ def test_a_runbook_is_prepared_once_however_many_texts_are_ranked(
             ("matches signature 'E0\\\\d\\\\d'", "like symptom 'Writes fail' (100% of its words)"),
         )
     ]
+
+
+SLOW_DB = Runbook(
+    id="db-slow",
+    title="Slow database queries",
+    symptoms=["Requests time out", "Queries wait on locks"],
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "troubles"),
+    [
+        ("the orders page takes 6-8 seconds to open", {"slow"}),
+        ("checkout took over 30 secs", {"slow"}),
+        ("login is taking a few minutes", {"slow"}),
+        ("search takes 2.5s and sometimes times out", {"slow", "timeout"}),
+        ("the export timed out twice", {"timeout"}),
+        ("the dashboard is crawling", {"slow"}),
+        ("it takes the queue ages", set()),  # "takes" without a time is no slowness
+        ("orders take part in the report", set()),
+    ],
+)
+def test_the_trouble_a_text_speaks_of_however_it_is_put(said: str, troubles: set[str]) -> None:
+    assert suggest_module.troubles(said) == troubles
+
+
+def test_a_time_out_said_in_words_meets_a_runbook_symptom_of_timeouts() -> None:
+    timeouts = Runbook(id="api-gateway", title="Gateway errors", symptoms=["Timeout from the API"])
+    [found] = suggest("the api times out", [timeouts])
+    assert found.reasons == ("like symptom 'Timeout from the API' (100% of its words)",)
+
+
+def test_a_runbook_is_about_the_troubles_its_title_and_symptoms_name() -> None:
+    assert suggest_module.runbook_troubles(SLOW_DB) == {"slow", "timeout"}
+    assert suggest_module.runbook_troubles(OOM) == set()
+    crawl = Runbook(id="crawl", title="The site is crawling", symptoms=["Pods keep restarting"])
+    assert suggest_module.runbook_troubles(crawl) == {"slow", "restart"}

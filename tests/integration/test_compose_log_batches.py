@@ -110,7 +110,7 @@ async def test_a_container_stopped_and_started_again_shows_each_line_once(
     texts: list[str] = []
     states: list[str] = []
 
-    async def until_seen(enough: Callable[[], bool]) -> None:
+    async def read_until(enough: Callable[[], bool]) -> None:
         if enough():
             return
         async for batch in stream:
@@ -119,15 +119,29 @@ async def test_a_container_stopped_and_started_again_shows_each_line_once(
             if enough():
                 return
 
+    async def until_seen(enough: Callable[[], bool]) -> None:
+        """Lines read until `enough`; if they never come, what did (and what the engine
+        holds) is the failure's message."""
+        try:
+            await asyncio.wait_for(read_until(enough), timeout=30)
+        except TimeoutError:
+            container.reload()  # type: ignore[attr-defined]
+            held = container.logs(timestamps=True).decode(errors="replace").splitlines()  # type: ignore[attr-defined]
+            pytest.fail(
+                f"not seen in 30 s: {len(texts)} lines read, the last {texts[-3:]}, states "
+                f"{states}; the container is {container.status}, its log holds "  # type: ignore[attr-defined]
+                f"{len(held)} lines ending {held[-2:]}"
+            )
+
     try:
         texts.extend(line.text for line in (await anext(stream)).lines)
         assert texts == ["ready"]
         container.exec_run(["touch", "/go"])  # type: ignore[attr-defined]
-        await asyncio.wait_for(until_seen(lambda: "line 2000" in texts), timeout=30)
-        await asyncio.wait_for(until_seen(lambda: len(states) == 1), timeout=30)  # it ended
+        await until_seen(lambda: "line 2000" in texts)
+        await until_seen(lambda: len(states) == 1)  # it ended
         container.start()  # type: ignore[attr-defined]  # /go is still there: it writes at once
-        await asyncio.wait_for(until_seen(lambda: texts.count("line 2000") == 2), timeout=30)
-        await asyncio.wait_for(until_seen(lambda: len(states) == 3), timeout=30)  # ended again
+        await until_seen(lambda: texts.count("line 2000") == 2)
+        await until_seen(lambda: len(states) == 3)  # ended again
     finally:
         await stream.aclose()
         await provider.close()

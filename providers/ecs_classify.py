@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from providers.contract import Health
+from providers.units import counted
 
 # (class, what it means) in the order they are tried; the first that matches wins.
 STOP_CLASSES: dict[str, str] = {
@@ -174,7 +175,10 @@ def service_state(service: Mapping[str, Any]) -> ServiceState:
     elif running < desired:
         health, why = Health.DEGRADED, counts
     elif len(deployments) > 1 or rollout == "IN_PROGRESS":
-        health, why = Health.DEGRADED, f"{counts}; rolling out ({len(deployments)} deployments)"
+        health, why = (
+            Health.DEGRADED,
+            f"{counts}; rolling out ({counted(len(deployments), 'deployment')})",
+        )
     else:
         health, why = Health.OK, counts
     if failed and health is not Health.OK:

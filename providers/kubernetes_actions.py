@@ -15,6 +15,7 @@ from providers.base import ActionPlan, action
 from providers.contract import ActionOutcome, ActionPreview, ParamSpec
 from providers.kubernetes_client import KubernetesBase, owner, path_of
 from providers.kubernetes_state import selector_string, workload_counts
+from providers.units import counted
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 KIND = ParamSpec("deployment, statefulset or daemonset", str, "deployment")
@@ -53,7 +54,7 @@ class KubernetesActions(KubernetesBase):
         desired, ready = workload_counts(workload)
         target = f"{resource}/{name}"
         summary = (
-            f"rollout restart {target} in {ns}: replace its {len(pods)} pods "
+            f"rollout restart {target} in {ns}: replace its {counted(len(pods), 'pod')} "
             f"({ready}/{desired} ready now)"
         )
 

@@ -25,6 +25,7 @@ from providers.log_search import (
     since_seconds,
     window_text,
 )
+from providers.units import counted
 
 MAX_PODS = 20
 
@@ -87,7 +88,7 @@ class KubernetesLogChecks(KubernetesBase):
         if params.get("previous"):
             window += f"; previous runs, {len(no_previous)} containers had none"
         if len(pods) > len(read):
-            window += f"; {len(read)} of {len(pods)} pods read"
+            window += f"; {len(read)} of {counted(len(pods), 'pod')} read"
         return search.finding(scope, window, pods=len(read), no_previous_run=no_previous)
 
     async def _recent_log(

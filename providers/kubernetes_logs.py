@@ -29,6 +29,7 @@ from providers.kubernetes_state import parse_time, pod_status, selector_string
 from providers.redact import redact
 from providers.stamps import precise_stamp
 from providers.text import sanitize
+from providers.units import counted
 
 WATCH_SECONDS = 300  # a watch request ends after this long, then resumes from its version
 FOLLOW_READ_SECONDS = 600.0  # a followed log silent this long is reopened
@@ -350,7 +351,7 @@ class KubernetesLogs(KubernetesBase):
                         utc_now(),
                         source,
                         "info",
-                        f"watching pods in {where}: {len(seen)} pods, {bad} not ok",
+                        f"watching pods in {where}: {counted(len(seen), 'pod')}, {bad} not ok",
                     )
                 continue
             health, reason = pod_status(pod)

@@ -29,6 +29,7 @@ from providers.kubernetes_state import (
     restarts,
     unschedulable,
 )
+from providers.units import counted
 
 SCOPE = {
     "namespace": ParamSpec("Namespace; empty for every configured namespace", str, ""),
@@ -114,7 +115,9 @@ class KubernetesPodChecks(KubernetesBase):
                 f"no container waiting among {len(pods)} {scope_text(params)}",
                 facts,
             )
-        summary = f"{len(facts['pods'])} pods in trouble: {first.describe() if first else ''}"
+        summary = (
+            f"{counted(len(facts['pods']), 'pod')} in trouble: {first.describe() if first else ''}"
+        )
         return Finding(CheckStatus.FAIL, summary, facts, evidence)
 
     @check(
@@ -156,14 +159,14 @@ class KubernetesPodChecks(KubernetesBase):
         if blocked:
             return Finding(
                 CheckStatus.FAIL,
-                f"{len(blocked)} pods unschedulable: {messages[0] if messages else ''}",
+                f"{counted(len(blocked), 'pod')} unschedulable: {messages[0] if messages else ''}",
                 facts,
                 evidence,
             )
         if waited:
             return Finding(
                 CheckStatus.WARN,
-                f"{len(waited)} pods pending for over {params['grace_seconds']:g}s",
+                f"{counted(len(waited), 'pod')} pending for over {params['grace_seconds']:g}s",
                 facts,
                 evidence,
             )
@@ -201,8 +204,8 @@ class KubernetesPodChecks(KubernetesBase):
             top = max(over, key=restarts)
             return Finding(
                 CheckStatus.WARN,
-                f"{len(over)} pods restarted over {params['threshold']} times; pod/{name_of(top)}"
-                f": {restarts(top)} (last: {reason or '?'}, exit code {code})",
+                f"{counted(len(over), 'pod')} restarted over {params['threshold']} times; "
+                f"pod/{name_of(top)}: {restarts(top)} (last: {reason or '?'}, exit code {code})",
                 facts,
                 evidence,
             )
@@ -337,7 +340,7 @@ class KubernetesPodChecks(KubernetesBase):
             what += [f"key {k}" for k in sorted(missing_keys)]
             return Finding(
                 CheckStatus.FAIL,
-                f"{len(affected)} pods reference what does not exist: {', '.join(what)}",
+                f"{counted(len(affected), 'pod')} reference what does not exist: {', '.join(what)}",
                 facts,
                 tuple(dict.fromkeys(evidence)),
             )
@@ -350,5 +353,7 @@ class KubernetesPodChecks(KubernetesBase):
                 tuple(dict.fromkeys(evidence)),
             )
         return Finding(
-            CheckStatus.PASS, f"every secret and configmap {len(pods)} pods reference exists", facts
+            CheckStatus.PASS,
+            f"every secret and configmap {counted(len(pods), 'pod')} reference exists",
+            facts,
         )

@@ -22,6 +22,7 @@ from providers.kubernetes_state import (
     workload_status,
     worst,
 )
+from providers.units import counted
 
 Obj = Mapping[str, Any]
 
@@ -137,7 +138,7 @@ def namespace_node(
     if bad:
         reason = f"{len(bad)} of {len(children)} not ok: {bad[0].name}: {bad[0].status.reason}"
     else:
-        reason = f"{len(workloads)} workloads, {len(pods)} pods, all ok"
+        reason = f"{counted(len(workloads), 'workload')}, {counted(len(pods), 'pod')}, all ok"
     params = {"namespace": namespace}
     return Node(
         id=f"{root_id}/{namespace}",
@@ -147,7 +148,7 @@ def namespace_node(
         children=tuple(children),
         checks=tuple(CheckCall(check, params) for check in NAMESPACE_CHECKS),
         has_logs=True,
-        detail=f"{len(pods)} pods",
+        detail=counted(len(pods), "pod"),
         params=tuple(params.items()),
     )
 

@@ -20,6 +20,7 @@ from providers.kubernetes_state import (
     namespace_of,
     workload_counts,
 )
+from providers.units import counted
 
 NAMESPACE = ParamSpec("Namespace; empty for every configured namespace", str, "")
 NAME = ParamSpec("One object's name (with namespace); empty for all", str, "")
@@ -191,7 +192,10 @@ class KubernetesWorkloadChecks(KubernetesBase):
                 tuple(evidence),
             )
         return Finding(
-            CheckStatus.PASS, f"{len(items)} HPAs below their maximum", facts, tuple(evidence)
+            CheckStatus.PASS,
+            f"{counted(len(items), 'HPA')} below their maximum",
+            facts,
+            tuple(evidence),
         )
 
     @check(

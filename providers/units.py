@@ -34,3 +34,8 @@ def rough_ms(milliseconds: float) -> str:
         if milliseconds < bound:
             return f"under {bound} ms"
     return f"{milliseconds / 1000:.1f} s"
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 pod`, `3 pods`, `0 HPAs`: a count with its noun, plural unless it is one."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

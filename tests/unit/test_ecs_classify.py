@@ -459,7 +459,7 @@ class TestServiceState:
         state = service_state(service(3, 3, deployments=rollout, events=()))
         assert (state.health, state.reason) == (
             Health.DEGRADED,
-            "3/3 running; rolling out (1 deployments)",
+            "3/3 running; rolling out (1 deployment)",
         )
 
     def test_tasks_that_failed_on_the_way_to_a_steady_service_are_not_mentioned(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.units import human_bytes, human_duration, rough_ms
+from providers.units import counted, human_bytes, human_duration, rough_ms
 
 KIB, MIB, GIB, TIB = 1024, 1024**2, 1024**3, 1024**4
 
@@ -74,3 +74,10 @@ def test_rough_ms(milliseconds: float, shown: str) -> None:
 
 def test_rough_ms_stays_the_same_while_a_latency_wanders_within_its_band() -> None:
     assert {rough_ms(ms) for ms in (21.3, 35.0, 48.7, 99.9)} == {"under 100 ms"}
+
+
+def test_a_count_reads_with_its_noun_in_the_right_number() -> None:
+    assert counted(1, "pod") == "1 pod"
+    assert counted(0, "pod") == "0 pods"
+    assert counted(2, "HPA") == "2 HPAs"
+    assert counted(12_000, "deployment") == "12,000 deployments"

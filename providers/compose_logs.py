@@ -17,6 +17,7 @@ which ends its thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 import time
@@ -159,6 +160,70 @@ def how_it_ended(view: ContainerView) -> str:
         return f"container killed by {_SIGNAL_NAMES[code - 128]} ({code})"
     error = f": {sanitize(view.error)}" if view.error else ""
     return f"container exited ({code}){error}"
+
+
+class _StreamReader:
+    """One output of one container, read into the pump from where the last read stopped: a
+    stream opened again starts at the last line sent to the microsecond, and the lines up to it
+    (to the nanosecond) are not sent twice; within one stream every line is new, however many
+    share a microsecond."""
+
+    def __init__(
+        self,
+        pump: ThreadPump[LogLine],
+        client: DockerClient,
+        view: ContainerView,
+        stream: str,
+        prefix: str,
+    ) -> None:
+        self.pump, self.client, self.view, self.stream, self.prefix = (
+            pump,
+            client,
+            view,
+            stream,
+            prefix,
+        )
+        self.last: datetime | None = None  # the last line sent
+        self.last_raw: bytes | None = None  # that line as read, its stamp to the nanosecond
+
+    def read(self, *, since: float | None) -> bool:
+        """Read the stream until it ends (a running container's: when it stops). False when
+        the pump stopped (the pane closed)."""
+        query: dict[str, Any] = {
+            "stdout": int(self.stream == "out"),
+            "stderr": int(self.stream == "err"),
+        }
+        if self.last is not None:
+            query["since"] = self.last.timestamp()
+        elif since is not None:
+            query["since"] = since
+        else:
+            query["tail"] = TAIL_LINES
+        blocks = read_log(self.client, self.view, query)
+        if not self.pump.register(blocks):
+            return False
+        sent_up_to = None if self.last_raw is None else stamp_of(self.last_raw)
+        buffer = b""
+        for block in blocks:
+            buffer += block
+            *complete, buffer = buffer.split(b"\n")
+            if sent_up_to is not None and complete:
+                fresh = next(
+                    (i for i, raw in enumerate(complete) if stamp_of(raw) > sent_up_to),
+                    len(complete),
+                )
+                if fresh < len(complete):
+                    sent_up_to = None
+                complete = complete[fresh:]
+            read = []
+            for raw in complete:
+                when, text = split_stamp(raw)
+                safe = text if text.isprintable() else sanitize(text)  # most lines are
+                read.append(LogLine(when, self.view.name, self.stream, self.prefix + safe))
+            if read:
+                self.last, self.last_raw = read[-1].time, complete[-1]
+            self.pump.put_many(redact_lines(read))  # here, in the reader's thread
+        return True
 
 
 class FollowedContainers:
@@ -326,58 +391,20 @@ class ComposeLogs:
         stream says when the container stopped and when it runs again (once per container)."""
         import docker.errors
 
-        teller = stream == "out"
-        last: datetime | None = None  # the last line sent: where a stream opened again starts
-        last_raw: bytes | None = None  # that line as read, its stamp to the nanosecond
+        reader = _StreamReader(pump, client, view, stream, f"{label} | " if label else "")
         mark = since
-        prefix = f"{label} | " if label else ""
         while not pump.stopped.is_set():
-            kwargs: dict[str, Any] = {
-                "stdout": int(stream == "out"),
-                "stderr": int(stream == "err"),
-            }
-            if last is not None:
-                kwargs["since"] = last.timestamp()
-            elif mark is not None:
-                kwargs["since"] = mark
-            else:
-                kwargs["tail"] = TAIL_LINES
             opened = time.time()
             try:
-                blocks = read_log(client, view, kwargs)
+                if not reader.read(since=mark):
+                    return
             except docker.errors.NotFound:
-                if teller:
+                if stream == "out":
                     self._tell_removed(pump, view, followed)
                 return
-            if not pump.register(blocks):
-                return
-            # A stream opened again starts at `last` to the microsecond: the lines up to the
-            # last one sent (to the nanosecond) were sent already. Within one stream every
-            # line is new, however many share a microsecond.
-            sent_up_to = None if last_raw is None else stamp_of(last_raw)
-            buffer = b""
-            for block in blocks:
-                buffer += block
-                *complete, buffer = buffer.split(b"\n")
-                if sent_up_to is not None and complete:
-                    fresh = next(
-                        (i for i, raw in enumerate(complete) if stamp_of(raw) > sent_up_to),
-                        len(complete),
-                    )
-                    if fresh < len(complete):
-                        sent_up_to = None
-                    complete = complete[fresh:]
-                read = []
-                for raw in complete:
-                    when, text = split_stamp(raw)
-                    safe = text if text.isprintable() else sanitize(text)  # most lines are
-                    read.append(LogLine(when, view.name, stream, prefix + safe))
-                if read:
-                    last, last_raw = read[-1].time, complete[-1]
-                pump.put_many(redact_lines(read))  # here, in the reader's thread
-            if mark is None and last is None:
+            if mark is None and reader.last is None:
                 mark = max(1.0, opened - 1)
-            if not self._until_running(pump, view, followed, teller):
+            if not self._until_running(pump, view, followed, reader, mark):
                 return
 
     def _until_running(
@@ -385,13 +412,17 @@ class ComposeLogs:
         pump: ThreadPump[LogLine],
         view: ContainerView,
         followed: FollowedContainers,
-        teller: bool,
+        reader: _StreamReader,
+        mark: float | None,
     ) -> bool:
         """After a container's stream ended: at once if it runs (the stream ended for another
-        reason, or it restarted already), else once it runs again, saying so when `teller`.
+        reason, or it restarted already), else once it runs again, saying so on the `out`
+        stream. Found stopped, its log is read once more first: an engine may end a follow
+        before its last lines (the log of a stopped container is read to its end at once).
         False when the follow is over (the pane closed, the container removed)."""
         import docker.errors
 
+        teller = reader.stream == "out"
         stopped = False
         run = ""  # when the run that stopped began: a later start is a new run, even one that
         # ended already (a short job between two looks)
@@ -420,6 +451,9 @@ class ComposeLogs:
                 return True
             if not stopped:
                 stopped, run = True, now.started_at
+                with contextlib.suppress(Exception):  # the lines read so far stay; it goes on
+                    if not reader.read(since=mark):
+                        return False
                 if teller:
                     how = how_it_ended(now)
                     level = "info" if now.exit_code == 0 and not now.oom_killed else "error"

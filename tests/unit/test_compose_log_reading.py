@@ -3,9 +3,20 @@ bulk, whatever the boundaries of the reads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
+from providers import compose_logs
 from providers.compose_logs import frames, stamp_of, unchunk
+from providers.compose_model import ContainerView
+from providers.compose_provider import ComposeProvider
+from providers.contract import LogLine
+from providers.inventory import Target
+from providers.streams import ThreadPump
 
 
 def chunked(*chunks: bytes, extension: bytes = b"") -> bytes:
@@ -62,3 +73,57 @@ def test_stamps_order_lines_within_a_microsecond_and_with_trimmed_zeros() -> Non
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     assert keys[0] == ("2026-11-23T03:54:28", 541_922_900)
     assert keys[4] == ("2026-11-23T03:54:29", 0)
+
+
+class _Stream:
+    """A followed log as `read_log` hands it: blocks of whole lines, closed when done."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.blocks = [b"".join(lines)] if lines else []
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.blocks)
+
+    def close(self) -> None:
+        self.blocks = []
+
+
+async def test_lines_a_follow_ended_without_are_read_once_more_when_it_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An engine may end a follow as the container stops, before its last lines: the stopped
+    container's log is read again from the last line sent, each line passed on once, before
+    the line that says it stopped."""
+    lines = [b"2026-11-22T09:30:00.%09dZ line %d\n" % (n, n) for n in range(1, 6)]
+    queries: list[dict[str, Any]] = []
+    reads = iter([_Stream(lines[:3]), _Stream(lines[2:])])  # the follow, then the stopped log
+
+    def read_log(client: object, view: object, query: dict[str, Any]) -> _Stream:
+        queries.append(query)
+        return next(reads)
+
+    exited = {
+        "Id": "c0ffee",
+        "Name": "/flood",
+        "State": {"Status": "exited", "ExitCode": 0, "StartedAt": "2026-11-22T09:29:59Z"},
+    }
+    engine = SimpleNamespace(api=SimpleNamespace(inspect_container=lambda ident: exited))
+    provider = ComposeProvider(Target(kind="compose", name="local", url="unix:///nowhere"))
+    monkeypatch.setattr(compose_logs, "read_log", read_log)
+    monkeypatch.setattr(provider, "client", lambda: engine)
+    view = ContainerView.from_inspect({**exited, "State": {"Status": "running"}})
+    pump: ThreadPump[LogLine] = ThreadPump()
+    followed = compose_logs.FollowedContainers(1)
+    pump.start(provider._follow, pump, engine, view, "out", None, "", followed)
+    texts: list[str] = []
+    async for batch in pump.batches():
+        texts += [line.text for line in batch.items]
+        if any(line.state for line in batch.items):
+            break
+    pump.stop()
+
+    assert texts == [*(f"line {n}" for n in range(1, 6)), "flood stopped: container exited (0)"]
+    assert queries[0] == {"stdout": 1, "stderr": 0, "tail": compose_logs.TAIL_LINES}
+    assert queries[1]["since"] == pytest.approx(
+        datetime(2026, 11, 22, 9, 30, 0, 3, tzinfo=UTC).timestamp()
+    )

@@ -178,6 +178,17 @@ async def test_tls_certificate(fault: bool, certificates: CertificateFactory) ->
         assert_healthy(diagnosis)
 
 
+async def test_plain_http_on_the_https_port_is_tls_not_served() -> None:
+    """A proxy whose `listen 443` lost its `ssl`: the port answers, in plain HTTP."""
+    with serve_http({"/health": Route(200, "ok")}) as server:
+        url = server.url("/health").replace("http://", "https://")
+        diagnosis = await run("http-tls-certificate", [http_target("site", url)])
+    assert_first(diagnosis, "tls-not-served")
+    certificate = diagnosis.results["certificate"]
+    assert certificate.facts["error"] == "tls"
+    assert "wrong version number" in certificate.facts["reason"].lower()
+
+
 async def test_csrf_errors_over_plain_http() -> None:
     with serve_http({"/api/csrf-token": Route(200, '{"csrf_token": "t"}')}) as server:
         # Plain HTTP on a port with nothing speaking TLS on 443 of the host: no secure cookie.

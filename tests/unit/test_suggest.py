@@ -212,3 +212,24 @@ def test_a_runbook_is_about_the_troubles_its_title_and_symptoms_name() -> None:
     assert suggest_module.runbook_troubles(OOM) == set()
     crawl = Runbook(id="crawl", title="The site is crawling", symptoms=["Pods keep restarting"])
     assert suggest_module.runbook_troubles(crawl) == {"slow", "restart"}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "requests.exceptions.SSLError: HTTPSConnectionPool(host='shop', port=443): Max retries "
+        "exceeded (Caused by SSLError(SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version "
+        "number (_ssl.c:1006)')))",
+        "Error: write EPROTO 40E8A9B1:error:0A00010B:SSL routines:ssl3_get_record:wrong version "
+        "number",
+        'Get "https://shop:443/": http: server gave HTTP response to HTTPS client',
+        "remote error: tls: first record does not look like a TLS handshake",
+        "javax.net.ssl.SSLException: Unrecognized SSL message, plaintext connection?",
+    ],
+    ids=["python", "node", "go-client", "go-server", "java"],
+)
+def test_a_client_speaking_tls_to_plain_http_is_the_tls_runbook(error: str) -> None:
+    found = suggest(error, load_library().runbooks.values())
+    assert "http-tls-certificate" in [item.runbook.id for item in found[:2]]
+    tls = next(item for item in found if item.runbook.id == "http-tls-certificate")
+    assert any(reason.startswith("matches signature") for reason in tls.reasons)

@@ -47,6 +47,7 @@ class Candidate:
     live_said: float = 0.0  # how strongly what its entity shows (reasons, errors) does
     linked: bool = False  # its entity's name or what it shows shares the symptom's words
     caught: dict[str, str] = field(default_factory=dict)  # values its signatures caught
+    signed: bool = False  # a signature of its runbook matches the error the operator gave
     runnable: bool = True
     params: dict[str, Any] | None = None
     unbound: str = ""
@@ -326,6 +327,7 @@ def candidates_for(
             option.runnable = runnable
             option.said = base
             option.caught = dict(said.values) if said else {}
+            option.signed = caught_error
             if not runnable:
                 option.score -= 1000
                 option.reasons.append("cannot run here: what it checks does not exist")

@@ -155,7 +155,11 @@ class Finding:
         relation = RELATION[self.candidate.role] if found else 0
         if found and self.candidate.role == "failing" and self.candidate.linked:
             relation = 1  # failing, and what it shows shares the symptom's own words
-        if found and self.candidate.role == "text" and self.candidate.caught:
+        if (
+            found
+            and self.candidate.role == "text"
+            and (self.candidate.caught or self.candidate.signed)
+        ):
             # The error the operator pasted names the thing (a database, a vhost, a table)
             # this cause is found about: the error came from there, whatever was named.
             relation = RELATION["dependency"]
@@ -215,10 +219,10 @@ class Report:
 
 def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
     """The candidates worth running: the best bound ones, then the failing dependencies' and
-    those whose signature caught what the pasted error names (a database, a vhost, a table)."""
+    those whose signature knows the pasted error (and what it names: a database, a table)."""
     bound = [c for c in candidates if c.runnable and c.params is not None and c.score > 0]
     first = bound[:RUN_LIMIT]
-    extra = [c for c in bound[RUN_LIMIT:] if c.role == "dependency" or c.caught]
+    extra = [c for c in bound[RUN_LIMIT:] if c.role == "dependency" or c.caught or c.signed]
     extra = extra[:DEPENDENCIES_RUN]
     return first + extra
 
@@ -234,7 +238,7 @@ def judge(
     the entity's. Credible: it shows something wrong (a check that fails or warns) or the
     symptom's words point at the runbook, and, on an entity the sweep saw healthy, the words
     do (or a sampled check the sweep left out finds it wrong); about a dependency, only
-    something wrong seen on it."""
+    something wrong seen on it, or the error the operator gave matching the runbook."""
     entity = candidate.entity
     roots = {entity.root.id} | {other.root.id for other in related} if entity else set()
     healthy = entity is not None and not entity_troubled(entity, by_node)
@@ -260,7 +264,10 @@ def judge(
         # look at that side of the entity, so "healthy in the sweep" says nothing against it.
         sampled = any(r.check in SAMPLED_CHECKS and r.status in BAD for r in holding)
         if candidate.role == "dependency":
-            credible = abnormal  # what the focus depends on is a cause only if it shows a fault
+            # What the focus depends on is a cause only if it shows a fault, or if the error
+            # the operator gave is this runbook's (a write refused by a replica: the replica
+            # itself answers well).
+            credible = abnormal or candidate.signed
         else:
             credible = (abnormal or pointed) and (pointed or sampled or not healthy)
         judged.append(Judged(assessment, grounded, credible))

@@ -260,6 +260,37 @@ def test_a_table_a_service_misses_found_in_another_schema_of_what_it_depends_on(
     assert document["answer"]["params"].get("table") == "invoices", document["answer"]
 
 
+def test_a_write_refused_as_read_only_is_a_replica_where_the_writer_was_expected(
+    env: ScenarioEnv,
+) -> None:
+    """orders-db came back from maintenance as a standby (in recovery: it answers, its checks
+    pass, it refuses writes). The api, its DATABASE_URL on orders-db, logs the refusal."""
+    server = env.world.postgres()
+    signal = server.datadir / "standby.signal"
+
+    def writer_again() -> None:
+        signal.unlink(missing_ok=True)
+        server.restart()
+
+    env.later(writer_again)
+    server.stop()
+    signal.touch()
+    server.start()
+    assert server.execute("SELECT pg_is_in_recovery()") == [(True,)]
+
+    document = diagnose(
+        env,
+        "every order fails since the maintenance window, from the api: "
+        "psycopg.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
+    )
+
+    runbook, cause, verdict, about = answer_of(document)
+    assert (runbook, cause, verdict) == ("db-cannot-connect", "wrong-endpoint", "confirmed"), shown(
+        document
+    )
+    assert about.startswith("postgres:orders-db"), shown(document)
+
+
 # -- candidates ----------------------------------------------------------------------------------
 
 

@@ -170,7 +170,9 @@ async def test_a_sampled_check_the_sweep_left_out_may_find_a_healthy_service_wro
     assert finding.cause.verdict is verdict
 
 
-async def test_a_dependency_is_a_cause_only_when_something_wrong_is_seen_on_it() -> None:
+async def test_a_dependency_is_a_cause_when_something_wrong_is_seen_on_it_or_its_error_given() -> (
+    None
+):
     trees = shop(cache=Health.FAILING)
     on_cache = entity(trees, CACHE)
     passing = ScriptedEnvironment({(CACHE, "redis.memory"): (PASS, {"used_ratio": 0.9})})
@@ -180,6 +182,11 @@ async def test_a_dependency_is_a_cause_only_when_something_wrong_is_seen_on_it()
     healthy = entity(shop(), CACHE)  # failing as the runbook runs, healthy in the sweep
     fault = await only_finding(failing, candidate(FULL, healthy, "dependency"))
     assert fault.cause.verdict is CONFIRMED
+    # Its checks pass, but the error the operator gave is the runbook's own (a write refused
+    # by a replica, which answers well): the facts that hold confirm it.
+    known_error = candidate(PASSING_FACT, on_cache, "dependency", said=10.0)
+    known_error.signed = True
+    assert (await only_finding(passing, known_error)).cause.verdict is CONFIRMED
 
 
 async def test_a_runbooks_causes_are_shown_by_judged_verdict_keeping_its_order_on_ties() -> None:

@@ -229,9 +229,12 @@ async def test_a_cause_about_what_the_pasted_error_names_ranks_before_the_named_
     )
     caught = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
     words_only = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
+    signed = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
     caught.caught = {"database": "reports"}
-    caught.said = words_only.said = 10.0  # the words point at it, both: one named a database
+    signed.signed = True  # its signature knows the error, which names nothing
+    caught.said = words_only.said = signed.said = 10.0  # the words point at each
     assert await ranked(env, [named, caught]) == ["z-database-missing", "a-named"]
+    assert await ranked(env, [named, signed]) == ["z-database-missing", "a-named"]
     assert await ranked(env, [named, words_only]) == ["a-named", "z-database-missing"]
 
 

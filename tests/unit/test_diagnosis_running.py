@@ -321,6 +321,17 @@ def test_a_candidate_whose_signature_caught_what_the_error_names_runs_beyond_the
     assert chosen([*best, said_only, named_by_error]) == [*best, named_by_error]
 
 
+def test_a_candidate_whose_signature_knows_the_pasted_error_runs_beyond_the_best() -> None:
+    """`cannot execute INSERT in a read-only transaction` names nothing, but is the error of one
+    runbook: that runbook runs, however many candidates about the named service rank above."""
+    cache = entity(shop(), CACHE)
+    best = [candidate(FULL, cache, score=100.0 - index) for index in range(RUN_LIMIT)]
+    known_error = candidate(FULL, cache, "text", score=1.0)
+    known_error.signed = True
+    said_only = candidate(FULL, cache, "text", score=2.0)
+    assert chosen([*best, said_only, known_error]) == [*best, known_error]
+
+
 def test_a_bound_runbook_with_no_parameters_still_runs() -> None:
     alone = candidate(FULL, None, "text", score=0.5, params={})
     assert chosen([alone]) == [alone]

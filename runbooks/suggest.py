@@ -54,6 +54,7 @@ _SAID_AS = {
     "down": ("dead", "unreachable", "offline", "outage"),
     "full": ("exhausted", "maxed", "saturated"),
     "restart": ("restarting", "restarts", "cycling", "flapping", "bouncing"),
+    "stale": ("outdated",),
 }
 _CANONICAL = {said: word for word, saids in _SAID_AS.items() for said in saids}
 # ... and what they say in more than one word: "takes 6-8 seconds", "times out".
@@ -67,8 +68,16 @@ _SAID_IN_WORDS = (
         ),
     ),
     ("timeout", re.compile(r"\b(?:times?|timed|timing)\s+out\b")),
+    (
+        "stale",
+        re.compile(
+            r"\bstill\s+(?:show|serv|return|display|say|charg)\w*"
+            r"|\b(?:not|n't|never|no\s+longer)\s+(?:being\s+)?(?:updat|refresh)\w*|\bout\s+of\s+date\b"
+        ),
+    ),
 )
 TROUBLES = frozenset(_SAID_AS) | {"timeout"}
+TROUBLE_SCORE = 1.0  # a runbook about the kind of trouble the text speaks of, and nothing more
 
 
 def _words(text: str, *, canonical_only: bool = False) -> set[str]:
@@ -86,8 +95,8 @@ def _words(text: str, *, canonical_only: bool = False) -> set[str]:
 
 
 def troubles(text: str) -> set[str]:
-    """The kinds of trouble a text speaks of (slow, down, full, restart, timeout), however the
-    operator put them."""
+    """The kinds of trouble a text speaks of (slow, down, full, restart, stale, timeout), however
+    the operator put them."""
     return _words(bounded(text)) & TROUBLES
 
 
@@ -156,6 +165,9 @@ def text_score(text: str, runbook: Runbook, said: frozenset[str] | None = None) 
         if overlap >= 0.5:
             score += SYMPTOM_SCORE * overlap
             reasons.append(f"like symptom {symptom!r} ({overlap:.0%} of its words)")
+    if not score and (shared := sorted(said & prepared.troubles)):
+        score = TROUBLE_SCORE  # the weakest pointer: the kind of trouble, in other words
+        reasons.append(f"about what is {' and '.join(shared)}, as the text says")
     return Suggestion(runbook, round(score, 3), tuple(reasons), tuple(values.items()))
 
 

@@ -611,3 +611,15 @@ def test_equal_candidates_are_ordered_by_runbook_then_by_entity() -> None:
 def test_a_candidate_about_nothing_is_about_no_node() -> None:
     candidate = Candidate(REDIS_OOM, None, "text", 10, [])
     assert candidate.about == ""
+
+
+def test_stale_data_said_in_other_words_leads_to_the_cache_not_to_what_fails_elsewhere() -> None:
+    """Nothing named; a worker of another project fails. "Still show yesterday's prices" is
+    stale data: the one cache is looked at, the unrelated failure is not."""
+    stale = book("cache-stale", "Stale data from the cache", applies_to=["redis.instance"])
+    trees = [compose(service("worker", failing("exited (1)"))), redis()]
+    found = ranked(
+        "the product pages still show yesterday's prices", [stale, RESTARTING], trees, environment()
+    )
+    assert about(found) == [("cache-stale", "redis:cache", "text")]
+    assert found[0].reasons == ["about what is stale, as the text says"]

@@ -233,3 +233,26 @@ def test_a_client_speaking_tls_to_plain_http_is_the_tls_runbook(error: str) -> N
     assert "http-tls-certificate" in [item.runbook.id for item in found[:2]]
     tls = next(item for item in found if item.runbook.id == "http-tls-certificate")
     assert any(reason.startswith("matches signature") for reason in tls.reasons)
+
+
+@pytest.mark.parametrize(
+    ("said", "troubles"),
+    [
+        ("the product pages still show the old price", {"stale"}),
+        ("stock levels are not updated any more", {"stale"}),
+        ("the report is out of date", {"stale"}),
+        ("the api still works", set()),
+    ],
+)
+def test_stale_data_however_it_is_put(said: str, troubles: set[str]) -> None:
+    assert suggest_module.troubles(said) == troubles
+
+
+def test_a_runbook_about_the_trouble_spoken_of_is_pointed_at_weakly_when_nothing_else_is() -> None:
+    stale = Runbook(id="cache-stale", title="Stale data from the cache", symptoms=["Old values"])
+    restarts = Runbook(id="restarts", title="Pods restart", symptoms=["CrashLoopBackOff"])
+    found = suggest("the pages still show yesterday's prices", [stale, restarts])
+    assert summary(found) == [("cache-stale", 1.0, ("about what is stale, as the text says",))]
+    # A symptom that matches already: the trouble adds nothing.
+    [matched] = suggest("stale data from the cache, still shown", [stale])
+    assert matched.reasons == ("like symptom 'Stale data from the cache' (100% of its words)",)

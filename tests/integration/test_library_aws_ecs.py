@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runbooks.engine import Verdict
 from tests.integration.library_aws_common import (
     CLUSTER,
     SERVICE,
@@ -108,6 +109,44 @@ async def test_tasks_restarting_out_of_memory(aws: MotoAws) -> None:
     diagnosis = await run_runbook("ecs-tasks-restarting", aws)
     assert_first(diagnosis, "out-of-memory")
     assert "OutOfMemoryError" in " ".join(diagnosis.results["stopped"].evidence)
+
+
+@pytest.mark.parametrize(
+    ("reason", "restarting", "failing_to_start"),
+    [
+        (
+            "Task failed container health checks",
+            ("container-health-checks", Verdict.CONFIRMED),
+            ("health-check-failure", Verdict.RULED_OUT),
+        ),
+        (
+            "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:x)",
+            ("load-balancer-health-checks", Verdict.CONFIRMED),
+            ("health-check-failure", Verdict.CONFIRMED),
+        ),
+    ],
+    ids=["container", "load-balancer"],
+)
+async def test_tasks_stopped_by_a_health_check_are_told_by_which_one(
+    aws: MotoAws,
+    reason: str,
+    restarting: tuple[str, Verdict],
+    failing_to_start: tuple[str, Verdict],
+) -> None:
+    """A task that runs and then fails its own container health check is restarting, not
+    failing to start before it is up (that is the load balancer's checks, or a grace period)."""
+    stack = aws.ecs_stack(desired=2, running=1, stopped=2)
+    _secret_present(aws)
+    for task in stack.stopped:
+        aws.stop_task(CLUSTER, task, stop_code="TaskFailedToStart", reason=reason)
+    _execution_role(aws, allowed=True)
+    for runbook_id, (cause, verdict) in [
+        ("ecs-tasks-restarting", restarting),
+        ("ecs-tasks-failing-to-start", failing_to_start),
+    ]:
+        diagnosis = await run_runbook(runbook_id, aws)
+        found = {item.cause.id: item.verdict for item in diagnosis.causes}
+        assert found[cause] is verdict, (runbook_id, found)
 
 
 async def test_tasks_restarting_healthy(aws: MotoAws) -> None:

@@ -155,11 +155,7 @@ class Finding:
         relation = RELATION[self.candidate.role] if found else 0
         if found and self.candidate.role == "failing" and self.candidate.linked:
             relation = 1  # failing, and what it shows shares the symptom's own words
-        if (
-            found
-            and self.candidate.role == "text"
-            and (self.candidate.caught or self.candidate.signed)
-        ):
+        if found and self.candidate.role == "text" and self.candidate.caught:
             # The error the operator pasted names the thing (a database, a vhost, a table)
             # this cause is found about: the error came from there, whatever was named.
             relation = RELATION["dependency"]

@@ -231,10 +231,12 @@ async def test_a_cause_about_what_the_pasted_error_names_ranks_before_the_named_
     words_only = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
     signed = candidate(book, entity(trees, DB), "text", 1.0, params={"db": "db"})
     caught.caught = {"database": "reports"}
-    signed.signed = True  # its signature knows the error, which names nothing
+    # Its signature knows the error, which names nothing (an alarm's text restates what is
+    # seen): no more than words that point at it.
+    signed.signed = True
     caught.said = words_only.said = signed.said = 10.0  # the words point at each
     assert await ranked(env, [named, caught]) == ["z-database-missing", "a-named"]
-    assert await ranked(env, [named, signed]) == ["z-database-missing", "a-named"]
+    assert await ranked(env, [named, signed]) == ["a-named", "z-database-missing"]
     assert await ranked(env, [named, words_only]) == ["a-named", "z-database-missing"]
 
 

@@ -22,6 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -162,29 +163,20 @@ def how_it_ended(view: ContainerView) -> str:
     return f"container exited ({code}){error}"
 
 
+@dataclass
 class _StreamReader:
     """One output of one container, read into the pump from where the last read stopped: a
     stream opened again starts at the last line sent to the microsecond, and the lines up to it
     (to the nanosecond) are not sent twice; within one stream every line is new, however many
     share a microsecond."""
 
-    def __init__(
-        self,
-        pump: ThreadPump[LogLine],
-        client: DockerClient,
-        view: ContainerView,
-        stream: str,
-        prefix: str,
-    ) -> None:
-        self.pump, self.client, self.view, self.stream, self.prefix = (
-            pump,
-            client,
-            view,
-            stream,
-            prefix,
-        )
-        self.last: datetime | None = None  # the last line sent
-        self.last_raw: bytes | None = None  # that line as read, its stamp to the nanosecond
+    pump: ThreadPump[LogLine]
+    client: DockerClient
+    view: ContainerView
+    stream: str
+    prefix: str
+    last: datetime | None = None  # the last line sent
+    last_raw: bytes | None = None  # that line as read, its stamp to the nanosecond
 
     def read(self, *, since: float | None) -> bool:
         """Read the stream until it ends (a running container's: when it stops). False when

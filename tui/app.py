@@ -267,7 +267,7 @@ class TriageApp(App[int]):
             self.notify("The runbook library is still loading; try again in a moment.")
             return
         main = self.main_screen()
-        node = main.selected if main is not None else None
+        node = main.current if main is not None else None
         scene = main.scene() if main is not None else None
         self.push_screen(
             Walkthrough(

@@ -19,6 +19,7 @@ from tests.tui.conftest import wait_until
 from tui.app import TriageApp
 from tui.screens import walkthrough
 from tui.screens.walkthrough import Walkthrough
+from tui.widgets.service_tree import ServiceTree
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +78,35 @@ async def test_it_opens_on_the_selected_failing_node_and_enter_shows_its_cause(
         assert screen.diagnosis.params["cache"] == "sessions"  # not the healthy cache
         detail = str(screen.query_one("#walk-detail").render())
         assert "CONFIRMED" in detail and "memory" in detail
+
+
+async def test_it_opens_on_the_node_under_the_cursor_without_enter(
+    redis_server: RedisServer, sessions: RedisServer
+) -> None:
+    """The cursor moved down to the failing sessions store (its detail shown, not Enter'd):
+    `w` is about it, not about the cache selected first."""
+    sessions.fill_to_maxmemory("2mb")
+    app = app_for(
+        Target(kind="redis", name="cache", url=redis_server.url, timeout=3),
+        Target(kind="redis", name="sessions", url=sessions.url, timeout=3),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.library is not None)
+        main = app.main_screen()
+        assert main is not None
+        await wait_until(pilot, lambda: main.scene() is not None, timeout=20)
+        await wait_until(pilot, lambda: main.selected is not None)
+        assert main.selected is not None and main.selected.id == "redis:cache"
+        main.query_one(ServiceTree).focus()
+        await pilot.press("down")
+        await wait_until(pilot, lambda: main.current is not None)
+        assert main.current is not None and main.current.id == "redis:sessions"
+        assert main.selected.id == "redis:cache"  # nothing Enter'd
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, Walkthrough))
+        screen = app.screen
+        assert isinstance(screen, Walkthrough)
+        assert screen.node is not None and screen.node.id == "redis:sessions"
 
 
 def held(release: threading.Event, entered: threading.Event, real: Callable[..., Any]) -> Any:

@@ -376,6 +376,13 @@ class MainScreen(ScreenProblems):
             return None
         return Scene(self.query_one(ServiceTree).trees(), self.latest.results())
 
+    @property
+    def current(self) -> Node | None:
+        """The node the operator is on: under the tree's cursor (what the detail line shows,
+        Enter or not), else the one selected last."""
+        cursor = self.query_one(ServiceTree).cursor_node
+        return cursor.data if cursor is not None and cursor.data is not None else self.selected
+
     def select_by_id(self, node_id: str) -> None:
         node = self.query_one(ServiceTree).node_by_id(node_id)
         if node is not None:

@@ -492,8 +492,11 @@ def test_a_slow_page_leads_to_the_slow_queries_of_the_database_its_sessions_are_
     said = "the orders page on the storefront takes 6-8 seconds to open"
     found = ranked(said, [slow_queries, disk], trees, environment())
     assert about(found) == [("db-slow", "postgres:orders-db/shop", "dependency")]
-    assert found[0].reasons == ["shop is what the focus needs and the focus depends on it"]
-    assert found[0].score == 14 - 8
+    assert found[0].reasons == [
+        "about what is slow, as the text says",
+        "shop is what the focus needs and the focus depends on it",
+    ]
+    assert found[0].score == 1 + 14 - 8
     # The same words, the database used by nobody the operator named: no candidate.
     alone = [storefront, postgres(clients=("reports",))]
     assert ranked(said, [slow_queries, disk], alone, environment()) == []

@@ -237,6 +237,25 @@ def test_a_store_whose_clients_give_a_service_name_is_what_that_service_uses() -
     assert uses("compose:docker/shop/checkout") == []
     assert uses("compose:docker/shop") == []  # a project is no client
     assert uses("postgres:orders-db") == []  # nor is the server its own
+    # A name too short to tell one service from another ("api", "web") ties nothing; a name
+    # is read before a space as before an @.
+    named = Node(
+        "postgres:orders-db/shop",
+        "postgres.database",
+        "shop",
+        OK,
+        clients=("api", "checkout web-1"),
+    )
+    short = EntityIndex(
+        [
+            compose(service("api", "shop-api-1"), other),
+            Node("postgres:orders-db", "postgres.server", "orders-db", OK, (named,)),
+        ]
+    )
+    api, checkout = (short.entity(f"compose:docker/shop/{name}") for name in ("api", "checkout"))
+    assert api is not None and short.dependencies(api) == []
+    assert checkout is not None
+    assert [e.node.id for e in short.dependencies(checkout)] == ["postgres:orders-db/shop"]
 
 
 def test_every_node_is_an_entity() -> None:

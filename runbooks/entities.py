@@ -39,6 +39,17 @@ MIN_PART = 4
 # A shorter part ("pdf" of pdf-renderer, "sso" of sso-gateway) names a service only when it is
 # the one thing here that has it: "api" of a tree with five *-api services names none of them.
 MIN_RARE_PART = 3
+# What operators call a store by its kind ("the Redis", "our Postgres", "the broker"): it names
+# the store when it is the only one of its kind here, weakly (as a part of a name does).
+KIND_WORDS = {
+    "redis": "redis.instance",
+    "postgres": "postgres.server",
+    "postgresql": "postgres.server",
+    "database": "postgres.server",
+    "rabbitmq": "rabbitmq.node",
+    "rabbit": "rabbitmq.node",
+    "broker": "rabbitmq.node",
+}
 _HOST_PORT = re.compile(r"(\[[0-9a-f:]+\]|[a-z0-9_.-]+):(\d{1,5})", re.I)
 
 
@@ -197,6 +208,12 @@ class EntityIndex:
             for entity in [*parts, *self._by_name.get(word, [])]:
                 if entity.node.id not in named and not entity.grouping:
                     found.setdefault(entity.node.id, Mention(entity, word, "part"))
+        for word in set(words) & KIND_WORDS.keys():  # "the Redis", when there is one
+            same_kind = [
+                e for e in self.entities() if e.node is e.root and e.kind == KIND_WORDS[word]
+            ]
+            if len(same_kind) == 1:
+                found.setdefault(same_kind[0].node.id, Mention(same_kind[0], word, "part"))
         return sorted(found.values(), key=_specific_first)
 
     def _named(

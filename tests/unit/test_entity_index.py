@@ -270,3 +270,17 @@ def test_a_pods_base_is_its_workloads_name() -> None:
     assert pod_base("etcd-xk2lp") == "etcd"
     assert pod_base("orders-mysql-0") == "orders-mysql"  # "mysql" reads as a hash, the 0 not
     assert pod_base("nightly-export-28999260-x2x9q") == "nightly-export"
+
+
+def test_a_store_called_by_its_kind_is_named_weakly_when_it_is_the_only_one() -> None:
+    cache = Node("redis:cache", "redis.instance", "cache (10.0.0.7:6379)")
+    sessions = Node("redis:sessions", "redis.instance", "sessions (10.0.0.8:6379)")
+    database = Node("postgres:orders-db", "postgres.server", "orders-db (10.0.0.5:5432)")
+    one = EntityIndex([compose(service("api", "shop-api-1")), cache, database])
+    said = [(m.entity.node.id, m.said, m.how) for m in one.mentions("the Redis lost keys")]
+    assert said == [("redis:cache", "redis", "part")]
+    assert [m.entity.node.id for m in one.mentions("is our Postgres down?")] == [
+        "postgres:orders-db"
+    ]
+    two = EntityIndex([cache, sessions, database])
+    assert two.mentions("the Redis lost keys") == []  # which one is not said

@@ -92,7 +92,21 @@ def focus_of(
         role = "part" if mention.how == "part" else "named"
         if all(mention.entity is not entity for entity, _ in focus):
             focus.append((mention.entity, role))
+    # A queue named on its broker by words of their own ("queue payments on broker"): the
+    # queue, not the broker.
+    said = {mention.entity.node.id: mention.said for mention in mentions}
     ids = {entity.node.id for entity, _ in focus}
+    broader = {
+        node.id
+        for entity, _ in focus
+        for node in entity.path[:-1]
+        if node.id in ids
+        and node.kind in STORE_KINDS
+        and node.id in said
+        and said[node.id] != said.get(entity.node.id)
+    }
+    focus = [(entity, role) for entity, role in focus if entity.node.id not in broader]
+    ids -= broader
     focus = [  # a deployment and its pods, named by one word, are one thing: the deployment
         (entity, role)
         for entity, role in focus
@@ -323,6 +337,23 @@ def candidates_for(
                 )
             elif (only := _only_or_failing(runbook, index, by_node)) is not None or not named_focus:
                 options.append(Candidate(runbook, only, "text", base, reasons))
+        if not options and base > 0 and set(runbook.applies_to) & GROUP_KINDS:
+            # About a whole account or engine, which the words point at: run about what was
+            # named, in the one that holds it, its checks narrowed to it where they can be (a
+            # 5xx alarm that paged nobody, asked about the api; "is the api healthy").
+            held = next(
+                (
+                    (entity, node)
+                    for entity, _ in focus
+                    for node in entity.path
+                    if node.kind in runbook.applies_to
+                ),
+                None,
+            )
+            if held is not None:
+                entity, holder = held
+                why = f"about {holder.name}, which holds {entity.node.name}"
+                options.append(Candidate(runbook, entity, "text", base, [*reasons, why]))
         for option in options:
             option.runnable = runnable
             option.said = base

@@ -217,10 +217,12 @@ def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
     """The candidates worth running: the best bound ones, then the failing dependencies' and
     those whose signature knows the pasted error (and what it names: a database, a table)."""
     bound = [c for c in candidates if c.runnable and c.params is not None and c.score > 0]
-    first = bound[:RUN_LIMIT]
-    extra = [c for c in bound[RUN_LIMIT:] if c.role == "dependency" or c.caught or c.signed]
-    extra = extra[:DEPENDENCIES_RUN]
-    return first + extra
+    first, rest = bound[:RUN_LIMIT], bound[RUN_LIMIT:]
+    extra = [c for c in rest if c.role == "dependency" or c.caught or c.signed]
+    # Then what the words point at, about no named thing (an account's alarms), which the
+    # named entity's every runbook would crowd out.
+    extra += [c for c in rest if c.role == "text" and c.said > 0 and c not in extra]
+    return first + extra[:DEPENDENCIES_RUN]
 
 
 def judge(

@@ -55,6 +55,7 @@ _SAID_AS = {
     "full": ("exhausted", "maxed", "saturated"),
     "restart": ("restarting", "restarts", "cycling", "flapping", "bouncing"),
     "stale": ("outdated",),
+    "notification": ("paged", "pager", "pagerduty", "opsgenie", "woken", "woke", "notified"),
 }
 _CANONICAL = {said: word for word, saids in _SAID_AS.items() for said in saids}
 # ... and what they say in more than one word: "takes 6-8 seconds", "times out".
@@ -76,7 +77,7 @@ _SAID_IN_WORDS = (
         ),
     ),
 )
-TROUBLES = frozenset(_SAID_AS) | {"timeout"}
+TROUBLES = frozenset({"slow", "down", "full", "restart", "stale", "timeout"})
 TROUBLE_SCORE = 1.0  # a runbook about the kind of trouble the text speaks of, and nothing more
 
 

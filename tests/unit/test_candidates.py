@@ -20,6 +20,7 @@ from runbooks.candidates import (
     related_to,
 )
 from runbooks.scene import results_by_node
+from tests.unit import candidate_scenes
 from tests.unit.candidate_scenes import (
     API,
     API_CONTAINER,
@@ -117,6 +118,15 @@ def test_a_service_and_its_container_named_together_are_the_service() -> None:
     assert focus("shop-api-1 exited", trees, selected=API) == [(API, "selected")]
     # A store and one of its databases, likewise: the store.
     assert focus("db0 is full", [redis()], selected="redis:cache") == [("redis:cache", "selected")]
+
+
+def test_a_queue_named_on_its_broker_by_a_word_of_its_own_is_the_queue() -> None:
+    """An alert's "queue payments on broker": the queue meant, the broker where it lives."""
+    trees = [broker("payments", "orders")]
+    assert focus("queue payments on broker is growing", trees) == [
+        ("rabbitmq:broker///payments", "named")
+    ]
+    assert focus("broker is down", trees) == [("rabbitmq:broker", "named")]
 
 
 def test_a_selected_group_keeps_the_service_named_in_it() -> None:
@@ -626,3 +636,20 @@ def test_stale_data_said_in_other_words_leads_to_the_cache_not_to_what_fails_els
     )
     assert about(found) == [("cache-stale", "redis:cache", "text")]
     assert found[0].reasons == ["about what is stale, as the text says"]
+
+
+def test_a_runbook_about_an_account_the_words_point_at_is_about_the_named_things_account() -> None:
+    alarms = book(
+        "alarms",
+        "Alarm notifications do not arrive",
+        applies_to=["ecs.cluster"],
+        symptoms=["Nobody was paged"],
+    )
+    api = Node("ecs:aws/shop/api", "ecs.service", "api", candidate_scenes.OK)
+    cluster = Node("ecs:aws/shop", "ecs.cluster", "shop", candidate_scenes.OK, (api,))
+    trees = [Node("ecs:aws", "aws.account", "aws", candidate_scenes.OK, (cluster,))]
+    [found] = ranked("the api failed and nobody was paged", [alarms], trees, environment())
+    assert (found.about, found.role) == ("ecs:aws/shop/api", "text")
+    assert found.reasons[-1] == "about shop, which holds api"
+    # Words that do not point at it: no candidate, whatever was named.
+    assert ranked("the api failed", [alarms], trees, environment()) == []

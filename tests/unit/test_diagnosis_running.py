@@ -332,6 +332,18 @@ def test_a_candidate_whose_signature_knows_the_pasted_error_runs_beyond_the_best
     assert chosen([*best, said_only, known_error]) == [*best, known_error]
 
 
+def test_what_the_words_point_at_runs_beyond_the_best_after_the_dependencies() -> None:
+    """A runbook about the account the words point at ("the alarm paged nobody") is not
+    crowded out by every runbook of the api that was named; the failing dependencies first."""
+    cache = entity(shop(), CACHE)
+    best = [candidate(FULL, cache, score=100.0 - index) for index in range(RUN_LIMIT)]
+    pointed = candidate(FULL, cache, "text", score=3.0, said=3.0)
+    unpointed = candidate(FULL, cache, "text", score=4.0)
+    assert chosen([*best, unpointed, pointed]) == [*best, pointed]
+    dependencies = [candidate(FULL, cache, "dependency", score=1.0) for _ in range(3)]
+    assert chosen([*best, pointed, *dependencies]) == [*best, *dependencies]
+
+
 def test_a_bound_runbook_with_no_parameters_still_runs() -> None:
     alone = candidate(FULL, None, "text", score=0.5, params={})
     assert chosen([alone]) == [alone]

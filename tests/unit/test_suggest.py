@@ -256,3 +256,14 @@ def test_a_runbook_about_the_trouble_spoken_of_is_pointed_at_weakly_when_nothing
     # A symptom that matches already: the trouble adds nothing.
     [matched] = suggest("stale data from the cache, still shown", [stale])
     assert matched.reasons == ("like symptom 'Stale data from the cache' (100% of its words)",)
+
+
+def test_nobody_paged_said_in_other_words_is_a_missing_notification() -> None:
+    alarms = Runbook(
+        id="alarms", title="Alarm notifications do not arrive", symptoms=["Notifications missing"]
+    )
+    [found] = suggest("the alarm fired but PagerDuty never woke anyone", [alarms])
+    assert found.reasons == (
+        "like symptom 'Notifications missing' (50% of its words)",
+        "like symptom 'Alarm notifications do not arrive' (50% of its words)",
+    )

@@ -352,8 +352,8 @@ def candidates_for(
             )
             if held is not None:
                 entity, holder = held
-                why = f"about {holder.name}, which holds {entity.node.name}"
-                options.append(Candidate(runbook, entity, "text", base, [*reasons, why]))
+                held_why = f"about {holder.name}, which holds {entity.node.name}"
+                options.append(Candidate(runbook, entity, "text", base, [*reasons, held_why]))
         for option in options:
             option.runnable = runnable
             option.said = base

@@ -56,7 +56,8 @@ class Node:
     them; `depends_on` holds the `host:port` of what it connects to, read from its configuration
     (an environment's DATABASE_URL, REDIS_HOST...), never the values themselves; `clients` the
     names the applications connected to it right now give themselves (PostgreSQL's
-    application_name), which tie a store to the services that use it.
+    application_name, the connection names of a queue's consumers), which tie a store to the
+    services that use it.
     """
 
     id: str

@@ -146,3 +146,23 @@ def merge_queue_rows(totals: Any, stats: Any, vhost: str, name: str | None) -> l
             )
         )
     return found
+
+
+def consumer_names(consumers: Any, connections: Any) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(vhost, queue) -> the names the clients consuming it gave their connections (a pod's,
+    a service's: `connection_name` in the client's properties), each once, sorted; consumers
+    whose connection gave none are left out."""
+    given: dict[str, str] = {}
+    for row in connections if isinstance(connections, list) else []:
+        properties = row.get("client_properties") or {}
+        name = row.get("user_provided_name") or properties.get("connection_name")
+        if name and row.get("name"):
+            given[str(row["name"])] = str(name)
+    found: dict[tuple[str, str], set[str]] = {}
+    for row in consumers if isinstance(consumers, list) else []:
+        queue = row.get("queue") or {}
+        channel = row.get("channel_details") or {}
+        name = given.get(str(channel.get("connection_name") or ""))
+        if name and queue.get("name") is not None:
+            found.setdefault((str(queue.get("vhost", "/")), str(queue["name"])), set()).add(name)
+    return {key: tuple(sorted(names)) for key, names in found.items()}

@@ -36,6 +36,7 @@ from providers.rabbitmq_management import (
     MANAGEMENT_PORT,
     Management,
     ManagementUnavailable,
+    consumer_names,
     merge_queue_rows,
     quote_segment,
 )
@@ -257,7 +258,12 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             queues = []
         except Exception as error:  # the tree shows why, instead of failing discovery
             status, queues = Status(Health.FAILING, self.describe_error(error)), []
-        children = tuple(self._queue_node(state) for state in queues)
+        by_management = any(state.source == "management" for state in queues)
+        consumers = await self._consumer_names() if by_management else {}
+        children = tuple(
+            self._queue_node(state, consumers.get((state.vhost, state.name), ()))
+            for state in queues
+        )
         return Node(
             id=self.root_id,
             kind="rabbitmq.node",
@@ -299,7 +305,23 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             queues,
         )
 
-    def _queue_node(self, state: QueueState) -> Node:
+    async def _consumer_names(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Who consumes each queue, by the names their connections give (management API only;
+        without it, or if it does not answer in time, nobody is named)."""
+        try:
+            async with asyncio.timeout(self.answer_budget):
+                consumers, connections = await asyncio.gather(
+                    self.management("/api/consumers"),
+                    self.management(
+                        "/api/connections",
+                        {"columns": "name,user_provided_name,client_properties"},
+                    ),
+                )
+        except Exception:  # the queues are shown either way; who consumes them is extra
+            return {}
+        return consumer_names(consumers, connections)
+
+    def _queue_node(self, state: QueueState, consumed_by: tuple[str, ...] = ()) -> Node:
         consumers = "?" if state.consumers is None else str(state.consumers)
         text = f"{state.messages:,} messages, {consumers} consumers"
         if state.backlog_no_consumers:
@@ -317,6 +339,7 @@ class RabbitMQProvider(RabbitMQChecks, Provider):
             has_logs=True,
             detail=f"{state.messages:,} msgs",
             params=(("vhost", state.vhost), ("queue", state.name)),
+            clients=consumed_by,
         )
 
     # -- the log stream --------------------------------------------------------------------

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import pika
 import pytest
 
 from providers.inventory import Target
@@ -67,13 +68,19 @@ def silent_listener() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def consumer(server: RabbitMQServer, queue: str, vhost: str, prefetch: int) -> Iterator[None]:
-    """A pika consumer in a thread that takes `prefetch` messages and never acks them."""
+def consumer(
+    server: RabbitMQServer, queue: str, vhost: str, prefetch: int, *, name: str = ""
+) -> Iterator[None]:
+    """A pika consumer in a thread that takes `prefetch` messages and never acks them; `name`:
+    the connection name its client gives (as a pod or a service names itself)."""
     stop = threading.Event()
     ready = threading.Event()
 
     def run() -> None:
-        connection = server.connect(vhost)
+        parameters = server.connection_parameters(vhost)
+        if name:
+            parameters.client_properties = {"connection_name": name}
+        connection = pika.BlockingConnection(parameters)
         try:
             channel = connection.channel()
             channel.basic_qos(prefetch_count=prefetch)

@@ -170,6 +170,30 @@ async def test_connect_tells_a_missing_vhost(
     )
 
 
+async def test_a_queue_shows_its_consumers_by_the_names_their_connections_give(
+    rabbitmq_server: RabbitMQServer, vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for queue in ("payments", "emails"):
+        rabbitmq_server.declare_queue(queue, vhost)
+    pod = "payment-worker-5d9c7b8f4-xk2lp"
+    with (
+        consumer(rabbitmq_server, "payments", vhost, 1, name=pod),
+        consumer(rabbitmq_server, "payments", vhost, 1, name=pod),  # one name, shown once
+        consumer(rabbitmq_server, "payments", vhost, 1),  # a client that gives no name
+        consumer(rabbitmq_server, "emails", vhost, 1, name="mailer"),
+    ):
+        async with opened(rabbitmq_server, monkeypatch, vhost=vhost) as provider:
+            deadline = time.monotonic() + 15
+            while True:  # the management API lists a consumer once its channel is known
+                root = await provider.discover()
+                clients = {child.name: child.clients for child in root.children}
+                if clients.get("payments") and clients.get("emails"):
+                    break
+                assert time.monotonic() < deadline, clients
+                await asyncio.sleep(0.1)
+    assert clients == {"payments": (pod,), "emails": ("mailer",)}
+
+
 async def test_connect_tells_a_wrong_password_and_never_shows_it(
     rabbitmq_server: RabbitMQServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

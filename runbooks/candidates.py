@@ -149,10 +149,13 @@ def related_to(
             found.setdefault(mention.entity.node.id, mention.entity)
     for entity, _ in focus:
         if entity.kind in ("rabbitmq.queue", "rabbitmq.node"):
-            # A queue's consumers drain it: one that fails is why it backs up.
+            # A queue's consumers drain it: one that fails is why it backs up; those its live
+            # consumers name (their connections' names) are its own, failing or not.
             for consumer in dependents(entity, index):
                 if entity_failing(consumer, by_node):
                     found.setdefault(consumer.node.id, consumer)
+            for consumer in index.clients_of(entity):
+                found.setdefault(consumer.node.id, consumer)
         elif entity_failing(entity, by_node) and not any(
             node.depends_on for node in entity.descendants()
         ):

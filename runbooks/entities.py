@@ -245,6 +245,22 @@ class EntityIndex:
                         found.setdefault(store.node.id, store)
         return list(found.values())
 
+    def clients_of(self, entity: Entity) -> list[Entity]:
+        """The services, deployments or pods an entity's live clients name (a queue's consumers
+        by their connections' names), each once, a pod's workload for the pod."""
+        found: dict[str, Entity] = {}
+        for client in entity.node.clients:
+            named = [
+                other
+                for name in sorted(_client_names(client))
+                for other in self._by_name.get(name, [])
+                if not other.grouping and other.root is not entity.root
+            ]
+            workloads = [other for other in named if other.kind != "k8s.pod"]
+            for other in workloads or named:
+                found.setdefault(other.node.id, other)
+        return _things(list(found.values()))
+
 
 def _things(entities: Sequence[Entity]) -> list[Entity]:
     """The entities that are not inside another of them (a service, not also its container)."""

@@ -653,3 +653,29 @@ def test_a_runbook_about_an_account_the_words_point_at_is_about_the_named_things
     assert found.reasons[-1] == "about shop, which holds api"
     # Words that do not point at it: no candidate, whatever was named.
     assert ranked("the api failed", [alarms], trees, environment()) == []
+
+
+def test_a_backed_up_queue_brings_in_the_consumers_its_connections_name_failing_or_not() -> None:
+    """The payments queue backs up; its consumers' connections are named after the worker's
+    pods. The worker runs (it is slow, not down): its CPU is looked at, as a dependency."""
+    cpu = book("cpu", "Containers at their CPU limit", applies_to=["compose.service"])
+    queue = Node(
+        "rabbitmq:broker///payments",
+        "rabbitmq.queue",
+        "payments",
+        failing("backlog over 1,000"),
+        params=(("vhost", "/"), ("queue", "payments")),
+        clients=("shop-worker-1",),
+    )
+    trees = [
+        compose(service("worker"), service("mailer")),
+        Node("rabbitmq:broker", "rabbitmq.node", "broker", candidate_scenes.OK, (queue,)),
+    ]
+    found = ranked("queue payments has 2,458 messages", [cpu], trees, environment())
+    assert about(found) == [("cpu", candidate_scenes.WORKER_CONTAINER, "dependency")]
+    # Consumers nobody's connection names are not brought in, healthy as they are.
+    anonymous = Node(
+        queue.id, queue.kind, queue.name, queue.status, params=queue.params, clients=()
+    )
+    trees[1] = Node("rabbitmq:broker", "rabbitmq.node", "broker", candidate_scenes.OK, (anonymous,))
+    assert ranked("queue payments has 2,458 messages", [cpu], trees, environment()) == []

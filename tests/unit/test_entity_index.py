@@ -284,3 +284,19 @@ def test_a_store_called_by_its_kind_is_named_weakly_when_it_is_the_only_one() ->
     ]
     two = EntityIndex([cache, sessions, database])
     assert two.mentions("the Redis lost keys") == []  # which one is not said
+
+
+def test_a_queues_consumers_named_after_pods_are_their_workload() -> None:
+    queue = Node(
+        "rabbitmq:broker///payments",
+        "rabbitmq.queue",
+        "payments",
+        OK,
+        clients=("payment-worker-5d9c7b8f4-xk2lp", "payment-worker-5d9c7b8f4-9qzrt", "ghost"),
+    )
+    index = EntityIndex([*tree(), Node("rabbitmq:broker", "rabbitmq.node", "broker", OK, (queue,))])
+    found = index.entity(queue.id)
+    assert found is not None
+    assert [e.node.id for e in index.clients_of(found)] == [
+        "kubernetes:k8s/shop/deployment/payment-worker"
+    ]

@@ -1,8 +1,9 @@
 """Which runbooks a diagnosis weighs for a symptom, and about what: the entities the operator
-means (selected, named, else what is failing), what they depend on, every runbook ranked by the
-symptom's words and by what is live (runbooks that cannot run here last); binding is in
-test_candidate_binding.py. Scenes are built by hand (tests/unit/candidate_scenes.py); the
-environment's providers are made without connecting to anything."""
+means (selected, named, else what is failing), every runbook ranked by the symptom's words and
+by what is live (runbooks that cannot run here last); what they depend on is in
+test_candidate_relations.py, binding in test_candidate_binding.py. Scenes are built by hand
+(tests/unit/candidate_scenes.py); the environment's providers are made without connecting to
+anything."""
 
 from __future__ import annotations
 
@@ -13,22 +14,16 @@ import pytest
 from providers.contract import CheckResult, CheckStatus, Node
 from runbooks.candidates import (
     Candidate,
-    dependents,
     distinctive,
     focus_of,
-    is_store,
-    related_to,
 )
 from runbooks.scene import results_by_node
 from tests.unit import candidate_scenes
 from tests.unit.candidate_scenes import (
     API,
     API_CONTAINER,
-    BROKER_ADDRESS,
-    CACHE_ADDRESS,
     CANNOT_RUN,
     CRASHLOOP,
-    ORDERS_DB_ADDRESS,
     REDIS_OOM,
     RESTARTING,
     SHOP,
@@ -38,7 +33,6 @@ from tests.unit.candidate_scenes import (
     broker,
     check,
     compose,
-    entity,
     environment,
     failing,
     index_of,
@@ -62,22 +56,6 @@ def focus(
     picked = index.entity(selected) if selected else None
     found = focus_of(index.mentions(symptom), picked, index, results_by_node(results))
     return [(e.node.id, role) for e, role in found]
-
-
-def related(
-    symptom: str,
-    trees: Sequence[Node],
-    *,
-    selected: str | None = None,
-    results: Sequence[CheckResult] = (),
-) -> list[str]:
-    """What the focus depends on or is suspected of depending on, by node id."""
-    live = environment()
-    index = index_of(trees, live)
-    by_node = results_by_node(results)
-    picked = index.entity(selected) if selected else None
-    meant = focus_of(index.mentions(symptom), picked, index, by_node)
-    return [e.node.id for e in related_to(meant, index, by_node, symptom)]
 
 
 # -- what the operator means ------------------------------------------------------------------
@@ -168,132 +146,6 @@ def test_a_short_part_shared_by_several_services_names_none_of_them() -> None:
 
 def test_nothing_named_nothing_failing_means_nothing() -> None:
     assert focus("something is off", [compose(service("api")), redis()]) == []
-
-
-# -- what it depends on ------------------------------------------------------------------------
-
-
-def test_stores_are_the_targets_others_connect_to_not_what_is_inside_them() -> None:
-    live = environment()
-    trees = [compose(service("api")), redis(), postgres(), broker("invoices")]
-    index = index_of(trees, live)
-    stores = [e.node.id for e in index.entities() if is_store(e)]
-    assert stores == ["redis:cache", "postgres:orders-db", "rabbitmq:broker"]
-    assert not is_store(None)
-
-
-def test_what_the_focus_is_configured_to_reach_is_related() -> None:
-    trees = [
-        compose(service("api", depends_on=("cache:6379", ORDERS_DB_ADDRESS))),
-        redis(),
-        postgres(),
-        broker("invoices"),
-    ]
-    assert sorted(related("api is slow", trees)) == ["postgres:orders-db", "redis:cache"]
-
-
-def test_a_target_named_by_its_address_is_meant_not_merely_related() -> None:
-    trees = [compose(service("api")), redis(), postgres()]
-    symptom = f"api: connection refused to {ORDERS_DB_ADDRESS}"
-    assert focus(symptom, trees) == [("postgres:orders-db", "named"), (API, "named")]
-    assert related(symptom, trees) == []
-
-
-def test_an_address_in_what_the_focus_shows_brings_that_target_in() -> None:
-    api = service("api", failing("exited (1)"))
-    trees = [compose(api), redis(), postgres()]
-    results = [check(api.children[0], CheckStatus.FAIL, f"dial tcp {CACHE_ADDRESS}: refused")]
-    assert related("api is down", trees, results=results) == ["redis:cache"]
-
-
-def test_addresses_a_check_of_the_focus_reports_bring_each_target_in() -> None:
-    api = service("api")
-    trees = [compose(api), redis(), postgres()]
-    summary = f"cache:6379 unreachable; {ORDERS_DB_ADDRESS} refused"
-    results = [check(api, CheckStatus.FAIL, summary)]
-    found = related("api is slow", trees, results=results)
-    assert sorted(found) == ["postgres:orders-db", "redis:cache"]
-
-
-def test_a_store_a_word_of_the_symptom_only_partly_names_is_no_dependency() -> None:
-    trees = [compose(service("api")), postgres()]
-    assert focus("api loses orders", trees) == [(API, "named")]
-    assert related("api loses orders", trees) == []
-
-
-def test_the_focus_own_target_is_not_its_own_dependency() -> None:
-    trees = [compose(service("api")), redis(), postgres()]
-    assert related(f"cache at {CACHE_ADDRESS} refuses writes", trees) == []
-
-
-def test_a_failing_focus_that_names_no_dependency_suspects_every_failing_store() -> None:
-    trees = [
-        compose(service("api", failing("exited (1)"))),
-        redis(status=failing("OOM")),
-        postgres(),
-        broker("invoices", status=failing("memory alarm")),
-    ]
-    assert related("api is down", trees) == ["redis:cache", "rabbitmq:broker"]
-
-
-def test_a_focus_that_says_what_it_connects_to_suspects_no_other_store() -> None:
-    trees = [
-        compose(service("api", failing("exited (1)"), depends_on=("cache:6379",))),
-        redis(),
-        postgres(status=failing("too many connections")),
-    ]
-    assert related("api is down", trees) == ["redis:cache"]
-
-
-def test_a_healthy_focus_suspects_no_store() -> None:
-    trees = [compose(service("api")), redis(status=failing("OOM"))]
-    assert related("api is slow", trees) == []
-
-
-def test_a_queue_backing_up_brings_in_its_failing_consumers_only() -> None:
-    to_broker = (BROKER_ADDRESS,)
-    trees = [
-        compose(
-            service("api", depends_on=to_broker),
-            service("worker", failing("exited (1)"), depends_on=to_broker),
-            service("mailer", failing("exited (1)")),
-        ),
-        broker("invoices"),
-    ]
-    assert related("invoices keeps growing", trees) == [WORKER]
-
-
-def test_a_broker_named_brings_in_each_of_its_failing_consumers() -> None:
-    to_broker = (BROKER_ADDRESS,)
-    trees = [
-        compose(
-            service("api", failing("exited (1)"), depends_on=to_broker),
-            service("worker", failing("exited (1)"), depends_on=to_broker),
-            service("mailer", depends_on=to_broker),
-        ),
-        broker("invoices"),
-        redis(status=failing("OOM")),
-    ]
-    assert related("broker is in a memory alarm", trees) == [API, WORKER]
-
-
-def test_a_broker_consumers_are_the_services_configured_with_its_address() -> None:
-    live = environment()
-    to_broker = (BROKER_ADDRESS,)
-    trees = [
-        compose(
-            service("api", depends_on=to_broker),
-            service("worker", depends_on=(CACHE_ADDRESS,)),
-            service("mailer", depends_on=("10.9.9.9:25",)),
-        ),
-        redis(),
-        broker("invoices"),
-    ]
-    index = index_of(trees, live)
-    queue = entity(index, "rabbitmq:broker///invoices")
-    # The api service, not also its container (which says the same); not a service configured
-    # with another target or with an address nothing here has.
-    assert [e.node.id for e in dependents(queue, index)] == [API]
 
 
 # -- words -------------------------------------------------------------------------------------
@@ -653,29 +505,3 @@ def test_a_runbook_about_an_account_the_words_point_at_is_about_the_named_things
     assert found.reasons[-1] == "about shop, which holds api"
     # Words that do not point at it: no candidate, whatever was named.
     assert ranked("the api failed", [alarms], trees, environment()) == []
-
-
-def test_a_backed_up_queue_brings_in_the_consumers_its_connections_name_failing_or_not() -> None:
-    """The payments queue backs up; its consumers' connections are named after the worker's
-    pods. The worker runs (it is slow, not down): its CPU is looked at, as a dependency."""
-    cpu = book("cpu", "Containers at their CPU limit", applies_to=["compose.service"])
-    queue = Node(
-        "rabbitmq:broker///payments",
-        "rabbitmq.queue",
-        "payments",
-        failing("backlog over 1,000"),
-        params=(("vhost", "/"), ("queue", "payments")),
-        clients=("shop-worker-1",),
-    )
-    trees = [
-        compose(service("worker"), service("mailer")),
-        Node("rabbitmq:broker", "rabbitmq.node", "broker", candidate_scenes.OK, (queue,)),
-    ]
-    found = ranked("queue payments has 2,458 messages", [cpu], trees, environment())
-    assert about(found) == [("cpu", candidate_scenes.WORKER_CONTAINER, "dependency")]
-    # Consumers nobody's connection names are not brought in, healthy as they are.
-    anonymous = Node(
-        queue.id, queue.kind, queue.name, queue.status, params=queue.params, clients=()
-    )
-    trees[1] = Node("rabbitmq:broker", "rabbitmq.node", "broker", candidate_scenes.OK, (anonymous,))
-    assert ranked("queue payments has 2,458 messages", [cpu], trees, environment()) == []

@@ -210,6 +210,17 @@ class ServiceTree(Tree[Node]):
         if self.last_line >= 0:
             self.move_cursor(tree_node)
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        """A scroll made while the bar was hidden (the cursor sent down before the tree outgrew
+        its pane) never reaches it (Textual moves a bar only while it shows): its thumb would
+        show the top. The bar gets the scroll as it appears."""
+        if shown:
+            self.vertical_scrollbar.position = self.scroll_y
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        if shown:
+            self.horizontal_scrollbar.position = self.scroll_x
+
     def on_resize(self) -> None:
         self.post_message(self.Reflowed())
 

@@ -96,3 +96,18 @@ async def test_a_target_answering_relabels_its_own_nodes_only(
         tree.show_target(node("second"))  # its children went away: they leave the tree
         await pilot.pause()
         assert tree.node_by_id("second/b") is None and tree.node_by_id("first/a") is not None
+
+
+async def test_a_scrollbar_that_appears_after_a_scroll_shows_where_the_tree_is() -> None:
+    """Textual moves a bar only while it shows: a tree scrolled (its cursor sent down) before
+    its bar appeared must still give the bar that scroll, or its thumb shows the top."""
+    async with TreeApp().run_test(size=(40, 8)) as pilot:
+        tree = pilot.app.query_one(ServiceTree)
+        tree.show_nodes([node(f"t{n}") for n in range(20)])
+        await pilot.pause()
+        assert tree.show_vertical_scrollbar and tree.max_scroll_y > 3
+        tree.show_vertical_scrollbar = False
+        tree.scroll_y = 3
+        assert tree.vertical_scrollbar.position == 0  # never told
+        tree.show_vertical_scrollbar = True
+        assert tree.vertical_scrollbar.position == 3

@@ -19,7 +19,7 @@ from runbooks.engine import (
 from runbooks.entities import GROUP_KINDS, Entity, EntityIndex, Mention
 from runbooks.model import Runbook
 from runbooks.scene import Scene, entity_failing, entity_text, everything_said, results_by_node
-from runbooks.suggest import runbook_troubles, text_score, troubles
+from runbooks.suggest import TROUBLES, runbook_troubles, text_score, words_of
 
 # How a candidate came to be bound to its entity, and what that is worth in its score.
 ROLE_SCORE = {
@@ -257,15 +257,21 @@ def candidates_for(
     # With words that point at no runbook that can run here (a vague report, or words only
     # about what this environment does not have), what is failing is all there is to go on:
     # its runbooks are weighed by what it shows.
+    words = words_of(symptom)  # read once, scored against each runbook
+    scores = (
+        {id(runbook): text_score(symptom, runbook, words) for runbook in library}
+        if symptom.strip()
+        else {}
+    )
     words_point = not symptom.strip() or any(
-        text_score(symptom, runbook).score > 0 and runnable_here(runbook, kinds_here, target_kinds)
+        scores[id(runbook)].score > 0 and runnable_here(runbook, kinds_here, target_kinds)
         for runbook in library
     )
     focus_failing = any(entity_failing(entity, by_node) for entity, _ in focus)
-    said_troubles = troubles(symptom)
+    said_troubles = words & TROUBLES
     found: list[Candidate] = []
     for runbook in library:
-        said = text_score(symptom, runbook) if symptom.strip() else None
+        said = scores.get(id(runbook))
         base = said.score if said else 0.0
         reasons = list(said.reasons) if said else []
         runnable = runnable_here(runbook, kinds_here, target_kinds)

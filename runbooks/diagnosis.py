@@ -218,10 +218,14 @@ def chosen(candidates: Sequence[Candidate]) -> list[Candidate]:
     those whose signature knows the pasted error (and what it names: a database, a table)."""
     bound = [c for c in candidates if c.runnable and c.params is not None and c.score > 0]
     first, rest = bound[:RUN_LIMIT], bound[RUN_LIMIT:]
-    extra = [c for c in rest if c.role == "dependency" or c.caught or c.signed]
+
+    def tied(candidate: Candidate) -> bool:
+        return candidate.role == "dependency" or bool(candidate.caught) or candidate.signed
+
     # Then what the words point at, about no named thing (an account's alarms), which the
     # named entity's every runbook would crowd out.
-    extra += [c for c in rest if c.role == "text" and c.said > 0 and c not in extra]
+    extra = [c for c in rest if tied(c)]
+    extra += [c for c in rest if not tied(c) and c.role == "text" and c.said > 0]
     return first + extra[:DEPENDENCIES_RUN]
 
 

@@ -128,10 +128,12 @@ class EntityIndex:
     _by_address: dict[str, Entity] = field(init=False, default_factory=dict)
     _by_part: dict[str, list[Entity]] = field(init=False, default_factory=dict)
     _used_by: dict[str, list[Entity]] = field(init=False, default_factory=dict)  # client name
+    _roots_of_kind: dict[str, list[Entity]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         for root in self.trees:
             self._add(root, root, (root,))
+            self._roots_of_kind.setdefault(root.kind, []).append(self._by_id[root.id])
             for where in _addresses_of(self.addresses.get(root.id, "")):
                 self._by_address.setdefault(where, self._by_id[root.id])
 
@@ -209,9 +211,7 @@ class EntityIndex:
                 if entity.node.id not in named and not entity.grouping:
                     found.setdefault(entity.node.id, Mention(entity, word, "part"))
         for word in set(words) & KIND_WORDS.keys():  # "the Redis", when there is one
-            same_kind = [
-                e for e in self.entities() if e.node is e.root and e.kind == KIND_WORDS[word]
-            ]
+            same_kind = self._roots_of_kind.get(KIND_WORDS[word], [])
             if len(same_kind) == 1:
                 found.setdefault(same_kind[0].node.id, Mention(same_kind[0], word, "part"))
         return sorted(found.values(), key=_specific_first)

@@ -95,10 +95,16 @@ def _words(text: str, *, canonical_only: bool = False) -> set[str]:
     return words | said | {_CANONICAL[word] for word in words if word in _CANONICAL}
 
 
+def words_of(text: str) -> frozenset[str]:
+    """A text's words as `text_score` reads them: read once, a text is scored against every
+    runbook without reading it again."""
+    return frozenset(_words(bounded(text)))
+
+
 def troubles(text: str) -> set[str]:
     """The kinds of trouble a text speaks of (slow, down, full, restart, stale, timeout), however
     the operator put them."""
-    return _words(bounded(text)) & TROUBLES
+    return set(words_of(text) & TROUBLES)
 
 
 def runbook_troubles(runbook: Runbook) -> set[str]:
@@ -175,7 +181,7 @@ def text_score(text: str, runbook: Runbook, said: frozenset[str] | None = None) 
 def suggest(text: str, runbooks: Iterable[Runbook], *, limit: int = 10) -> list[Suggestion]:
     """Runbooks ranked by how strongly `text` points at them, with why."""
     text = bounded(text)
-    said = frozenset(_words(text))
+    said = words_of(text)
     found = [item for runbook in runbooks if (item := text_score(text, runbook, said)).score]
     found.sort(key=lambda item: (-item.score, item.runbook.id))
     return found[:limit]
